@@ -1,0 +1,57 @@
+# Partner Smart Office — `make help` lists the targets.
+# Everything installs itself into .venv (uv, pinned by uv.lock); nothing else is needed but Python 3.11+.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+# Cosmos phones home by default; a security product must not.
+export DO_NOT_TRACK := 1
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-unit test-integration lint fmt lock bench-emulator clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv sync --frozen --all-groups --python $(BIN)/python
+	@touch $@
+
+install: $(VENV)/.synced ## Create .venv and install the locked dependencies
+
+demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
+	$(BIN)/smart-office demo
+
+test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity)
+	$(BIN)/pytest
+
+test-unit: install ## Run the fast unit tests only
+	$(BIN)/pytest tests/unit
+
+lint: install ## ruff + sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## Format Python code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock: $(BIN)/python ## Re-resolve uv.lock after editing pyproject.toml and regenerate requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv lock
+	$(BIN)/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt -o requirements.txt
+
+bench-emulator: install ## Measure the emulator's alerts_v2 throughput (pages/s, MB/s)
+	$(BIN)/python bench/emulator_throughput.py
+
+clean: ## Remove the virtualenv and generated state
+	rm -rf $(VENV) .state .demo dbt/target dbt/logs

@@ -1,0 +1,41 @@
+"""The deployment's requirements.txt and uv.lock must describe the same pinned set."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _uv() -> str:
+    found = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail("uv is not installed in the project venv; run `make install`")
+    return found
+
+
+def test_requirements_txt_is_exported_from_the_lock() -> None:
+    exported = subprocess.run(
+        [_uv(), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header", "--format",
+         "requirements-txt"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    assert exported == (ROOT / "requirements.txt").read_text(), (
+        "requirements.txt is out of sync with uv.lock: run `make lock`"
+    )
+
+
+def test_lock_matches_pyproject() -> None:
+    result = subprocess.run([_uv(), "lock", "--check", "--offline"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["apache-airflow", "dbt-core", "dbt-postgres", "msal", "psycopg"])
+def test_core_dependencies_are_pinned_in_requirements(name: str) -> None:
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{name}==")]
+    assert len(lines) == 1, f"{name} must be pinned exactly once"
