@@ -21,9 +21,20 @@ def _uv() -> str:
 
 def test_requirements_txt_is_exported_from_the_lock() -> None:
     exported = subprocess.run(
-        [_uv(), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-header", "--format",
-         "requirements-txt"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        [
+            _uv(),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-header",
+            "--format",
+            "requirements-txt",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     assert exported == (ROOT / "requirements.txt").read_text(), (
         "requirements.txt is out of sync with uv.lock: run `make lock`"
@@ -37,5 +48,7 @@ def test_lock_matches_pyproject() -> None:
 
 @pytest.mark.parametrize("name", ["apache-airflow", "dbt-core", "dbt-postgres", "msal", "psycopg"])
 def test_core_dependencies_are_pinned_in_requirements(name: str) -> None:
-    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{name}==")]
+    lines = [
+        line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{name}==")
+    ]
     assert len(lines) == 1, f"{name} must be pinned exactly once"

@@ -1,0 +1,3 @@
+"""Deterministic generator of the emulated CSP portfolio: pure Python, no HTTP."""
+
+from __future__ import annotations

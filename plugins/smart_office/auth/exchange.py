@@ -1,0 +1,219 @@
+"""Exchange the partner refresh token for access tokens, per customer tenant and per resource, with MSAL.
+
+One `ConfidentialClientApplication` per tenant authority (MSAL binds an app to one authority), created on
+first use and kept in a bounded LRU. Access tokens are cached in-process until shortly before they expire,
+so a run makes one token request per tenant per resource, however many Graph requests follow. Each
+exchange returns a rotated refresh token, which `RefreshTokenKeeper` writes back compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msal
+import requests
+
+from smart_office.auth.errors import (
+    AuthError,
+    AuthState,
+    TenantNotFoundError,
+    TransientAuthError,
+    error_from_response,
+)
+from smart_office.auth.rotation import RefreshTokenKeeper
+from smart_office.clouds import Cloud
+from smart_office.redaction import Secret
+from smart_office.tls import requests_session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXPIRY_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredential:
+    """The app's own credential: a secret, or a certificate (PEM private key + PEM certificate)."""
+
+    client_secret: Secret | None = None
+    private_key_pem: Secret | None = None
+    certificate_pem: str | None = None
+
+    def for_msal(self) -> str | dict[str, str]:
+        if self.private_key_pem is not None and self.certificate_pem:
+            return {"private_key": self.private_key_pem.reveal(), "public_certificate": self.certificate_pem}
+        if self.client_secret is not None:
+            return self.client_secret.reveal()
+        raise ValueError("the app credential needs a client secret or a certificate with its private key")
+
+    def __repr__(self) -> str:
+        kind = "certificate" if self.private_key_pem is not None else "secret"
+        return f"ClientCredential({kind})"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: Secret
+    expires_at: datetime
+    tenant_id: str
+    scope: str
+
+    def __repr__(self) -> str:
+        return (
+            f"AccessToken(tenant_id={self.tenant_id!r}, scope={self.scope!r}, expires_at={self.expires_at})"
+        )
+
+
+class TokenExchanger:
+    """Access tokens for (tenant, scope) from the partner's refresh token.
+
+    Thread-safe; the async `aget_token` runs MSAL in a worker thread. Concurrent callers for the same
+    (tenant, scope) wait for one exchange instead of making their own.
+
+    :param cloud: endpoint set (authority host, CA bundle).
+    :param client_id: application (client) id of the Secure Application Model app.
+    :param credential: the app's secret or certificate.
+    :param partner_tenant_id: the partner's own tenant; failures there stop the run.
+    :param keeper: holds and rotates the partner refresh token.
+    :param session: requests session for MSAL (defaults to one trusting the cloud's CA).
+    :param expiry_skew: tokens expiring sooner than this are treated as expired.
+    :param max_apps: bound on cached per-tenant MSAL applications.
+    :param clock: UTC clock for cache expiry (token lifetimes are relative, so wall time is right here).
+    """
+
+    def __init__(
+        self,
+        *,
+        cloud: Cloud,
+        client_id: str,
+        credential: ClientCredential,
+        partner_tenant_id: str,
+        keeper: RefreshTokenKeeper,
+        session: requests.Session | None = None,
+        expiry_skew: timedelta = DEFAULT_EXPIRY_SKEW,
+        max_apps: int = 512,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cloud = cloud
+        self.client_id = client_id
+        self.partner_tenant_id = partner_tenant_id
+        self.keeper = keeper
+        self._credential = credential
+        self._session = session or requests_session(cloud.ca_bundle)
+        self._skew = expiry_skew
+        self._max_apps = max_apps
+        self._clock = clock
+        self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
+        self._apps_lock = threading.Lock()
+        self._tokens: dict[tuple[str, str], AccessToken] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        self.exchanges = 0  # token requests made; "one per tenant per resource per run" is measurable
+
+    def get_token(self, tenant_id: str, scope: str, *, force_refresh: bool = False) -> AccessToken:
+        """An access token for `scope` (e.g. https://graph.microsoft.com/.default) in `tenant_id`."""
+        key = (tenant_id.lower(), scope)
+        with self._lock_for(key):
+            cached = self._tokens.get(key)
+            if cached is not None and not force_refresh and cached.expires_at - self._skew > self._clock():
+                return cached
+            token = self._exchange(tenant_id, scope)
+            self._tokens[key] = token
+            return token
+
+    async def aget_token(self, tenant_id: str, scope: str, force_refresh: bool = False) -> str:
+        """Async form returning the bearer string, the shape GraphClient's token_provider takes."""
+        key = (tenant_id.lower(), scope)
+        cached = self._tokens.get(key)
+        if cached is not None and not force_refresh and cached.expires_at - self._skew > self._clock():
+            return cached.token.reveal()
+        token = await asyncio.to_thread(self.get_token, tenant_id, scope, force_refresh=force_refresh)
+        return token.token.reveal()
+
+    def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
+        with self._locks_lock:
+            lock = self._key_locks.get(key)
+            if lock is None:
+                lock = self._key_locks[key] = threading.Lock()
+            return lock
+
+    def _app(self, tenant_id: str) -> msal.ConfidentialClientApplication:
+        with self._apps_lock:
+            app = self._apps.get(tenant_id)
+            if app is not None:
+                self._apps.move_to_end(tenant_id)
+                return app
+        try:
+            app = msal.ConfidentialClientApplication(
+                self.client_id,
+                client_credential=self._credential.for_msal(),
+                authority=self.cloud.authority(tenant_id),
+                # Instance discovery asks login.microsoftonline.com about the host; well-known hosts skip it
+                # anyway, and an explicit endpoint set is trusted by configuration.
+                instance_discovery=False,
+                http_client=self._session,
+                token_cache=msal.TokenCache(),
+            )
+        except ValueError as exc:
+            # MSAL fetches the tenant's OpenID configuration in the constructor; an unknown tenant
+            # (AADSTS90002) surfaces here as ValueError, never as an error dict.
+            raise TenantNotFoundError(
+                AuthState.TENANT_NOT_FOUND, tenant_id=tenant_id, code=90002, detail=str(exc)
+            ) from None
+        except requests.RequestException as exc:
+            raise TransientAuthError(
+                AuthState.TRANSIENT, tenant_id=tenant_id, detail=f"{type(exc).__name__} during discovery"
+            ) from None
+        with self._apps_lock:
+            self._apps[tenant_id] = app
+            while len(self._apps) > self._max_apps:
+                self._apps.popitem(last=False)
+        return app
+
+    def _exchange(self, tenant_id: str, scope: str) -> AccessToken:
+        app = self._app(tenant_id)
+        refresh_token = self.keeper.current()
+        try:
+            result: dict[str, Any] = app.acquire_token_by_refresh_token(refresh_token.value.reveal(), [scope])
+        except msal.exceptions.MsalServiceError as exc:  # MSAL raises on 5xx
+            raise TransientAuthError(AuthState.TRANSIENT, tenant_id=tenant_id, detail=str(exc)) from None
+        except (requests.RequestException, ValueError) as exc:
+            raise TransientAuthError(
+                AuthState.TRANSIENT, tenant_id=tenant_id, detail=type(exc).__name__
+            ) from None
+        finally:
+            self.exchanges += 1
+        if "access_token" not in result:
+            error = error_from_response(result, tenant_id=tenant_id)
+            log.info("token for %s failed: %s (AADSTS%s)", tenant_id, error.state.value, error.code)
+            raise error
+        now = self._clock()
+        rotated = result.get("refresh_token")
+        if rotated:
+            self.keeper.offer(rotated, _issued_at(result, now))
+        expires_in = int(result.get("expires_in", 3600))
+        return AccessToken(
+            Secret(result["access_token"]), now + timedelta(seconds=expires_in), tenant_id, scope
+        )
+
+    def is_partner_failure(self, error: AuthError) -> bool:
+        """A failure that would hit every tenant: broken app credential/refresh token, or the partner tenant itself."""
+        return error.is_partner_level or error.tenant_id.lower() == self.partner_tenant_id.lower()
+
+
+def _issued_at(result: dict[str, Any], fallback: datetime) -> datetime:
+    """When the identity service issued the tokens: the id_token's `iat`, which the client may read.
+
+    Using the authority's clock (not ours) keeps the 90-day expiry arithmetic right even when clocks differ.
+    """
+    claims = result.get("id_token_claims") or {}
+    iat = claims.get("iat")
+    if isinstance(iat, int | float):
+        return datetime.fromtimestamp(iat, UTC)
+    return fallback

@@ -1,0 +1,125 @@
+"""Endpoint sets: where identity, Graph, Partner Center and Key Vault live, per named cloud or explicit config.
+
+Resource identifiers (token audiences) are separate from base URLs: the emulator serves public-cloud
+resources on its own hosts, exactly as a client of Microsoft would see them. See docs/architecture.md §1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Cloud:
+    """One endpoint set. `ca_bundle` None means the system trust store."""
+
+    name: str
+    authority_host: str
+    graph_url: str
+    graph_resource: str
+    partner_center_url: str
+    partner_center_resource: str
+    key_vault_suffix: str | None = None
+    ca_bundle: str | None = None
+
+    def authority(self, tenant: str) -> str:
+        """The MSAL authority for a tenant id or domain."""
+        return f"{self.authority_host.rstrip('/')}/{tenant}"
+
+    @property
+    def graph_base(self) -> str:
+        """Base URL for Graph v1.0 requests."""
+        return f"{self.graph_url.rstrip('/')}/v1.0"
+
+    @property
+    def graph_scope(self) -> str:
+        return f"{self.graph_resource}/.default"
+
+    @property
+    def partner_center_scope(self) -> str:
+        return f"{self.partner_center_resource}/user_impersonation"
+
+    def with_overrides(self, **changes: Any) -> Cloud:
+        """A copy with the given fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PUBLIC = Cloud(
+    name="public",
+    authority_host="https://login.microsoftonline.com",
+    graph_url="https://graph.microsoft.com",
+    graph_resource="https://graph.microsoft.com",
+    partner_center_url="https://api.partnercenter.microsoft.com",
+    partner_center_resource="https://api.partnercenter.microsoft.com",
+    key_vault_suffix="vault.azure.net",
+)
+USGOV = Cloud(
+    name="usgov",
+    authority_host="https://login.microsoftonline.us",
+    graph_url="https://graph.microsoft.us",
+    graph_resource="https://graph.microsoft.us",
+    partner_center_url="https://api.partnercenter.microsoft.com",
+    partner_center_resource="https://api.partnercenter.microsoft.com",
+    key_vault_suffix="vault.usgovcloudapi.net",
+)
+CHINA = Cloud(
+    name="china",
+    authority_host="https://login.chinacloudapi.cn",
+    graph_url="https://microsoftgraph.chinacloudapi.cn",
+    graph_resource="https://microsoftgraph.chinacloudapi.cn",
+    partner_center_url="https://partner.partnercenterapi.microsoftonline.cn",
+    partner_center_resource="https://api.partnercenter.microsoft.com",
+    key_vault_suffix="vault.azure.cn",
+)
+NAMED_CLOUDS: dict[str, Cloud] = {c.name: c for c in (PUBLIC, USGOV, CHINA)}
+
+
+class CloudConfigError(ValueError):
+    """The endpoint configuration is missing or inconsistent; the message names the setting."""
+
+
+def named_cloud(name: str) -> Cloud:
+    try:
+        return NAMED_CLOUDS[name.lower()]
+    except KeyError:
+        raise CloudConfigError(
+            f"SMART_OFFICE_CLOUD={name!r} is not a known cloud; use one of {sorted(NAMED_CLOUDS)} "
+            "or point SMART_OFFICE_ENDPOINTS_FILE at an endpoint set"
+        ) from None
+
+
+def cloud_from_endpoints(endpoints: dict[str, Any], *, name: str = "custom") -> Cloud:
+    """Build a Cloud from an endpoint set such as the line the emulator prints.
+
+    Base URLs come from the set; resource identifiers stay those of the public cloud.
+    """
+    missing = [k for k in ("identity", "graph", "partner_center") if not endpoints.get(k)]
+    if missing:
+        raise CloudConfigError(f"endpoint set lacks {', '.join(missing)}")
+    ca_bundle = endpoints.get("ca_bundle")
+    if ca_bundle and not Path(ca_bundle).is_file():
+        raise CloudConfigError(f"endpoint set names ca_bundle {ca_bundle!r}, which does not exist")
+    return PUBLIC.with_overrides(
+        name=name,
+        authority_host=endpoints["identity"],
+        graph_url=endpoints["graph"],
+        partner_center_url=endpoints["partner_center"],
+        key_vault_suffix=None,
+        ca_bundle=ca_bundle,
+    )
+
+
+def cloud_from_endpoints_file(path: str | Path) -> Cloud:
+    """Read an endpoint set (one JSON object) from a file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CloudConfigError(f"SMART_OFFICE_ENDPOINTS_FILE {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise CloudConfigError(f"SMART_OFFICE_ENDPOINTS_FILE {str(path)!r} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise CloudConfigError(f"SMART_OFFICE_ENDPOINTS_FILE {str(path)!r} must hold a JSON object")
+    return cloud_from_endpoints(data, name="custom")

@@ -1,0 +1,401 @@
+"""The Graph client: one pooled async HTTP client for every tenant, one token per tenant, pages streamed.
+
+Usage::
+
+    async with GraphClient(cloud, token_provider) as graph:
+        async for page in graph.pages(tenant_id, "/security/alerts_v2", params={"$top": "500"}):
+            land(page.items)
+
+`token_provider(tenant_id, scope, force_refresh)` is an async callable (the Secure Application Model
+exchanger): the client never sees refresh tokens and never logs access tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+from smart_office.clouds import Cloud
+from smart_office.graph.errors import (
+    GraphBadRequestError,
+    GraphError,
+    GraphForbiddenError,
+    GraphNotFoundError,
+    GraphThrottledError,
+    GraphTransientError,
+    GraphUnauthorizedError,
+    MalformedPageError,
+    PaginationError,
+)
+from smart_office.graph.limits import SECURITY, Bucket, RetryPolicy, TenantLimits, parse_retry_after
+from smart_office.graph.paging import NextLinkPaginator
+from smart_office.redaction import redact_url
+from smart_office.tls import USER_AGENT, ssl_context
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[str, str, bool], Awaitable[str]]
+
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(slots=True)
+class RequestStats:
+    """What it took to get data for one tenant and endpoint; lands in ops.tenant_runs."""
+
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    pages: int = 0
+    bytes: int = 0
+
+    def add(self, other: RequestStats) -> None:
+        self.requests += other.requests
+        self.throttled += other.throttled
+        self.retries += other.retries
+        self.pages += other.pages
+        self.bytes += other.bytes
+
+
+@dataclass(slots=True)
+class GraphPage:
+    """One page of a collection. `items` are the JSON objects of `value`, unchanged.
+
+    `salvaged` is True when the body was not valid UTF-8 and was parsed leniently: items whose strings hold
+    undecodable bytes must be quarantined by the loader, not stored.
+    """
+
+    url: str
+    items: list[Any]
+    next_link: str | None
+    size: int
+    salvaged: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """One request inside a $batch: `url` relative to /v1.0, e.g. `/security/secureScores?$top=1`."""
+
+    id: str
+    url: str
+    bucket: Bucket = SECURITY
+    method: str = "GET"
+
+
+@dataclass(slots=True)
+class BatchResponse:
+    id: str
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class GraphClient:
+    """Async Microsoft Graph v1.0 client.
+
+    :param cloud: endpoint set (base URL, resource, CA bundle).
+    :param token_provider: async `(tenant_id, scope, force_refresh) -> access token`.
+    :param limits: shared per-tenant/global limits (one per process).
+    :param retry: retry policy for 429, 5xx, timeouts and broken bodies.
+    :param timeout: seconds per request (connect/read/write).
+    :param max_pages: page cap per collection.
+    """
+
+    def __init__(
+        self,
+        cloud: Cloud,
+        token_provider: TokenProvider,
+        *,
+        limits: TenantLimits | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        max_pages: int = 10_000,
+        max_connections: int = 16,
+    ) -> None:
+        self.cloud = cloud
+        self._tokens = token_provider
+        self.limits = limits or TenantLimits(global_concurrency=max_connections)
+        self.retry = retry or RetryPolicy()
+        self.max_pages = max_pages
+        self._http = httpx.AsyncClient(
+            verify=ssl_context(cloud.ca_bundle),
+            trust_env=False,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> GraphClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def url(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """Absolute URL for a path under /v1.0 (the `$` of OData options is kept readable)."""
+        url = f"{self.cloud.graph_base}/{path.lstrip('/')}"
+        if params:
+            url += "?" + urlencode(params, safe="$,'():/ ").replace(" ", "%20")
+        return url
+
+    async def get_json(
+        self, tenant_id: str, url: str, *, bucket: Bucket = SECURITY, stats: RequestStats | None = None
+    ) -> tuple[Any, int, bool]:
+        """GET one URL and parse it. Returns (json, size in bytes, salvaged).
+
+        A body that is not JSON is usually a connection cut short behind a proxy: it is fetched again a
+        couple of times before it counts as malformed.
+        """
+        for attempt in range(3):
+            response = await self._send(tenant_id, "GET", url, bucket=bucket, stats=stats)
+            try:
+                return _parse_body(response, tenant_id=tenant_id, endpoint=_endpoint(url))
+            except MalformedPageError:
+                if attempt == 2:
+                    raise
+                if stats is not None:
+                    stats.retries += 1
+                await asyncio.sleep(self.retry.backoff(attempt))
+        raise AssertionError("unreachable")
+
+    async def pages(
+        self,
+        tenant_id: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        bucket: Bucket = SECURITY,
+        stats: RequestStats | None = None,
+        first_page: Any = None,
+    ) -> AsyncIterator[GraphPage]:
+        """Yield the pages of a collection one at a time, following @odata.nextLink.
+
+        `first_page` lets a caller that fetched page one through $batch continue from it.
+        """
+        stats = stats if stats is not None else RequestStats()
+        url = self.url(path, params)
+        paginator = NextLinkPaginator(url, max_pages=self.max_pages)
+        body: Any = first_page
+        size, salvaged = 0, False
+        while True:
+            if body is None:
+                body, size, salvaged = await self.get_json(tenant_id, url, bucket=bucket, stats=stats)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise MalformedPageError(
+                    "collection page without a `value` array",
+                    raw=orjson.dumps(body) if not salvaged else json.dumps(body).encode(errors="replace"),
+                    tenant_id=tenant_id,
+                    endpoint=_endpoint(url),
+                    status=200,
+                )
+            try:
+                next_url = paginator.next_url(body)
+            except ValueError as exc:
+                raise PaginationError(str(exc), tenant_id=tenant_id, endpoint=_endpoint(url)) from None
+            stats.pages += 1
+            yield GraphPage(
+                url=url, items=body["value"], next_link=next_url, size=size, salvaged=salvaged, raw=body
+            )
+            if next_url is None:
+                return
+            url, body = next_url, None
+
+    async def batch(
+        self, tenant_id: str, requests: list[BatchRequest], *, stats: RequestStats | None = None
+    ) -> dict[str, BatchResponse]:
+        """Run up to 20 GETs in one $batch round trip; retry only the sub-requests that were throttled or failed
+        transiently, in a new batch after the longest Retry-After among them."""
+        if not requests:
+            return {}
+        if len(requests) > 20:
+            raise ValueError("Graph $batch takes at most 20 requests")
+        pending = {r.id: r for r in requests}
+        done: dict[str, BatchResponse] = {}
+        for attempt in range(self.retry.max_attempts):
+            payload = {"requests": [{"id": r.id, "method": r.method, "url": r.url} for r in pending.values()]}
+            response = await self._send(
+                tenant_id,
+                "POST",
+                f"{self.cloud.graph_base}/$batch",
+                bucket=SECURITY,
+                stats=stats,
+                json_body=payload,
+            )
+            body, _, _ = _parse_body(response, tenant_id=tenant_id, endpoint="/$batch")
+            waits: list[float] = []
+            for item in body.get("responses", []):
+                item_id = str(item.get("id"))
+                if item_id not in pending:
+                    continue
+                status = int(item.get("status", 0))
+                headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+                if status in _RETRYABLE_STATUS and attempt + 1 < self.retry.max_attempts:
+                    if stats is not None:
+                        stats.throttled += status == 429
+                        stats.retries += 1
+                    wait = parse_retry_after(headers.get("retry-after"))
+                    waits.append(wait if wait is not None else self.retry.backoff(attempt))
+                    continue
+                done[item_id] = BatchResponse(item_id, status, headers, item.get("body"))
+                del pending[item_id]
+            if not pending:
+                return done
+            missing_from_response = [
+                i for i in pending if i not in {str(x.get("id")) for x in body.get("responses", [])}
+            ]
+            if missing_from_response and not waits:
+                raise GraphTransientError(
+                    f"$batch response lacks ids {missing_from_response}",
+                    tenant_id=tenant_id,
+                    endpoint="/$batch",
+                )
+            delay = max(waits) if waits else 0.0
+            if delay > self.retry.max_wait:
+                break
+            await asyncio.sleep(delay)
+        for item_id in pending:
+            done[item_id] = BatchResponse(item_id, 429, {}, None)
+        return done
+
+    async def _send(
+        self,
+        tenant_id: str,
+        method: str,
+        url: str,
+        *,
+        bucket: Bucket,
+        stats: RequestStats | None,
+        json_body: Any = None,
+    ) -> httpx.Response:
+        """Send with limits, token, and retries. Returns a 2xx response whose body has been read."""
+        endpoint = _endpoint(url)
+        slots, rate = self.limits.for_tenant(tenant_id, bucket)
+        force_refresh = False
+        last_error: GraphError | None = None
+        for attempt in range(self.retry.max_attempts):
+            token = await self._tokens(tenant_id, self.cloud.graph_scope, force_refresh)
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "client-request-id": str(uuid.uuid4()),
+                # Without it Graph hides newer enum members behind `unknownFutureValue`; we keep real values.
+                "Prefer": "include-unknown-enum-members",
+            }
+            content = orjson.dumps(json_body) if json_body is not None else None
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            await rate.acquire()
+            started = time.monotonic()
+            try:
+                async with slots, self.limits.global_slots:
+                    response = await self._http.request(method, url, headers=headers, content=content)
+                    await response.aread()
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if stats is not None:
+                    stats.requests += 1
+                    stats.retries += 1
+                last_error = GraphTransientError(
+                    f"{type(exc).__name__} after {time.monotonic() - started:.1f}s",
+                    tenant_id=tenant_id,
+                    endpoint=endpoint,
+                )
+                await asyncio.sleep(self.retry.backoff(attempt))
+                continue
+            if stats is not None:
+                stats.requests += 1
+                stats.bytes += len(response.content)
+            status = response.status_code
+            if 200 <= status < 300:
+                return response
+            error = _graph_error(response, tenant_id=tenant_id, endpoint=endpoint)
+            if status == 401 and not force_refresh:
+                force_refresh = True  # the cached token may have been revoked or expired early
+                last_error = error
+                continue
+            if status in _RETRYABLE_STATUS:
+                if stats is not None:
+                    stats.throttled += status == 429
+                    stats.retries += 1
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = self.retry.backoff(attempt)
+                if wait > self.retry.max_wait:
+                    raise error
+                log.debug("retrying %s for %s in %.2fs (HTTP %s)", redact_url(url), tenant_id, wait, status)
+                last_error = error
+                await asyncio.sleep(wait)
+                continue
+            raise error
+        assert last_error is not None
+        raise last_error
+
+
+def _endpoint(url: str) -> str:
+    """`https://host/v1.0/security/alerts_v2?$top=5` → `/security/alerts_v2` (for messages and stats)."""
+    path = httpx.URL(url).path
+    return path.split("/v1.0", 1)[-1] or "/"
+
+
+def _parse_body(response: httpx.Response, *, tenant_id: str, endpoint: str) -> tuple[Any, int, bool]:
+    raw = response.content
+    try:
+        return orjson.loads(raw), len(raw), False
+    except orjson.JSONDecodeError:
+        pass
+    # Invalid UTF-8 inside an otherwise well-formed page: parse it without losing the bad bytes, so good
+    # items still land and only the items carrying undecodable strings are quarantined.
+    try:
+        return json.loads(raw.decode("utf-8", "surrogateescape")), len(raw), True
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedPageError(
+            f"response is not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')})",
+            raw=raw,
+            tenant_id=tenant_id,
+            endpoint=endpoint,
+            status=response.status_code,
+            request_id=response.headers.get("request-id"),
+        ) from None
+
+
+_ERROR_TYPES: dict[int, type[GraphError]] = {
+    400: GraphBadRequestError,
+    401: GraphUnauthorizedError,
+    403: GraphForbiddenError,
+    404: GraphNotFoundError,
+    429: GraphThrottledError,
+}
+
+
+def _graph_error(response: httpx.Response, *, tenant_id: str, endpoint: str) -> GraphError:
+    code = message = None
+    try:
+        body = orjson.loads(response.content)
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        if isinstance(error, dict):
+            code, message = error.get("code"), error.get("message")
+    except orjson.JSONDecodeError:
+        pass
+    status = response.status_code
+    cls = _ERROR_TYPES.get(status, GraphTransientError if status >= 500 else GraphError)
+    return cls(
+        str(message or response.reason_phrase)[:300],
+        tenant_id=tenant_id,
+        endpoint=endpoint,
+        status=status,
+        code=code or None,
+        request_id=response.headers.get("request-id"),
+    )
