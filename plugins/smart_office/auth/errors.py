@@ -21,7 +21,7 @@ class AuthState(StrEnum):
     MFA_REQUIRED = "mfa_required"
     CONDITIONAL_ACCESS_BLOCKED = "conditional_access_blocked"
     PARTNER_BLOCKED = "partner_blocked"
-    REFRESH_TOKEN_EXPIRED = "refresh_token_expired"  # noqa: S105 - a state name
+    REFRESH_TOKEN_EXPIRED = "refresh_token_expired"
     INVALID_CLIENT = "invalid_client"
     APP_NOT_FOUND = "app_not_found"
     TENANT_NOT_FOUND = "tenant_not_found"

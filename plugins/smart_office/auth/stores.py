@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REFRESH_TOKEN_NAME = "smart-office-refresh-token"  # noqa: S105 - secret names, not secrets
-CLIENT_SECRET_NAME = "smart-office-client-secret"  # noqa: S105
+REFRESH_TOKEN_NAME = "smart-office-refresh-token"
+CLIENT_SECRET_NAME = "smart-office-client-secret"
 CLIENT_CERTIFICATE_NAME = "smart-office-client-certificate"
 
 

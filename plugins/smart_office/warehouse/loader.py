@@ -72,7 +72,9 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
     tenant = _copy_field(tenant_id)
     for item in items:
         if not isinstance(item, dict):
-            page.quarantine.append((None, "not_an_object", f"item is a {type(item).__name__}", _lenient(item)))
+            page.quarantine.append(
+                (None, "not_an_object", f"item is a {type(item).__name__}", _lenient(item))
+            )
             continue
         entity_id = item.get(entity.id_field)
         if not isinstance(entity_id, str) or not entity_id:
@@ -85,7 +87,9 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
             page.quarantine.append((entity_id, "invalid_utf8", str(exc), _lenient(item)))
             continue
         if b"\\u0000" in data:
-            page.quarantine.append((entity_id, "nul_character", "string contains \\u0000, which jsonb rejects", data))
+            page.quarantine.append(
+                (entity_id, "nul_character", "string contains \\u0000, which jsonb rejects", data)
+            )
             continue
         updated = _timestamp(item.get(entity.updated_field)) if entity.updated_field else None
         if updated is not None and (page.max_updated_at is None or updated > page.max_updated_at):
@@ -106,13 +110,16 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
 
 
 class RawLoader:
-    """Lands pages into raw tables over one async connection (autocommit off; one transaction per call).
+    """Lands pages into raw tables over one async connection, one explicit transaction per call.
 
-    :param conn: an AsyncConnection to the migrated warehouse.
+    :param conn: an autocommit AsyncConnection to the migrated warehouse (so each `transaction()` is a real
+        BEGIN/COMMIT, not a savepoint inside an implicit transaction).
     :param run_id: the run every landed version is attributed to.
     """
 
     def __init__(self, conn: psycopg.AsyncConnection, run_id: str) -> None:
+        if not conn.autocommit:
+            raise ValueError("RawLoader needs an autocommit connection")
         self._conn = conn
         self.run_id = run_id
         self._temp_ready = False
@@ -129,13 +136,21 @@ class RawLoader:
         """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically."""
         entity = ENTITIES[entity_name]
         page = prepare(entity, tenant_id, items)
-        result = LandResult(received=len(items), quarantined=len(page.quarantine), max_updated_at=page.max_updated_at)
+        result = LandResult(
+            received=len(items), quarantined=len(page.quarantine), max_updated_at=page.max_updated_at
+        )
         async with self._conn.transaction():
             if page.rows:
                 result.new = await self._merge(entity, page)
             for entity_id, reason, error, payload in page.quarantine:
                 await self.quarantine(
-                    endpoint or entity_name, tenant_id, reason, error, payload, entity_id=entity_id, in_transaction=True
+                    endpoint or entity_name,
+                    tenant_id,
+                    reason,
+                    error,
+                    payload,
+                    entity_id=entity_id,
+                    in_transaction=True,
                 )
             if watermark is not None:
                 await self._advance_watermark(tenant_id, *watermark)
@@ -219,9 +234,7 @@ async def read_watermark(conn: psycopg.AsyncConnection, tenant_id: str, endpoint
 
 def _copy_field(value: str) -> bytes:
     """Escape a value for COPY's text format."""
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").encode()
-    )
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").encode()
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -25,7 +25,7 @@ def anyio_backend() -> str:
 async def conn(warehouse_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
     with psycopg.connect(warehouse_url) as sync:
         migrate(sync)
-    aconn = await psycopg.AsyncConnection.connect(warehouse_url)
+    aconn = await psycopg.AsyncConnection.connect(warehouse_url, autocommit=True)
     try:
         yield aconn
     finally:
@@ -66,8 +66,11 @@ async def test_relanding_is_a_noop_and_changes_become_versions(conn: psycopg.Asy
 
 async def test_unknown_fields_and_copy_special_characters_survive(conn: psycopg.AsyncConnection) -> None:
     odd = _alert(
-        "id\twith\\tab\nnewline", "someFutureStatus", "2026-11-01T10:00:00Z",
-        description='back\\slash "quote" \t tab', brandNewField={"nested": [1, 2.5, None, True]},
+        "id\twith\\tab\nnewline",
+        "someFutureStatus",
+        "2026-11-01T10:00:00Z",
+        description='back\\slash "quote" \t tab',
+        brandNewField={"nested": [1, 2.5, None, True]},
     )
     result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, [odd])
     assert result.new == 1
@@ -81,7 +84,9 @@ async def test_rejects_go_to_quarantine_and_the_rest_lands(conn: psycopg.AsyncCo
     page = [
         _alert("good", "new", "2026-11-01T10:00:00Z"),
         _alert("nul", "new", "2026-11-01T10:00:00Z", title="bad\u0000title"),
-        _alert("utf8", "new", "2026-11-01T10:00:00Z", title="caf\udce9"),  # an undecodable byte, surrogate-escaped
+        _alert(
+            "utf8", "new", "2026-11-01T10:00:00Z", title="caf\udce9"
+        ),  # an undecodable byte, surrogate-escaped
         {"status": "new"},
         "not an object",
     ]
@@ -92,7 +97,10 @@ async def test_rejects_go_to_quarantine_and_the_rest_lands(conn: psycopg.AsyncCo
     )
     rows = await cur.fetchall()
     assert [(r[0], r[1]) for r in rows] == [
-        ("nul", "nul_character"), ("utf8", "invalid_utf8"), (None, "missing_id"), (None, "not_an_object"),
+        ("nul", "nul_character"),
+        ("utf8", "invalid_utf8"),
+        (None, "missing_id"),
+        (None, "not_an_object"),
     ]
     assert {r[2] for r in rows} == {"/security/alerts_v2"}
     assert b"\xe9" in bytes(rows[1][3])  # the original byte is kept, not replaced
@@ -113,6 +121,8 @@ async def test_failed_landing_rolls_back_data_and_watermark(conn: psycopg.AsyncC
     loader = RawLoader(conn, "run-1")
     t1 = datetime(2026, 11, 1, 10, tzinfo=UTC)
     with pytest.raises(psycopg.errors.InvalidTextRepresentation):
-        await loader.land("alerts_v2", "not-a-uuid", [_alert("a", "new", t1.isoformat())], watermark=("alerts_v2", t1))
+        await loader.land(
+            "alerts_v2", "not-a-uuid", [_alert("a", "new", t1.isoformat())], watermark=("alerts_v2", t1)
+        )
     assert await _count(conn, "alerts_v2") == 0
     assert await read_watermark(conn, TENANT, "alerts_v2") is None

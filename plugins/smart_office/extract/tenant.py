@@ -1,0 +1,303 @@
+"""Extract one customer tenant: token, one $batch for the first page of every endpoint, then nextLinks.
+
+Incremental rules:
+- secureScores: first run all 90 days; later only the days not landed yet ($top = days since the newest
+  landed record + 1, newest first as Graph returns them).
+- secureScoreControlProfiles: the full catalogue each run (only changed profiles become new versions).
+- alerts_v2 / incidents: `lastUpdateDateTime gt (watermark - overlap)`; the watermark advances to the
+  newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
+Per-endpoint failures become outcomes; nothing here raises except a partner-level auth failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from smart_office.auth.errors import AuthError
+from smart_office.auth.exchange import TokenExchanger
+from smart_office.extract.runs import FAILED, LOADED, PARTIAL, SKIPPED, TenantOutcome
+from smart_office.graph.client import BatchRequest, GraphClient, RequestStats
+from smart_office.graph.errors import GraphError, MalformedPageError
+from smart_office.graph.limits import SECURE_SCORE, SECURITY, Bucket
+from smart_office.redaction import redact_text
+from smart_office.warehouse.loader import LandResult, RawLoader
+
+log = logging.getLogger(__name__)
+
+SECURE_SCORE_DAYS = 90
+INCIDENTS_MAX_TOP = 50  # Graph answers 400 above this
+
+
+class PartnerAuthFailure(RuntimeError):
+    """The partner's own credentials failed: every tenant would fail, so the run stops here."""
+
+    def __init__(self, error: AuthError) -> None:
+        self.error = error
+        super().__init__(f"partner-level authentication failure, stopping the run: {error}")
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    name: str
+    path: str
+    entity: str
+    bucket: Bucket
+    watermark_field: str | None
+
+
+ENDPOINTS: tuple[EndpointSpec, ...] = (
+    EndpointSpec("secure_scores", "/security/secureScores", "secure_scores", SECURE_SCORE, "createdDateTime"),
+    EndpointSpec(
+        "control_profiles",
+        "/security/secureScoreControlProfiles",
+        "secure_score_control_profiles",
+        SECURE_SCORE,
+        None,
+    ),
+    EndpointSpec("alerts_v2", "/security/alerts_v2", "alerts_v2", SECURITY, "lastUpdateDateTime"),
+    EndpointSpec("incidents", "/security/incidents", "incidents", SECURITY, "lastUpdateDateTime"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionWindow:
+    """Run-level parameters: `as_of` is the run's time from the task context, never the wall clock."""
+
+    as_of: datetime
+    alerts_overlap: timedelta
+    alerts_initial: timedelta
+    alerts_page_size: int
+
+
+def odata_time(value: datetime) -> str:
+    """A DateTimeOffset literal for $filter (UTC, no quotes, as Graph's examples write it)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_params(spec: EndpointSpec, watermark: datetime | None, window: ExtractionWindow) -> dict[str, str]:
+    """Query options for one endpoint given its watermark."""
+    if spec.name == "secure_scores":
+        if watermark is None:
+            return {"$top": str(SECURE_SCORE_DAYS)}
+        days = math.ceil((window.as_of - watermark) / timedelta(days=1)) + 1
+        return {"$top": str(max(1, min(SECURE_SCORE_DAYS, days)))}
+    if spec.name in {"alerts_v2", "incidents"}:
+        since = watermark - window.alerts_overlap if watermark else window.as_of - window.alerts_initial
+        top = window.alerts_page_size if spec.name == "alerts_v2" else INCIDENTS_MAX_TOP
+        return {"$filter": f"lastUpdateDateTime gt {odata_time(since)}", "$top": str(top)}
+    return {}
+
+
+class TenantExtractor:
+    """Extracts every endpoint of one tenant into the raw tables.
+
+    :param graph: shared GraphClient.
+    :param exchanger: the Secure Application Model token exchanger.
+    :param conn: an autocommit async connection owned by this tenant's task for its duration.
+    :param run_id: the run.
+    :param window: the run's incremental parameters.
+    :param endpoints: which endpoints to extract (default: all).
+    """
+
+    def __init__(
+        self,
+        graph: GraphClient,
+        exchanger: TokenExchanger,
+        conn: psycopg.AsyncConnection,
+        run_id: str,
+        window: ExtractionWindow,
+        endpoints: tuple[EndpointSpec, ...] = ENDPOINTS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.graph = graph
+        self.exchanger = exchanger
+        self.conn = conn
+        self.loader = RawLoader(conn, run_id)
+        self.window = window
+        self.endpoints = endpoints
+        self._clock = clock  # wall time, only for durations in ops.tenant_runs
+
+    async def extract(self, tenant_id: str) -> list[TenantOutcome]:
+        started = self._clock()
+        try:
+            await self.exchanger.aget_token(tenant_id, self.graph.cloud.graph_scope)
+        except AuthError as error:
+            if self.exchanger.is_partner_failure(error):
+                raise PartnerAuthFailure(error) from None
+            return [
+                TenantOutcome(
+                    tenant_id,
+                    "token",
+                    FAILED,
+                    error.state.value,
+                    started,
+                    self._clock(),
+                    requests=1,
+                    error=f"AADSTS{error.code}" if error.code else error.state.value,
+                )
+            ]
+        outcomes = [TenantOutcome(tenant_id, "token", LOADED, "ok", started, self._clock(), requests=1)]
+        watermarks = await self._watermarks(tenant_id)
+        params = {
+            spec.name: plan_params(spec, watermarks.get(spec.name), self.window) for spec in self.endpoints
+        }
+        batch_stats = RequestStats()
+        batch_started = self._clock()
+        try:
+            first_pages = await self.graph.batch(
+                tenant_id,
+                [
+                    BatchRequest(spec.name, _relative(self.graph, spec.path, params[spec.name]), spec.bucket)
+                    for spec in self.endpoints
+                ],
+                stats=batch_stats,
+            )
+        except AuthError as error:
+            if self.exchanger.is_partner_failure(error):
+                raise PartnerAuthFailure(error) from None
+            return [*outcomes, *self._all_failed(tenant_id, error.state.value, batch_started, str(error))]
+        except GraphError as error:
+            return [*outcomes, *self._all_failed(tenant_id, error.state, batch_started, str(error))]
+        for index, spec in enumerate(self.endpoints):
+            # The one $batch round trip is attributed to the first endpoint, so requests per tenant add up.
+            stats = batch_stats if index == 0 else RequestStats()
+            response = first_pages[spec.name]
+            outcomes.append(
+                await self._endpoint(
+                    tenant_id,
+                    spec,
+                    params[spec.name],
+                    response.status,
+                    response.body,
+                    response.headers,
+                    stats,
+                    batch_started if index == 0 else self._clock(),
+                )
+            )
+        return outcomes
+
+    def _all_failed(self, tenant_id: str, state: str, started: datetime, error: str) -> list[TenantOutcome]:
+        now = self._clock()
+        return [
+            TenantOutcome(tenant_id, spec.name, FAILED, state, started, now, error=redact_text(error)[:500])
+            for spec in self.endpoints
+        ]
+
+    async def _endpoint(
+        self,
+        tenant_id: str,
+        spec: EndpointSpec,
+        params: dict[str, str],
+        status: int,
+        body: Any,
+        headers: dict[str, str],
+        stats: RequestStats,
+        started: datetime,
+    ) -> TenantOutcome:
+        outcome = TenantOutcome(tenant_id, spec.name, LOADED, "ok", started, started)
+        totals = LandResult()
+        try:
+            if status != 200:
+                return self._finish(outcome, stats, totals, _batch_failure(status, body, spec.name))
+            async for page in self.graph.pages(
+                tenant_id, spec.path, params=params, bucket=spec.bucket, stats=stats, first_page=body
+            ):
+                last = page.next_link is None
+                page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None
+                candidate = _later(totals.max_updated_at, page_max)
+                watermark = (spec.name, candidate) if last and candidate is not None else None
+                result = await self.loader.land(
+                    spec.entity, tenant_id, page.items, endpoint=spec.path, watermark=watermark
+                )
+                totals.add(result)
+        except MalformedPageError as error:
+            await self.loader.quarantine(spec.path, tenant_id, "malformed_page", str(error), error.raw)
+            totals.quarantined += 1
+            return self._finish(
+                outcome, stats, totals, (PARTIAL if totals.received else FAILED, error.state, str(error))
+            )
+        except GraphError as error:
+            return self._finish(
+                outcome, stats, totals, (PARTIAL if totals.received else FAILED, error.state, str(error))
+            )
+        except psycopg.Error as error:
+            # A landing failure of this tenant must not take the shard down; the run reports it.
+            return self._finish(outcome, stats, totals, (FAILED, "warehouse_error", type(error).__name__))
+        return self._finish(outcome, stats, totals, None)
+
+    def _finish(
+        self,
+        outcome: TenantOutcome,
+        stats: RequestStats,
+        totals: LandResult,
+        failure: tuple[str, str, str] | None,
+    ) -> TenantOutcome:
+        outcome.finished_at = self._clock()
+        outcome.rows_received = totals.received
+        outcome.rows_new = totals.new
+        outcome.quarantined = totals.quarantined
+        outcome.pages = stats.pages
+        outcome.requests = stats.requests
+        outcome.throttled = stats.throttled
+        outcome.retries = stats.retries
+        if failure is not None:
+            outcome.outcome, outcome.state, error = failure
+            outcome.error = redact_text(error)[:500]
+        elif totals.quarantined:
+            outcome.state = "quarantined_items"
+        return outcome
+
+    async def _watermarks(self, tenant_id: str) -> dict[str, datetime]:
+        cur = await self.conn.execute(
+            "select endpoint, watermark from ops.watermarks where tenant_id = %s", (tenant_id,)
+        )
+        rows = await cur.fetchall()
+        return {endpoint: value for endpoint, value in rows}
+
+
+def _batch_failure(status: int, body: Any, endpoint: str) -> tuple[str, str, str]:
+    code = message = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code, message = body["error"].get("code"), body["error"].get("message")
+    text = f"{endpoint}: HTTP {status} {code or ''} {message or ''}".strip()
+    if status == 403:
+        # Not licensed for the product, or the GDAP roles do not cover it: a fact about the tenant.
+        return SKIPPED, "forbidden", text
+    state = {400: "bad_request", 401: "unauthorized", 404: "not_found", 429: "throttled"}.get(
+        status, "transient" if status >= 500 else "graph_error"
+    )
+    return FAILED, state, text
+
+
+def _relative(graph: GraphClient, path: str, params: dict[str, str]) -> str:
+    """A $batch url: the absolute URL minus the /v1.0 base."""
+    return graph.url(path, params)[len(graph.cloud.graph_base) :]
+
+
+def _max_time(items: list[Any], field: str | None) -> datetime | None:
+    latest: datetime | None = None
+    for item in items:
+        value = item.get(field) if isinstance(item, dict) and field else None
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if parsed.tzinfo is not None and (latest is None or parsed > latest):
+                latest = parsed
+    return latest
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

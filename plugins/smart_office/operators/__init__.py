@@ -1,0 +1,17 @@
+"""Thin Airflow glue over smart_office.pipeline. Heavy imports happen inside execute(), never at parse time."""
+
+from __future__ import annotations
+
+from smart_office.operators.extraction import (
+    CoverageGateOperator,
+    DiscoverCustomersOperator,
+    ExtractShardOperator,
+    PartnerTokenCheckOperator,
+)
+
+__all__ = [
+    "CoverageGateOperator",
+    "DiscoverCustomersOperator",
+    "ExtractShardOperator",
+    "PartnerTokenCheckOperator",
+]

@@ -1,0 +1,139 @@
+"""Operators of the extraction DAG. Each returns a small JSON summary (XCom), never data or tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from smart_office.settings import Settings
+
+WAREHOUSE_CONN_ID = "smart_office_warehouse"
+
+
+def warehouse_url_from_connection(conn_id: str) -> str | None:
+    """A libpq URL from an Airflow Postgres connection (None if it does not exist). Socket dirs work as host."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowRuntimeError
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowRuntimeError:
+        return None
+    host = conn.host or ""
+    auth = quote(conn.login or "", safe="")
+    if conn.password:
+        auth += ":" + quote(conn.password, safe="")
+    database = conn.schema or "postgres"
+    if host.startswith("/"):
+        return f"postgresql://{auth}@/{database}?host={quote(host, safe='/')}" + (
+            f"&port={conn.port}" if conn.port else ""
+        )
+    port = f":{conn.port}" if conn.port else ""
+    return f"postgresql://{auth}@{host}{port}/{database}"
+
+
+def _as_of(context: Context) -> datetime:
+    """The run's point in time: the end of its data interval, or when a manual run was due."""
+    value = context.get("data_interval_end") or context["dag_run"].run_after
+    return value
+
+
+def _run_id(context: Context) -> str:
+    return re.sub(r"[^A-Za-z0-9_.:+-]", "_", f"{context['dag'].dag_id}/{context['run_id']}")[:200]
+
+
+class _SmartOfficeOperator(BaseOperator):
+    """Resolves settings from the environment and the warehouse URL from the Airflow connection.
+
+    :param warehouse_conn_id: Airflow Postgres connection of the warehouse (falls back to SMART_OFFICE_WAREHOUSE_URL).
+    """
+
+    def __init__(self, *, warehouse_conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.warehouse_conn_id = warehouse_conn_id
+
+    def settings(self) -> Settings:
+        import dataclasses
+
+        from smart_office.settings import Settings
+
+        settings = Settings.from_env()
+        url = settings.warehouse_url or warehouse_url_from_connection(self.warehouse_conn_id)
+        if not url:
+            raise RuntimeError(
+                f"no warehouse: define Airflow connection {self.warehouse_conn_id!r} or SMART_OFFICE_WAREHOUSE_URL"
+            )
+        return dataclasses.replace(settings, warehouse_url=url)
+
+
+class PartnerTokenCheckOperator(_SmartOfficeOperator):
+    """Exchanges (and thereby rotates) the partner refresh token; fails fast with one clear message."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from smart_office.pipeline import check_partner_token, prepare_warehouse
+
+        settings = self.settings()
+        prepare_warehouse(settings)
+        return check_partner_token(settings, as_of=_as_of(context))
+
+
+class DiscoverCustomersOperator(_SmartOfficeOperator):
+    """Lists customers and GDAP relationships and returns the shard plan: `[{"run_id", "shard", "shards"}]`."""
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from smart_office.pipeline import discover_customers
+
+        run_id = _run_id(context)
+        summary = discover_customers(
+            self.settings(),
+            run_id=run_id,
+            as_of=_as_of(context),
+            dag_id=context["dag"].dag_id,
+            dag_run_id=context["run_id"],
+        )
+        self.log.info("discovery: %s", summary)
+        return [{"run_id": run_id, "shard": i, "shards": summary["shards"]} for i in range(summary["shards"])]
+
+
+class ExtractShardOperator(_SmartOfficeOperator):
+    """Extracts one shard of tenants concurrently. Per-tenant failures never fail it.
+
+    :param run_id: the run (from discovery).
+    :param shard: zero-based shard number.
+    :param shards: number of shards.
+    """
+
+    template_fields = ("run_id", "shard", "shards")
+
+    def __init__(self, *, run_id: str, shard: int, shards: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.shard = shard
+        self.shards = shards
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from smart_office.pipeline import extract_shard
+
+        return extract_shard(
+            self.settings(),
+            run_id=self.run_id,
+            shard=int(self.shard),
+            shards=int(self.shards),
+            as_of=_as_of(context),
+        )
+
+
+class CoverageGateOperator(_SmartOfficeOperator):
+    """Closes the run and fails it when coverage is below SMART_OFFICE_COVERAGE_THRESHOLD."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from smart_office.pipeline import finalize_run
+
+        return finalize_run(self.settings(), run_id=_run_id(context))

@@ -1,0 +1,173 @@
+"""The pipeline's steps as plain functions: what the Airflow operators and the CLI call.
+
+Each step is idempotent and takes its notion of time (`as_of`) from the caller — the task context's
+data interval in Airflow — so a retried or backfilled run extracts the same window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from smart_office.auth.errors import AuthError
+from smart_office.extract.discovery import discover
+from smart_office.extract.runs import coverage, finish_run, start_run
+from smart_office.extract.shard import extract_tenants, shard_tenants
+from smart_office.extract.tenant import ExtractionWindow, PartnerAuthFailure
+from smart_office.graph.client import GraphClient
+from smart_office.partner_center.client import PartnerCenterClient
+from smart_office.runtime import build_exchanger, build_secret_store
+from smart_office.settings import Settings
+from smart_office.tls import requests_session
+from smart_office.warehouse.connection import connect
+from smart_office.warehouse.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+class CoverageError(RuntimeError):
+    """The run loaded too few customers; the message says how many and why."""
+
+
+def _warehouse(settings: Settings) -> str:
+    if not settings.warehouse_url:
+        raise RuntimeError("SMART_OFFICE_WAREHOUSE_URL is not set")
+    return settings.warehouse_url
+
+
+def prepare_warehouse(settings: Settings) -> list[str]:
+    """Apply pending migrations; returns their names."""
+    with connect(_warehouse(settings)) as conn:
+        return [f"{m.version:04d}_{m.name}" for m in migrate(conn)]
+
+
+def check_partner_token(settings: Settings, *, as_of: datetime) -> dict[str, Any]:
+    """Exchange the partner refresh token at the partner tenant (Partner Center and Graph), which also
+    rotates it, and report how long it has left. Raises PartnerAuthFailure with one clear message."""
+    store = build_secret_store(settings)
+    exchanger = build_exchanger(settings, store)
+    try:
+        exchanger.get_token(settings.partner_tenant_id, settings.cloud.partner_center_scope)
+        exchanger.get_token(settings.partner_tenant_id, settings.cloud.graph_scope)
+    except AuthError as error:
+        raise PartnerAuthFailure(error) from None
+    status = exchanger.keeper.expiry_status(as_of)
+    if status.needs_attention:
+        log.warning(status.message())
+    return {
+        "store": store.describe(),
+        "refresh_token_expires_at": status.expires_at.isoformat(),
+        "refresh_token_days_left": round(status.days_left, 1),
+        "refresh_token_needs_attention": status.needs_attention,
+    }
+
+
+def discover_customers(
+    settings: Settings,
+    *,
+    run_id: str,
+    as_of: datetime,
+    dag_id: str | None = None,
+    dag_run_id: str | None = None,
+) -> dict[str, Any]:
+    """Migrate, open the run, list customers and relationships; returns the shard plan."""
+    url = _warehouse(settings)
+    with connect(url) as conn:
+        migrate(conn)
+        start_run(conn, run_id, dag_id=dag_id, dag_run_id=dag_run_id, logical_date=as_of)
+    store = build_secret_store(settings)
+    exchanger = build_exchanger(settings, store)
+
+    def pc_token() -> str:
+        return exchanger.get_token(
+            settings.partner_tenant_id, settings.cloud.partner_center_scope
+        ).token.reveal()
+
+    pc = PartnerCenterClient(
+        settings.cloud.partner_center_url, pc_token, requests_session(settings.cloud.ca_bundle)
+    )
+
+    async def run() -> dict[str, Any]:
+        async with GraphClient(settings.cloud, exchanger.aget_token) as graph:
+            aconn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+            try:
+                result = await discover(
+                    run_id=run_id,
+                    partner_tenant_id=settings.partner_tenant_id,
+                    partner_center=pc,
+                    graph=graph,
+                    conn=aconn,
+                    excluded=settings.excluded_tenants,
+                    seen_at=as_of,
+                )
+            finally:
+                await aconn.close()
+        return result.as_dict()
+
+    try:
+        summary = asyncio.run(run())
+    except AuthError as error:
+        raise PartnerAuthFailure(error) from None
+    summary["shards"] = max(1, math.ceil(summary["extractable"] / settings.shard_size))
+    with connect(url) as conn:
+        finish_run(conn, run_id, status="running", summary={"discovery": summary})
+    return summary
+
+
+def extract_shard(
+    settings: Settings, *, run_id: str, shard: int, shards: int, as_of: datetime
+) -> dict[str, Any]:
+    """Extract one shard of the run's tenants; per-tenant failures are outcomes, partner failures raise."""
+    url = _warehouse(settings)
+    with connect(url) as conn:
+        tenants = shard_tenants(conn, run_id, shard, shards)
+    store = build_secret_store(settings)
+    exchanger = build_exchanger(settings, store)
+    window = ExtractionWindow(
+        as_of=as_of,
+        alerts_overlap=timedelta(hours=settings.alerts_overlap_hours),
+        alerts_initial=timedelta(days=settings.alerts_initial_days),
+        alerts_page_size=settings.alerts_page_size,
+    )
+
+    async def run() -> dict[str, Any]:
+        async with GraphClient(settings.cloud, exchanger.aget_token) as graph:
+            summary = await extract_tenants(
+                tenants=tenants,
+                run_id=run_id,
+                shard=shard,
+                shards=shards,
+                graph=graph,
+                exchanger=exchanger,
+                warehouse_url=url,
+                window=window,
+                concurrency=settings.tenant_concurrency,
+            )
+        result = summary.as_dict()
+        result["token_requests"] = exchanger.exchanges
+        return result
+
+    return asyncio.run(run())
+
+
+def finalize_run(settings: Settings, *, run_id: str) -> dict[str, Any]:
+    """Compute coverage, close the run, and fail loudly if coverage is under the threshold."""
+    with connect(_warehouse(settings)) as conn:
+        result = coverage(conn, run_id)
+        ok = result.ratio >= settings.coverage_threshold
+        finish_run(
+            conn, run_id, status="succeeded" if ok else "failed", summary={"coverage": result.as_dict()}
+        )
+    summary = result.as_dict()
+    summary["sentence"] = result.sentence()
+    if not ok:
+        raise CoverageError(
+            f"coverage {result.ratio:.1%} is below the threshold {settings.coverage_threshold:.0%}: {result.sentence()}"
+        )
+    log.info(result.sentence())
+    return summary

@@ -1,0 +1,162 @@
+"""All configuration in one place: environment variables, validated at start with errors that name the setting.
+
+| variable | default | meaning |
+|---|---|---|
+| SMART_OFFICE_CLOUD | public | public, usgov or china |
+| SMART_OFFICE_ENDPOINTS_FILE | | JSON endpoint set (e.g. the emulator's line); overrides the cloud's URLs |
+| SMART_OFFICE_CA_BUNDLE | | extra CA bundle to trust (the emulator's) |
+| SMART_OFFICE_PARTNER_TENANT_ID | (required) | the partner's tenant id |
+| SMART_OFFICE_CLIENT_ID | (required) | application id of the Secure Application Model app |
+| SMART_OFFICE_TOKEN_STORE | postgres | postgres (encrypted, in the warehouse) or keyvault |
+| SMART_OFFICE_TOKEN_STORE_KEY | | Fernet key(s) for the postgres store, comma-separated, newest first |
+| SMART_OFFICE_KEY_VAULT_URL | | vault URL when the store is keyvault |
+| SMART_OFFICE_WAREHOUSE_URL | (embedded) | postgresql:// URL of the warehouse |
+| SMART_OFFICE_SHARD_SIZE | 250 | tenants per mapped extraction task |
+| SMART_OFFICE_TENANT_CONCURRENCY | 8 | tenants extracted at once inside one task |
+| SMART_OFFICE_COVERAGE_THRESHOLD | 0.9 | share of extractable customers that must load, else the run fails |
+| SMART_OFFICE_EXCLUDED_TENANTS | | comma-separated tenant ids never extracted |
+| SMART_OFFICE_ALERTS_OVERLAP_HOURS | 12 | re-read window before the alerts/incidents watermark, for late updates |
+| SMART_OFFICE_ALERTS_INITIAL_DAYS | 30 | how far back a tenant's first alerts/incidents extraction reaches |
+| SMART_OFFICE_ALERTS_PAGE_SIZE | 500 | $top for alerts_v2 |
+| SMART_OFFICE_SCHEDULE | @daily | the extraction DAG's schedule |
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smart_office.clouds import Cloud, CloudConfigError, cloud_from_endpoints_file, named_cloud
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    cloud: Cloud
+    partner_tenant_id: str
+    client_id: str
+    token_store: str
+    token_store_keys: tuple[str, ...]
+    key_vault_url: str | None
+    warehouse_url: str | None
+    shard_size: int = 250
+    tenant_concurrency: int = 8
+    coverage_threshold: float = 0.9
+    excluded_tenants: frozenset[str] = field(default_factory=frozenset)
+    alerts_overlap_hours: float = 12.0
+    alerts_initial_days: int = 30
+    alerts_page_size: int = 500
+    schedule: str = "@daily"
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(cloud={self.cloud.name!r}, partner_tenant_id={self.partner_tenant_id!r}, "
+            f"client_id={self.client_id!r}, token_store={self.token_store!r}, shard_size={self.shard_size})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, require_partner: bool = True) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(f"SMART_OFFICE_{name}", default).strip()
+
+        try:
+            endpoints_file = get("ENDPOINTS_FILE")
+            cloud = (
+                cloud_from_endpoints_file(endpoints_file)
+                if endpoints_file
+                else named_cloud(get("CLOUD", "public"))
+            )
+        except CloudConfigError as exc:
+            raise SettingsError(str(exc)) from None
+        ca_bundle = get("CA_BUNDLE")
+        if ca_bundle:
+            if not Path(ca_bundle).is_file():
+                raise SettingsError(f"SMART_OFFICE_CA_BUNDLE={ca_bundle!r} does not exist")
+            cloud = cloud.with_overrides(ca_bundle=ca_bundle)
+
+        partner = get("PARTNER_TENANT_ID")
+        client_id = get("CLIENT_ID")
+        if require_partner:
+            _require_guid("SMART_OFFICE_PARTNER_TENANT_ID", partner)
+            _require_guid("SMART_OFFICE_CLIENT_ID", client_id)
+
+        store = get("TOKEN_STORE", "postgres").lower()
+        if store not in {"postgres", "keyvault"}:
+            raise SettingsError(f"SMART_OFFICE_TOKEN_STORE must be postgres or keyvault, not {store!r}")
+        keys = tuple(k for k in get("TOKEN_STORE_KEY").split(",") if k.strip())
+        vault = get("KEY_VAULT_URL") or None
+        if store == "keyvault" and not vault:
+            raise SettingsError("SMART_OFFICE_TOKEN_STORE=keyvault needs SMART_OFFICE_KEY_VAULT_URL")
+        if store == "postgres" and require_partner and not keys:
+            raise SettingsError(
+                "SMART_OFFICE_TOKEN_STORE=postgres needs SMART_OFFICE_TOKEN_STORE_KEY "
+                "(create one with `smart-office keygen`; keep it out of the warehouse)"
+            )
+        warehouse = get("WAREHOUSE_URL") or None
+        if warehouse and not warehouse.startswith(("postgresql://", "postgres://")):
+            raise SettingsError("SMART_OFFICE_WAREHOUSE_URL must be a postgresql:// URL")
+
+        excluded = frozenset(t.strip().lower() for t in get("EXCLUDED_TENANTS").split(",") if t.strip())
+        for tenant in excluded:
+            _require_guid("SMART_OFFICE_EXCLUDED_TENANTS", tenant)
+
+        return cls(
+            cloud=cloud,
+            partner_tenant_id=partner.lower(),
+            client_id=client_id.lower(),
+            token_store=store,
+            token_store_keys=keys,
+            key_vault_url=vault,
+            warehouse_url=warehouse,
+            shard_size=_int(get, "SHARD_SIZE", 250, minimum=1),
+            tenant_concurrency=_int(get, "TENANT_CONCURRENCY", 8, minimum=1),
+            coverage_threshold=_float(get, "COVERAGE_THRESHOLD", 0.9, 0.0, 1.0),
+            excluded_tenants=excluded,
+            alerts_overlap_hours=_float(get, "ALERTS_OVERLAP_HOURS", 12.0, 0.0, 24.0 * 30),
+            alerts_initial_days=_int(get, "ALERTS_INITIAL_DAYS", 30, minimum=1, maximum=180),
+            alerts_page_size=_int(get, "ALERTS_PAGE_SIZE", 500, minimum=1, maximum=1000),
+            schedule=get("SCHEDULE", "@daily"),
+        )
+
+
+def _require_guid(name: str, value: str) -> None:
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a GUID, got {value!r}") from None
+
+
+def _int(get: object, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = get(name)  # type: ignore[operator]
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"SMART_OFFICE_{name} must be an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum or 'unbounded'}")
+    return value
+
+
+def _float(get: object, name: str, default: float, minimum: float, maximum: float) -> float:
+    raw = get(name)  # type: ignore[operator]
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"SMART_OFFICE_{name} must be a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum}")
+    return value
