@@ -1,8 +1,18 @@
-"""The `smart-office` command."""
+"""The `smart-office` command: one-time setup (register-app, consent), tokens, the pipeline, the demo."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+import webbrowser
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from emulator.cli import emulator_app
 
@@ -12,12 +22,226 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(emulator_app, name="emulator")
+console = Console(stderr=True)
+
+
+def _settings(require_partner: bool = True):  # type: ignore[no-untyped-def]
+    from smart_office.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env(require_partner=require_partner)
+    except SettingsError as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _logging(verbose: bool) -> None:
+    from smart_office.redaction import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
 
 
 @app.command()
-def demo() -> None:
+def keygen() -> None:
+    """Print a new key for the encrypted PostgreSQL token store (set it as SMART_OFFICE_TOKEN_STORE_KEY)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the warehouse's schema migrations."""
+    from smart_office.pipeline import prepare_warehouse
+
+    applied = prepare_warehouse(_settings(require_partner=False))
+    console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@app.command("register-app")
+def register_app_command(
+    display_name: Annotated[
+        str, typer.Option(help="Display name of the app registration.")
+    ] = "Partner Smart Office",
+    app_id: Annotated[
+        str | None, typer.Option(help="Manage this existing app id instead of finding it by name.")
+    ] = None,
+    credential: Annotated[str, typer.Option(help="certificate (preferred) or secret.")] = "certificate",
+    rotate_credential: Annotated[
+        bool, typer.Option(help="Add a new credential even if the stored one is valid.")
+    ] = False,
+    preconsent: Annotated[bool, typer.Option(help="Add the service principal to AdminAgents (DAP).")] = False,
+    device_code: Annotated[bool, typer.Option(help="Sign in with a device code (headless hosts).")] = False,
+    show_secret: Annotated[
+        bool, typer.Option(help="Print the client secret (it is stored either way).")
+    ] = False,
+    write_env: Annotated[
+        Path | None, typer.Option(help="Append SMART_OFFICE_CLIENT_ID=... to this file.")
+    ] = None,
+) -> None:
+    """Register (or update) the multi-tenant Secure Application Model app via Microsoft Graph. Idempotent."""
+    import msal
+
+    from smart_office.auth.interactive import sign_in_with_browser, sign_in_with_device_code
+    from smart_office.auth.registration import BOOTSTRAP_CLIENT_ID, BOOTSTRAP_SCOPES, register_app
+    from smart_office.runtime import build_secret_store
+    from smart_office.tls import requests_session
+
+    settings = _settings(require_partner=False)
+    if not settings.partner_tenant_id:
+        console.print("[red]configuration error:[/] SMART_OFFICE_PARTNER_TENANT_ID is not set")
+        raise typer.Exit(2)
+    session = requests_session(settings.cloud.ca_bundle)
+    bootstrap = msal.PublicClientApplication(
+        BOOTSTRAP_CLIENT_ID,
+        authority=settings.cloud.authority(settings.partner_tenant_id),
+        instance_discovery=False,
+        http_client=session,
+    )
+    if device_code:
+        result = sign_in_with_device_code(
+            bootstrap, BOOTSTRAP_SCOPES, show=lambda f: console.print(f["message"])
+        )
+    else:
+        result = sign_in_with_browser(bootstrap, BOOTSTRAP_SCOPES, open_browser=_open_browser)
+    if "access_token" not in result:
+        console.print(
+            f"[red]sign-in failed:[/] {result.get('error')}: {str(result.get('error_description'))[:300]}"
+        )
+        raise typer.Exit(1)
+    outcome = register_app(
+        cloud=settings.cloud,
+        admin_token=result["access_token"],
+        session=session,
+        store=build_secret_store(settings),
+        display_name=display_name,
+        app_id=app_id,
+        credential=credential,
+        rotate_credential=rotate_credential,
+        preconsent=preconsent,
+    )
+    console.print(f"application id: [bold]{outcome.app_id}[/] ({'created' if outcome.created else 'found'})")
+    console.print(f"changes: {', '.join(outcome.changes) or 'none (already as desired)'}")
+    console.print(f"{outcome.credential_kind} credential stored in {outcome.credential_location}")
+    if outcome.secret is not None and show_secret:
+        typer.echo(outcome.secret.reveal())
+    if write_env:
+        with write_env.open("a") as fh:
+            fh.write(f"SMART_OFFICE_CLIENT_ID={outcome.app_id}\n")
+    console.print(f"next: export SMART_OFFICE_CLIENT_ID={outcome.app_id} and run `smart-office consent`")
+
+
+def _open_browser(url: str) -> None:
+    console.print(f"Opening your browser to sign in. If it does not open, visit:\n{url}")
+    webbrowser.open(url)
+
+
+@app.command()
+def consent(
+    device_code: Annotated[
+        bool, typer.Option(help="Use a device code instead of a local browser redirect.")
+    ] = False,
+) -> None:
+    """One-time partner consent with MFA: obtain the partner refresh token and store it."""
+    from smart_office.auth.consent import run_consent
+
+    settings = _settings()
+    stored = run_consent(
+        settings,
+        open_browser=None if device_code else _open_browser,
+        show_device_code=lambda f: console.print(f["message"]),
+    )
+    console.print(f"refresh token stored in {stored.where} (issued {stored.issued_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@app.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="Tenant id or domain (a customer, or the partner).")],
+    resource: Annotated[str, typer.Option(help="Resource URI or scope, e.g. https://graph.microsoft.com")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON with expiry instead of the bare token.")
+    ] = False,
+) -> None:
+    """Print an access token for other tools (like the seed's MSOnline example)."""
+    from smart_office.auth.errors import AuthError
+    from smart_office.runtime import build_exchanger, build_secret_store
+
+    settings = _settings()
+    scope = (
+        resource
+        if resource.endswith("/.default") or resource.count("/") > 2
+        else resource.rstrip("/") + "/.default"
+    )
+    exchanger = build_exchanger(settings, build_secret_store(settings))
+    try:
+        access = exchanger.get_token(tenant, scope)
+    except AuthError as error:
+        console.print(f"[red]{error.state.value}[/] (AADSTS{error.code}): {error.remediation}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "token_type": "Bearer",
+                    "access_token": access.token.reveal(),
+                    "tenant_id": tenant,
+                    "scope": scope,
+                    "expires_on": access.expires_at.isoformat(),
+                }
+            )
+        )
+    else:
+        typer.echo(access.token.reveal())
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None, typer.Option(help="The run's point in time (ISO 8601); default now.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("-v", help="Log progress.")] = False,
+) -> None:
+    """Run the extraction once in this process (what the DAG does, without Airflow)."""
+    _logging(verbose)
+    from smart_office.pipeline import (
+        check_partner_token,
+        discover_customers,
+        extract_shard,
+        finalize_run,
+        prepare_warehouse,
+    )
+
+    settings = _settings()
+    when = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    run_id = f"cli/{when:%Y%m%dT%H%M%S}"
+    prepare_warehouse(settings)
+    check_partner_token(settings, as_of=when)
+    plan = discover_customers(settings, run_id=run_id, as_of=when)
+    for shard in range(plan["shards"]):
+        extract_shard(settings, run_id=run_id, shard=shard, shards=plan["shards"], as_of=when)
+    summary = finalize_run(settings, run_id=run_id)
+    console.print(summary["sentence"])
+
+
+@app.command()
+def demo(
+    tenants: Annotated[int | None, typer.Option(help="Customers in the emulated portfolio.")] = None,
+) -> None:
     """Run the main job on embedded defaults: an embedded PostgreSQL and the emulator."""
-    typer.echo("demo: not built yet")
+    from smart_office.demo import run_demo
+
+    raise typer.Exit(run_demo(tenants=tenants))
+
+
+def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(c) for c in row))
+    Console().print(table)
 
 
 if __name__ == "__main__":

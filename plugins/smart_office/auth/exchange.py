@@ -196,7 +196,7 @@ class TokenExchanger:
         now = self._clock()
         rotated = result.get("refresh_token")
         if rotated:
-            self.keeper.offer(rotated, _issued_at(result, now))
+            self.keeper.offer(rotated, issued_at_from_result(result, now))
         expires_in = int(result.get("expires_in", 3600))
         return AccessToken(
             Secret(result["access_token"]), now + timedelta(seconds=expires_in), tenant_id, scope
@@ -207,7 +207,7 @@ class TokenExchanger:
         return error.is_partner_level or error.tenant_id.lower() == self.partner_tenant_id.lower()
 
 
-def _issued_at(result: dict[str, Any], fallback: datetime) -> datetime:
+def issued_at_from_result(result: dict[str, Any], fallback: datetime) -> datetime:
     """When the identity service issued the tokens: the id_token's `iat`, which the client may read.
 
     Using the authority's clock (not ours) keeps the 90-day expiry arithmetic right even when clocks differ.

@@ -1,0 +1,8 @@
+{#- Layers get plain schema names (staging, intermediate, marts): BI tools and grants address them by name. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,115 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='control_score_id',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['tenant_id', 'score_date']},
+            {'columns': ['control_id', 'score_date']},
+        ],
+    )
+}}
+
+with
+
+new_versions as (
+
+    select * from {{ ref('stg_graph__secure_scores') }}
+    {{ incremental_window() }}
+
+),
+
+scores as (
+
+    select distinct on (secure_score_id)
+        secure_score_id,
+        version_id,
+        max_score as tenant_max_score
+    from new_versions
+    order by secure_score_id, extracted_at desc, version_id
+
+),
+
+new_controls as (
+
+    select * from {{ ref('stg_graph__secure_score_controls') }}
+    {{ incremental_window() }}
+
+),
+
+profiles as (
+
+    select * from {{ ref('int_control_profiles_deduplicated') }}
+
+),
+
+states as (
+
+    select * from {{ ref('int_control_states_historized') }}
+
+),
+
+joined as (
+
+    select
+        new_controls.tenant_id,
+        new_controls.control_id,
+        new_controls.score_date,
+        new_controls.secure_score_id,
+        new_controls.control_category,
+        new_controls.score,
+        profiles.max_score,
+        scores.tenant_max_score,
+        -- Microsoft's own completion figure when it sends one; otherwise score over max.
+        coalesce(
+            new_controls.score_in_percentage,
+            100 * new_controls.score / nullif(profiles.max_score, 0)
+        ) as completion_pct,
+        coalesce(new_controls.is_applicable, true) as is_applicable,
+        new_controls.implementation_status,
+        new_controls.extracted_at
+    from new_controls
+    inner join scores
+        on
+            new_controls.secure_score_id = scores.secure_score_id
+            and new_controls.version_id = scores.version_id
+    left join profiles
+        on
+            new_controls.tenant_id = profiles.tenant_id
+            and new_controls.control_id = profiles.control_id
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['joined.tenant_id', 'joined.control_id', 'joined.score_date']) }} as control_score_id,
+        joined.tenant_id,
+        joined.control_id,
+        joined.score_date,
+        joined.secure_score_id,
+        joined.control_category,
+        joined.score,
+        joined.max_score,
+        joined.completion_pct,
+        joined.completion_pct >= 100 as is_implemented,
+        joined.is_applicable,
+        -- The state in effect at the end of that day (default when never updated).
+        coalesce(states.control_state, 'default') as control_state,
+        greatest(coalesce(joined.max_score, 0) - joined.score, 0) as points_gap,
+        100 * greatest(coalesce(joined.max_score, 0) - joined.score, 0)
+        / nullif(joined.tenant_max_score, 0) as score_impact_pct,
+        joined.implementation_status,
+        joined.extracted_at
+    from joined
+    left join states
+        on
+            joined.tenant_id = states.tenant_id
+            and joined.control_id = states.control_id
+            and ((joined.score_date + 1)::timestamp at time zone 'utc') > states.valid_from
+            and ((joined.score_date + 1)::timestamp at time zone 'utc') <= states.valid_to
+
+)
+
+select * from final

@@ -1,0 +1,48 @@
+-- Per customer, on its latest Secure Score day: the share of applicable controls implemented, and points.
+with
+
+control_scores as (
+
+    select * from {{ ref('fct_control_scores') }}
+
+),
+
+latest_days as (
+
+    select tenant_id, max(score_date) as score_date
+    from {{ ref('fct_secure_scores') }}
+    group by tenant_id
+
+),
+
+controls as (
+
+    select * from {{ ref('dim_controls') }}
+
+),
+
+final as (
+
+    select
+        control_scores.tenant_id,
+        latest_days.score_date,
+        count(*) filter (where control_scores.is_applicable) as controls_applicable,
+        count(*) filter (where control_scores.is_applicable and control_scores.is_implemented)
+            as controls_implemented,
+        count(*) filter (where control_scores.is_applicable and control_scores.is_implemented)::double precision
+        / nullif(count(*) filter (where control_scores.is_applicable), 0) as implemented_share,
+        sum(control_scores.score) filter (where control_scores.is_applicable) as points_achieved,
+        sum(control_scores.max_score) filter (where control_scores.is_applicable) as points_possible,
+        sum(control_scores.points_gap) filter (where control_scores.is_applicable) as points_gap
+    from control_scores
+    inner join latest_days
+        on
+            control_scores.tenant_id = latest_days.tenant_id
+            and control_scores.score_date = latest_days.score_date
+    inner join controls on control_scores.control_id = controls.control_id
+    where not controls.is_deprecated
+    group by control_scores.tenant_id, latest_days.score_date
+
+)
+
+select * from final

@@ -1,0 +1,129 @@
+-- One row per customer: where their security posture stands, where it is heading, and what to do next.
+with
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('fct_secure_scores') }}
+
+),
+
+alerts as (
+
+    select * from {{ ref('fct_alerts') }}
+
+),
+
+opportunities as (
+
+    select * from {{ ref('mart_opportunities') }}
+
+),
+
+latest as (
+
+    select distinct on (tenant_id) *
+    from scores
+    order by tenant_id, score_date desc
+
+),
+
+-- The nearest earlier day with a record, since Graph skips days now and then.
+changes as (
+
+    select
+        latest.tenant_id,
+        {%- for days in [7, 30, 90] %}
+        latest.secure_score_pct - (
+            select earlier.secure_score_pct
+            from scores as earlier
+            where earlier.tenant_id = latest.tenant_id and earlier.score_date <= latest.score_date - {{ days }}
+            order by earlier.score_date desc
+            limit 1
+        ) as score_change_{{ days }}d_pct{{ ',' if not loop.last }}
+        {%- endfor %}
+    from latest
+
+),
+
+alert_stats as (
+
+    select
+        tenant_id,
+        count(*) filter (where is_open and severity = 'high') as open_high_severity_alerts,
+        count(*) filter (where is_open) as open_alerts,
+        percentile_cont(0.5) within group (order by hours_to_resolve) filter (
+            where resolved_at >= {{ as_of_timestamp() }} - interval '90 days'
+        ) as median_hours_to_resolve_90d
+    from alerts
+    group by tenant_id
+
+),
+
+top_opportunities as (
+
+    select
+        tenant_id,
+        string_agg(control_title, '; ' order by score_gain_points desc, control_rank) filter (
+            where opportunity_rank <= 3
+        ) as top_unimplemented_controls,
+        sum(score_gain_points) as points_available
+    from (
+        select
+            *,
+            row_number() over (partition by tenant_id order by score_gain_points desc, control_rank)
+                as opportunity_rank
+        from opportunities
+        where not is_risk_accepted
+    ) as ranked
+    group by tenant_id
+
+),
+
+final as (
+
+    select
+        customers.tenant_id,
+        customers.company_name,
+        customers.default_domain,
+        customers.access_state,
+        customers.is_departed,
+        latest.score_date as latest_score_date,
+        latest.current_score,
+        latest.max_score,
+        latest.secure_score_pct,
+        changes.score_change_7d_pct,
+        changes.score_change_30d_pct,
+        changes.score_change_90d_pct,
+        case when latest.secure_score_pct is not null and not customers.is_departed then
+            rank() over (
+                partition by latest.secure_score_pct is not null and not customers.is_departed
+                order by latest.secure_score_pct desc nulls last
+            )
+        end as portfolio_rank,
+        count(*) filter (where latest.secure_score_pct is not null and not customers.is_departed) over ()
+            as portfolio_size,
+        latest.comparative_all_tenants_pct,
+        latest.comparative_similar_size_pct,
+        latest.secure_score_pct - latest.comparative_all_tenants_pct as gap_to_all_tenants_pct,
+        latest.secure_score_pct - latest.comparative_similar_size_pct as gap_to_similar_size_pct,
+        coalesce(alert_stats.open_high_severity_alerts, 0) as open_high_severity_alerts,
+        coalesce(alert_stats.open_alerts, 0) as open_alerts,
+        alert_stats.median_hours_to_resolve_90d,
+        top_opportunities.top_unimplemented_controls,
+        top_opportunities.points_available,
+        customers.last_loaded_at
+    from customers
+    left join latest on customers.tenant_id = latest.tenant_id
+    left join changes on customers.tenant_id = changes.tenant_id
+    left join alert_stats on customers.tenant_id = alert_stats.tenant_id
+    left join top_opportunities on customers.tenant_id = top_opportunities.tenant_id
+
+)
+
+select * from final

@@ -1,0 +1,234 @@
+"""`make demo`: the whole product on embedded defaults — embedded PostgreSQL, the emulator, the real DAG.
+
+Steps: warehouse (SMART_OFFICE_WAREHOUSE_URL or an embedded PostgreSQL under .state/) → emulator
+(SMART_OFFICE_DEMO_TENANTS/_SEED/_NOW) → register-app + consent against it, exactly as a partner would run
+them → `airflow dags test` of the extraction DAG → a printed summary read back from the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from psycopg import sql
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_ID = "smart_office_security_posture"
+console = Console()
+
+
+def _state_dir() -> Path:
+    path = Path(os.environ.get("SMART_OFFICE_STATE_DIR", REPO / ".state")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def demo_warehouse(state: Path) -> str:
+    """The warehouse URL: SMART_OFFICE_WAREHOUSE_URL, or database `smart_office` on an embedded server."""
+    from smart_office.warehouse.connection import warehouse_url_from_env
+    from smart_office.warehouse.embedded import start_embedded_postgres
+
+    configured = warehouse_url_from_env()
+    if configured:
+        return configured
+    server_url = start_embedded_postgres(state / "warehouse")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = 'smart_office'").fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier("smart_office")))
+    parts = urlsplit(server_url)
+    return parts._replace(path="/smart_office").geturl()
+
+
+def airflow_connection_json(url: str) -> str:
+    """An AIRFLOW_CONN_* value (JSON form) for a libpq URL, including socket-directory hosts."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or ""])[0]
+    port = int(query.get("port", [parts.port or 5432])[0])
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": host,
+            "port": port,
+            "login": parts.username or "postgres",
+            "password": parts.password or "",
+            "schema": parts.path.lstrip("/") or "postgres",
+        }
+    )
+
+
+def _token_store_key(state: Path) -> str:
+    from cryptography.fernet import Fernet
+
+    # Kept beside the demo's state, never in the warehouse: the store holds only ciphertext.
+    path = state / "token-store.key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _follow_as_the_partner_admin(session: Any) -> Any:
+    """Plays the person at the browser: the emulator signs the configured partner admin in and redirects."""
+
+    def open_browser(url: str) -> None:
+        session.get(url, allow_redirects=True, timeout=30)
+
+    return open_browser
+
+
+def setup_partner(endpoints: dict[str, Any], env: dict[str, str]) -> str:
+    """register-app + consent against the emulator; returns the new app's client id."""
+    import msal
+
+    from smart_office.auth.consent import run_consent
+    from smart_office.auth.interactive import sign_in_with_browser
+    from smart_office.auth.registration import BOOTSTRAP_CLIENT_ID, BOOTSTRAP_SCOPES, register_app
+    from smart_office.runtime import build_secret_store
+    from smart_office.settings import Settings
+    from smart_office.tls import requests_session
+
+    settings = Settings.from_env(env, require_partner=False)
+    session = requests_session(settings.cloud.ca_bundle)
+    browser = _follow_as_the_partner_admin(requests_session(settings.cloud.ca_bundle))
+    bootstrap = msal.PublicClientApplication(
+        BOOTSTRAP_CLIENT_ID,
+        authority=settings.cloud.authority(settings.partner_tenant_id),
+        instance_discovery=False,
+        http_client=session,
+    )
+    signed_in = sign_in_with_browser(bootstrap, BOOTSTRAP_SCOPES, open_browser=browser)
+    if "access_token" not in signed_in:
+        raise RuntimeError(f"partner admin sign-in failed: {signed_in.get('error')}")
+    registration = register_app(
+        cloud=settings.cloud,
+        admin_token=signed_in["access_token"],
+        session=session,
+        store=build_secret_store(settings),
+        preconsent=True,
+    )
+    console.print(
+        f"register-app: application [bold]{registration.app_id}[/] "
+        f"({', '.join(registration.changes) or 'unchanged'}); credential in {registration.credential_location}"
+    )
+    env["SMART_OFFICE_CLIENT_ID"] = registration.app_id
+    consented = run_consent(Settings.from_env(env), open_browser=browser, show_device_code=lambda flow: None)
+    console.print(f"consent: partner refresh token stored in {consented.where}")
+    return registration.app_id
+
+
+def run_demo(tenants: int | None = None) -> int:
+    from emulator.launcher import start_emulator
+    from smart_office.warehouse.connection import safe_url
+
+    started = time.monotonic()
+    state = _state_dir()
+    tenants = tenants or int(os.environ.get("SMART_OFFICE_DEMO_TENANTS", "50"))
+    seed = int(os.environ.get("SMART_OFFICE_DEMO_SEED", "42"))
+    now = (
+        os.environ.get("SMART_OFFICE_DEMO_NOW")
+        or datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+    )
+    warehouse = demo_warehouse(state)
+    console.print(f"warehouse: {safe_url(warehouse)}")
+
+    emulator_state = state / "emulator"
+    with start_emulator(
+        tenants=tenants, seed=seed, now=now, state_dir=emulator_state, log_file=state / "emulator.log"
+    ) as emulator:
+        endpoints_file = state / "endpoints.json"
+        endpoints_file.write_text(json.dumps(emulator.endpoints))
+        console.print(
+            f"emulator: {tenants} customers, seed {seed}, clock {now}; endpoints in {endpoints_file}"
+        )
+        env = {
+            **os.environ,
+            "SMART_OFFICE_ENDPOINTS_FILE": str(endpoints_file),
+            "SMART_OFFICE_PARTNER_TENANT_ID": emulator.endpoints["partner_tenant_id"],
+            "SMART_OFFICE_TOKEN_STORE": "postgres",
+            "SMART_OFFICE_TOKEN_STORE_KEY": _token_store_key(state),
+            "SMART_OFFICE_WAREHOUSE_URL": warehouse,
+        }
+        from smart_office.pipeline import prepare_warehouse
+        from smart_office.settings import Settings
+
+        prepare_warehouse(Settings.from_env(env, require_partner=False))
+        setup_partner(emulator.endpoints, env)
+        code = _airflow_dags_test(env, warehouse, now, state)
+    print_summary(warehouse)
+    console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")
+    return code
+
+
+def _airflow_dags_test(env: dict[str, str], warehouse: str, logical_date: str, state: Path) -> int:
+    airflow_home = state / "airflow"
+    airflow_home.mkdir(exist_ok=True)
+    env = {
+        **env,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+        "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": airflow_connection_json(warehouse),
+    }
+    # The DAG reads the warehouse through its Airflow connection, like a deployment does.
+    env.pop("SMART_OFFICE_WAREHOUSE_URL", None)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    log = (state / "airflow.log").open("ab")
+    console.print("airflow: migrating its metadata database (SQLite) …")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=log, stderr=log)
+    console.print(f"airflow: dags test {DAG_ID} {logical_date} (log: {state / 'airflow.log'}) …")
+    result = subprocess.run([airflow, "dags", "test", DAG_ID, logical_date], env=env, stdout=log, stderr=log)
+    return result.returncode
+
+
+def print_summary(warehouse: str) -> None:
+    with psycopg.connect(warehouse) as conn:
+        run = conn.execute(
+            "select run_id, status, started_at, finished_at, summary from ops.runs order by started_at desc limit 1"
+        ).fetchone()
+        if run is None:
+            console.print("[red]no run recorded[/]")
+            return
+        run_id, status, started_at, finished_at, summary = run
+        duration = (finished_at - started_at).total_seconds() if finished_at else float("nan")
+        discovery = summary.get("discovery", {})
+        cov = summary.get("coverage", {})
+        table = Table(title=f"Run {run_id}: {status}, {duration:.0f}s")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("customers listed", f"{discovery.get('listed', 0):,}")
+        table.add_row("customers with delegated access", f"{discovery.get('extractable', 0):,}")
+        table.add_row("departed customers", f"{discovery.get('departed', 0):,}")
+        for state_name, count in sorted(discovery.get("by_access_state", {}).items()):
+            table.add_row(f"  access: {state_name}", f"{count:,}")
+        table.add_row("customers loaded", f"{cov.get('loaded', 0):,} of {cov.get('attempted', 0):,}")
+        for state_name, count in sorted(cov.get("failed_by_state", {}).items()):
+            table.add_row(f"  not loaded: {state_name}", f"{count:,}")
+        console.print(table)
+        rows = conn.execute(
+            """
+            select endpoint, sum(rows_received), sum(rows_new), sum(quarantined), sum(requests), sum(throttled)
+            from ops.tenant_runs where run_id = %s group by endpoint order by endpoint
+            """,
+            (run_id,),
+        ).fetchall()
+        entities = Table(title="Rows by entity (this run)")
+        for column in ("endpoint", "received", "new versions", "quarantined", "requests", "429s"):
+            entities.add_column(column, justify="right" if column != "endpoint" else "left")
+        for row in rows:
+            entities.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+        console.print(entities)
