@@ -40,6 +40,7 @@ test-unit: install ## Run the fast unit tests only
 lint: install ## ruff + sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt/models dbt/tests plugins/smart_office/warehouse/migrations --processes 2
 
 fmt: install ## Format Python code
 	$(BIN)/ruff format .

@@ -10,7 +10,9 @@ scores as (
 
 control_totals as (
 
-    select secure_score_id, sum(score) as control_points
+    select
+        secure_score_id,
+        sum(score) as control_points
     from {{ ref('fct_control_scores') }}
     group by secure_score_id
 

@@ -11,7 +11,7 @@ final as (
 
     select distinct on (tenant_id, control_id) *
     from versions
-    order by tenant_id, control_id, extracted_at desc, version_id
+    order by tenant_id asc, control_id asc, extracted_at desc, version_id asc
 
 )
 

@@ -11,7 +11,7 @@ final as (
 
     select distinct on (tenant_id, incident_id) *
     from versions
-    order by tenant_id, incident_id, last_updated_at desc nulls last, extracted_at desc, version_id
+    order by tenant_id asc, incident_id asc, last_updated_at desc nulls last, extracted_at desc, version_id asc
 
 )
 

@@ -28,7 +28,7 @@ final as (
         remediation_impact,
         last_modified_at
     from profiles
-    order by control_id, extracted_at desc, tenant_id
+    order by control_id asc, extracted_at desc, tenant_id asc
 
 )
 

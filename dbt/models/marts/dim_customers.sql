@@ -33,7 +33,7 @@ last_outcome as (
         state as last_token_state
     from tenant_runs
     where endpoint = 'token'
-    order by tenant_id, finished_at desc
+    order by tenant_id asc, finished_at desc
 
 ),
 

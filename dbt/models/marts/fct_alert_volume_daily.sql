@@ -41,27 +41,37 @@ spine as (
         bounds.tenant_id,
         bounds.severity,
         bounds.service_source,
-        day::date as activity_date
+        series.day::date as activity_date
     from bounds
     cross join as_of
-    cross join lateral generate_series(bounds.first_date, as_of.last_date, interval '1 day') as day
+    cross join lateral generate_series(bounds.first_date, as_of.last_date, interval '1 day') as series (day)
 
 ),
 
 created as (
 
-    select tenant_id, severity, service_source, created_date as activity_date, count(*) as alerts_created
+    select
+        tenant_id,
+        severity,
+        service_source,
+        created_date as activity_date,
+        count(*) as alerts_created
     from alerts
-    group by 1, 2, 3, 4
+    group by tenant_id, severity, service_source, created_date
 
 ),
 
 resolved as (
 
-    select tenant_id, severity, service_source, resolved_date as activity_date, count(*) as alerts_resolved
+    select
+        tenant_id,
+        severity,
+        service_source,
+        resolved_date as activity_date,
+        count(*) as alerts_resolved
     from alerts
     where resolved_date is not null
-    group by 1, 2, 3, 4
+    group by tenant_id, severity, service_source, resolved_date
 
 ),
 
@@ -75,8 +85,18 @@ daily as (
         coalesce(created.alerts_created, 0) as alerts_created,
         coalesce(resolved.alerts_resolved, 0) as alerts_resolved
     from spine
-    left join created using (tenant_id, severity, service_source, activity_date)
-    left join resolved using (tenant_id, severity, service_source, activity_date)
+    left join created
+        on
+            spine.tenant_id = created.tenant_id
+            and spine.severity = created.severity
+            and spine.service_source = created.service_source
+            and spine.activity_date = created.activity_date
+    left join resolved
+        on
+            spine.tenant_id = resolved.tenant_id
+            and spine.severity = resolved.severity
+            and spine.service_source = resolved.service_source
+            and spine.activity_date = resolved.activity_date
 
 ),
 

@@ -27,7 +27,23 @@ latest as (
 
     select distinct on (tenant_id, alert_id) *
     from new_versions
-    order by tenant_id, alert_id, last_updated_at desc nulls last, extracted_at desc, version_id
+    order by tenant_id asc, alert_id asc, last_updated_at desc nulls last, extracted_at desc, version_id asc
+
+),
+
+existing as (
+
+    -- noqa: disable=LT02,LT09,RF04
+    select
+        alert_key,
+        last_updated_at
+    {% if is_incremental() -%}
+    from {{ this }}
+    {%- else -%}
+    from (select null::text as alert_key, null::timestamptz as last_updated_at) as nothing
+    where false
+    {%- endif %}
+    -- noqa: enable=all
 
 ),
 
@@ -64,11 +80,10 @@ final as (
         latest.alert_web_url,
         latest.extracted_at
     from latest
-    {%- if is_incremental() %}
-    left join {{ this }} as existing
+    left join existing
         on {{ surrogate_key(['latest.tenant_id', 'latest.alert_id']) }} = existing.alert_key
+    -- A late-landing older version never replaces a newer one.
     where existing.alert_key is null or latest.last_updated_at >= existing.last_updated_at
-    {%- endif %}
 
 )
 

@@ -27,7 +27,7 @@ scores as (
         version_id,
         max_score as tenant_max_score
     from new_versions
-    order by secure_score_id, extracted_at desc, version_id
+    order by secure_score_id asc, extracted_at desc, version_id asc
 
 ),
 

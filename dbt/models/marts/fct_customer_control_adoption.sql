@@ -9,7 +9,9 @@ control_scores as (
 
 latest_days as (
 
-    select tenant_id, max(score_date) as score_date
+    select
+        tenant_id,
+        max(score_date) as score_date
     from {{ ref('fct_secure_scores') }}
     group by tenant_id
 

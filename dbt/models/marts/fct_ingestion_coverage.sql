@@ -41,7 +41,7 @@ attempted as (
         case when has_failure then failure_state else 'ok' end as reason,
         count(*) as customers
     from per_tenant
-    group by 1, 2, 3
+    group by run_id, outcome, reason
 
 ),
 
@@ -58,7 +58,7 @@ not_attempted as (
         count(*) as customers
     from snapshots
     where not is_extractable
-    group by 1, 2, 3
+    group by run_id, outcome, reason
 
 ),
 

@@ -24,7 +24,7 @@ scores as (
 
     select distinct on (secure_score_id) *
     from new_versions
-    order by secure_score_id, extracted_at desc, version_id
+    order by secure_score_id asc, extracted_at desc, version_id asc
 
 ),
 
@@ -64,11 +64,16 @@ categories as (
 
     select
         secure_score_id,
-        {%- for category in ['Identity', 'Data', 'Device', 'Apps', 'Infrastructure'] %}
-        100 * sum(score) filter (where control_category = '{{ category }}')
-        / nullif(sum(max_score) filter (where control_category = '{{ category }}'), 0)
-            as {{ category | lower }}_score_pct{{ ',' if not loop.last }}
-        {%- endfor %}
+        100 * sum(score) filter (where control_category = 'Identity')
+        / nullif(sum(max_score) filter (where control_category = 'Identity'), 0) as identity_score_pct,
+        100 * sum(score) filter (where control_category = 'Data')
+        / nullif(sum(max_score) filter (where control_category = 'Data'), 0) as data_score_pct,
+        100 * sum(score) filter (where control_category = 'Device')
+        / nullif(sum(max_score) filter (where control_category = 'Device'), 0) as device_score_pct,
+        100 * sum(score) filter (where control_category = 'Apps')
+        / nullif(sum(max_score) filter (where control_category = 'Apps'), 0) as apps_score_pct,
+        100 * sum(score) filter (where control_category = 'Infrastructure')
+        / nullif(sum(max_score) filter (where control_category = 'Infrastructure'), 0) as infrastructure_score_pct
     from controls
     group by secure_score_id
 

@@ -16,13 +16,17 @@ customers as (
 
 datasets as (
 
-    select distinct endpoint as dataset from tenant_runs where endpoint <> 'token'
+    select distinct endpoint as dataset from tenant_runs
+    where endpoint <> 'token'
 
 ),
 
 loaded as (
 
-    select tenant_id, endpoint as dataset, max(finished_at) as last_loaded_at
+    select
+        tenant_id,
+        endpoint as dataset,
+        max(finished_at) as last_loaded_at
     from tenant_runs
     where outcome = 'loaded'
     group by tenant_id, endpoint
@@ -38,7 +42,7 @@ last_attempt as (
         state as last_state,
         finished_at as last_attempted_at
     from tenant_runs
-    order by tenant_id, endpoint, finished_at desc
+    order by tenant_id asc, endpoint asc, finished_at desc
 
 ),
 
@@ -52,7 +56,7 @@ final as (
         last_attempt.last_attempted_at,
         last_attempt.last_outcome,
         last_attempt.last_state,
-        (extract(epoch from (select max(finished_at) from tenant_runs) - loaded.last_loaded_at) / 3600.0)::double precision
+        (extract(epoch from (select max(all_runs.finished_at) from tenant_runs as all_runs) - loaded.last_loaded_at) / 3600.0)::double precision
             as hours_behind_latest_run
     from customers
     cross join datasets

@@ -29,7 +29,7 @@ latest as (
 
     select distinct on (tenant_id) *
     from scores
-    order by tenant_id, score_date desc
+    order by tenant_id asc, score_date desc
 
 ),
 
@@ -38,15 +38,27 @@ changes as (
 
     select
         latest.tenant_id,
-        {%- for days in [7, 30, 90] %}
         latest.secure_score_pct - (
             select earlier.secure_score_pct
             from scores as earlier
-            where earlier.tenant_id = latest.tenant_id and earlier.score_date <= latest.score_date - {{ days }}
+            where earlier.tenant_id = latest.tenant_id and earlier.score_date <= latest.score_date - 7
             order by earlier.score_date desc
             limit 1
-        ) as score_change_{{ days }}d_pct{{ ',' if not loop.last }}
-        {%- endfor %}
+        ) as score_change_7d_pct,
+        latest.secure_score_pct - (
+            select earlier.secure_score_pct
+            from scores as earlier
+            where earlier.tenant_id = latest.tenant_id and earlier.score_date <= latest.score_date - 30
+            order by earlier.score_date desc
+            limit 1
+        ) as score_change_30d_pct,
+        latest.secure_score_pct - (
+            select earlier.secure_score_pct
+            from scores as earlier
+            where earlier.tenant_id = latest.tenant_id and earlier.score_date <= latest.score_date - 90
+            order by earlier.score_date desc
+            limit 1
+        ) as score_change_90d_pct
     from latest
 
 ),
@@ -69,14 +81,14 @@ top_opportunities as (
 
     select
         tenant_id,
-        string_agg(control_title, '; ' order by score_gain_points desc, control_rank) filter (
+        string_agg(control_title, '; ' order by score_gain_points desc, control_rank asc) filter (
             where opportunity_rank <= 3
         ) as top_unimplemented_controls,
         sum(score_gain_points) as points_available
     from (
         select
             *,
-            row_number() over (partition by tenant_id order by score_gain_points desc, control_rank)
+            row_number() over (partition by tenant_id order by score_gain_points desc, control_rank asc)
                 as opportunity_rank
         from opportunities
         where not is_risk_accepted
@@ -100,11 +112,12 @@ final as (
         changes.score_change_7d_pct,
         changes.score_change_30d_pct,
         changes.score_change_90d_pct,
-        case when latest.secure_score_pct is not null and not customers.is_departed then
-            rank() over (
-                partition by latest.secure_score_pct is not null and not customers.is_departed
-                order by latest.secure_score_pct desc nulls last
-            )
+        case
+            when latest.secure_score_pct is not null and not customers.is_departed then
+                rank() over (
+                    partition by latest.secure_score_pct is not null and not customers.is_departed
+                    order by latest.secure_score_pct desc nulls last
+                )
         end as portfolio_rank,
         count(*) filter (where latest.secure_score_pct is not null and not customers.is_departed) over ()
             as portfolio_size,

@@ -50,7 +50,7 @@ final as (
         "detectionSource" text,
         "productName" text,
         category text,
-        "mitreTechniques" text [],
+        "mitreTechniques" text[],
         "assignedTo" text,
         "createdDateTime" timestamptz,
         "lastUpdateDateTime" timestamptz,

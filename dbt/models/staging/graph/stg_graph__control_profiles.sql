@@ -44,7 +44,7 @@ flattened as (
         "maxScore" double precision,
         rank integer,
         deprecated boolean,
-        threats text [],
+        threats text[],
         remediation text,
         "remediationImpact" text,
         "lastModifiedDateTime" timestamptz

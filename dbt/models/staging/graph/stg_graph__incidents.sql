@@ -37,7 +37,7 @@ final as (
         "assignedTo" text,
         "redirectIncidentId" text,
         "priorityScore" integer,
-        "customTags" text [],
+        "customTags" text[],
         "createdDateTime" timestamptz,
         "lastUpdateDateTime" timestamptz,
         "incidentWebUrl" text

@@ -32,7 +32,7 @@ flattened as (
         "maxScore" double precision,
         "licensedUserCount" integer,
         "activeUserCount" integer,
-        "enabledServices" text []
+        "enabledServices" text[]
     )
 
 ),
