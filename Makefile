@@ -21,12 +21,18 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 
+MANIFEST := dbt/target/manifest.json
+
 $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv sync --frozen --all-groups --python $(BIN)/python
 	@touch $@
 
-install: $(VENV)/.synced ## Create .venv and install the locked dependencies
+# The DAG renders dbt from this manifest (Cosmos manifest mode); rebuilt when the dbt project changes.
+$(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null)
+	$(BIN)/smart-office dbt-parse
+
+install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked dependencies, build the dbt manifest
 
 demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
 	$(BIN)/smart-office demo

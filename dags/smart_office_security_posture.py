@@ -26,6 +26,7 @@ from smart_office.operators import (
     ExtractShardOperator,
     PartnerTokenCheckOperator,
 )
+from smart_office.operators.dbt import dbt_task_group
 
 RAW_ASSET = Asset("smart_office_raw", uri="smart-office://warehouse/raw")
 MARTS_ASSET = Asset("smart_office_marts", uri="smart-office://warehouse/marts")
@@ -52,7 +53,7 @@ with DAG(
         task_id="extract_shard", max_active_tis_per_dagrun=8
     ).expand_kwargs(discovery.output)
     gate = CoverageGateOperator(task_id="check_coverage", outlets=[RAW_ASSET])
-    dbt_build = EmptyOperator(task_id="dbt_build")
+    dbt_build = dbt_task_group(group_id="dbt_build", default_args={"retries": 1})
     publish = EmptyOperator(task_id="publish_marts", outlets=[MARTS_ASSET])
 
     token >> discovery >> extract >> gate >> dbt_build >> publish

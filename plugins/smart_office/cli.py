@@ -225,6 +225,28 @@ def run(
     console.print(summary["sentence"])
 
 
+@app.command("dbt-parse")
+def dbt_parse() -> None:
+    """Build dbt/target/manifest.json, which the DAG's Cosmos task group renders from."""
+    from smart_office.dbt_runner import build_manifest
+
+    console.print(f"manifest: {build_manifest()}")
+
+
+@app.command(
+    "dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)
+def dbt_command(ctx: typer.Context) -> None:
+    """Run dbt on this project against SMART_OFFICE_WAREHOUSE_URL, e.g. `smart-office dbt build`."""
+    from smart_office.dbt_runner import run_dbt
+
+    settings = _settings(require_partner=False)
+    if not settings.warehouse_url:
+        console.print("[red]configuration error:[/] SMART_OFFICE_WAREHOUSE_URL is not set")
+        raise typer.Exit(2)
+    raise typer.Exit(run_dbt(list(ctx.args), settings.warehouse_url).returncode)
+
+
 @app.command()
 def demo(
     tenants: Annotated[int | None, typer.Option(help="Customers in the emulated portfolio.")] = None,

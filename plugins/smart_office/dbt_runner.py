@@ -46,3 +46,16 @@ def run_dbt(
         capture_output=capture,
         check=False,
     )
+
+
+def build_manifest(*, target_path: Path | None = None) -> Path:
+    """`dbt parse` with placeholder connection settings (parse never connects); returns manifest.json's path."""
+    env = dbt_env("postgresql://parse-only@localhost:5432/parse_only")
+    dbt = str(Path(sys.executable).parent / "dbt")
+    command = [dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+    result = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, text=True, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout[-3000:]}")
+    return (target_path or DBT_PROJECT_DIR / "target") / "manifest.json"

@@ -1,0 +1,61 @@
+"""The dbt step of the extraction DAG, rendered by Astronomer Cosmos from the project's manifest.
+
+Manifest load mode: the DAG parses a JSON file instead of running dbt at parse time. The manifest is
+built by `smart-office dbt-parse` (make install, the Docker image build, the demo) into dbt/target/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from smart_office.dbt_runner import DBT_PROJECT_DIR
+from smart_office.operators.extraction import WAREHOUSE_CONN_ID
+
+
+class ManifestMissingError(FileNotFoundError):
+    """The dbt manifest has not been built; the message says how to build it."""
+
+
+def manifest_path() -> Path:
+    return Path(os.environ.get("SMART_OFFICE_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"))
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> Any:
+    """A Cosmos DbtTaskGroup: one task per model, its tests right after it (a failing test fails its task).
+
+    The dbt profile comes from the Airflow warehouse connection (Cosmos profile mapping); no secret is
+    written to profiles.yml.
+    """
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import LoadMode, TestBehavior
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    manifest = manifest_path()
+    if not manifest.is_file():
+        raise ManifestMissingError(
+            f"dbt manifest not found at {manifest}: run `smart-office dbt-parse` (part of `make install`)"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR, manifest_path=manifest, install_dbt_deps=False, partial_parse=True
+        ),
+        profile_config=ProfileConfig(
+            profile_name="smart_office",
+            target_name="airflow",
+            profile_mapping=PostgresUserPasswordProfileMapping(conn_id=conn_id, profile_args={"schema": "dbt"}),
+        ),
+        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        operator_args={"install_deps": False},
+        **kwargs,
+    )
