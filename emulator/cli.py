@@ -1,13 +1,66 @@
-"""Command line of the emulator, mounted as `smart-office emulator`."""
+"""Command line of the emulator, mounted as `smart-office emulator` (also `python -m emulator`)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from emulator.config import ConfigError, EmulatorConfig, parse_instant
 
 emulator_app = typer.Typer(help="The local Microsoft cloud emulator.", no_args_is_help=True)
 
 
+@emulator_app.callback()
+def _group() -> None:
+    """The local Microsoft cloud emulator (identity, Graph, Partner Center, Key Vault, admin) over HTTPS."""
+
+
 @emulator_app.command("serve")
-def serve() -> None:
-    """Start the emulator (identity, Graph, Partner Center, Key Vault, admin) over HTTPS."""
-    raise typer.Exit("not built yet")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="First of five consecutive ports (0: five ephemeral ports).")] = 0,
+    tenants: Annotated[int, typer.Option(help="Number of customer tenants.")] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the deterministic portfolio.")] = 1,
+    now: Annotated[
+        str | None, typer.Option(help="Start of the emulator clock, ISO 8601 (default: now, UTC).")
+    ] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="Where state, keys and the CA live (default: a temp dir).")
+    ] = None,
+    fault_profile: Annotated[
+        str, typer.Option(help="realistic (baked-in tenant faults) or none.")
+    ] = "realistic",
+    running_clock: Annotated[
+        bool,
+        typer.Option(help="Let the clock also advance with real time (default: it moves only via admin)."),
+    ] = False,
+) -> None:
+    """Start the emulator; prints one JSON line with its endpoints, then serves until SIGTERM/SIGINT."""
+    from emulator.server import serve as run
+
+    temporary = state_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="smart-office-emulator-")) if temporary else state_dir
+    assert folder is not None
+    try:
+        config = EmulatorConfig(
+            now=parse_instant(now) if now else datetime.now(UTC).replace(microsecond=0),
+            state_dir=folder,
+            host=host,
+            port=port,
+            tenants=tenants,
+            seed=seed,
+            fault_profile=fault_profile,
+            running_clock=running_clock,
+        )
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from None
+    try:
+        run(config)
+    finally:
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)

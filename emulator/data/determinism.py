@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections.abc import Sequence, Sized
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def _digest(seed: int, parts: tuple[object, ...], size: int) -> bytes:
@@ -25,3 +29,21 @@ def stable_uuid(seed: int, *parts: object) -> str:
 def stable_fraction(seed: int, *parts: object) -> float:
     """A number in [0, 1) derived from seed and parts, cheaper than building a Random."""
     return int.from_bytes(_digest(seed, parts, 8), "big") / 2**64
+
+
+# Hot-path draws: random() is implemented in C, several times cheaper than randrange()/choice().
+
+
+def between(rng: random.Random, low: int, high: int) -> int:
+    """An int in [low, high)."""
+    return low + int(rng.random() * (high - low))
+
+
+def index_in(rng: random.Random, options: Sized) -> int:
+    """A valid index into `options`."""
+    return int(rng.random() * len(options))
+
+
+def pick(rng: random.Random, options: Sequence[T]) -> T:
+    """One element of a non-empty sequence."""
+    return options[int(rng.random() * len(options))]

@@ -159,6 +159,18 @@ BAKED_FAULTS: tuple[tuple[str, float], ...] = (
 )
 FAULT_PROFILES = ("realistic", "none")
 
+# Licence upgrades seen in a partner's book: the plan a customer held before its current one. A share of
+# customers on these plans bought the upgrade recently (around the anchor), so Secure Score's maxScore jumps
+# and new Defender products start raising alerts on that day.
+UPGRADED_FROM: dict[str, str] = {
+    "Microsoft 365 Business Standard": "Microsoft 365 Business Basic",
+    "Microsoft 365 Business Premium": "Microsoft 365 Business Standard",
+    "Microsoft 365 E3": "Office 365 E3",
+    "Microsoft 365 E5": "Microsoft 365 E3",
+}
+UPGRADE_SHARE = 0.15
+_ADD_ONS = {"HasDefenderForCloud": "microsoftDefenderForCloud"}
+
 
 @dataclass(frozen=True, slots=True)
 class GdapRelationship:
@@ -242,6 +254,25 @@ class Customer:
     baked_fault: str | None
     # Expected alerts per day before bursts; larger and better-instrumented tenants see more.
     alert_rate: float = field(default=0.0)
+    # Start of the UTC day of the emulator's `--now`; generators place recent history relative to it.
+    anchor: datetime | None = None
+    # The plan held before `plan`, and when the upgrade took effect (None: `plan` since onboarding).
+    previous_plan: Plan | None = None
+    plan_changed_at: datetime | None = None
+
+    def services_at(self, when: datetime) -> tuple[str, ...]:
+        """Licence flags (enabledServices vocabulary) the tenant had at `when`."""
+        if self.previous_plan is None or self.plan_changed_at is None or when >= self.plan_changed_at:
+            return self.services
+        extra = tuple(s for s in self.services if s in _ADD_ONS)
+        return (*self.previous_plan.services, *extra)
+
+    def alert_sources_at(self, when: datetime) -> tuple[str, ...]:
+        """serviceSource values that could raise alerts for the tenant at `when`."""
+        if self.previous_plan is None or self.plan_changed_at is None or when >= self.plan_changed_at:
+            return self.alert_sources
+        extra = tuple(_ADD_ONS[s] for s in self.services if s in _ADD_ONS)
+        return (*self.previous_plan.alert_sources, *extra)
 
     def is_listed(self, now: datetime) -> bool:
         """Whether Partner Center lists this customer at `now` (departed customers drop off the list)."""
@@ -365,6 +396,7 @@ class Portfolio:
         instrumented = len(sources) / 4
         alert_rate = 0.02 + instrumented * seats**0.55 / 30 * rng.lognormvariate(0, 0.6)
         custom_tld = rng.choice((".com", ".co.uk", ".de", ".com.au", ".nl", ".org", ".ca"))
+        previous_plan, plan_changed_at = self._upgrade_for(index, plan, customer_since)
         return Customer(
             index=index,
             tenant_id=tenant_id,
@@ -385,7 +417,21 @@ class Portfolio:
             gdap=gdap,
             baked_fault=baked_fault,
             alert_rate=alert_rate,
+            anchor=self.anchor,
+            previous_plan=previous_plan,
+            plan_changed_at=plan_changed_at,
         )
+
+    def _upgrade_for(self, index: int, plan: Plan, since: datetime) -> tuple[Plan | None, datetime | None]:
+        # A stream of its own, so adding licence history left every other generated value unchanged.
+        rng = rng_for(self.seed, "customer", index, "licence")
+        previous = UPGRADED_FROM.get(plan.name)
+        if previous is None or rng.random() >= UPGRADE_SHARE:
+            return None, None
+        changed_at = self.anchor + timedelta(days=rng.randint(-150, 60), minutes=rng.randint(0, 1439))
+        if changed_at <= since:
+            return None, None
+        return next(p for p in PLANS if p.name == previous), changed_at
 
     def _gdap_for(
         self,

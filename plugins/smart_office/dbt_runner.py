@@ -55,7 +55,9 @@ def build_manifest(*, target_path: Path | None = None) -> Path:
     command = [dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
-    result = subprocess.run(command, env=env, cwd=DBT_PROJECT_DIR, text=True, capture_output=True, check=False)
+    result = subprocess.run(
+        command, env=env, cwd=DBT_PROJECT_DIR, text=True, capture_output=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout[-3000:]}")
     return (target_path or DBT_PROJECT_DIR / "target") / "manifest.json"

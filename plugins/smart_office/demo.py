@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -42,12 +43,23 @@ def demo_warehouse(state: Path) -> str:
     if configured:
         return configured
     server_url = start_embedded_postgres(state / "warehouse")
+    # The embedded server trusts its local socket, but Airflow connections (and Cosmos' profile mapping)
+    # expect a password: give the user a random one, kept beside the demo state.
+    password_file = state / "warehouse.password"
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(24))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
     with psycopg.connect(server_url, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = 'smart_office'").fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier("smart_office")))
+        conn.execute(
+            sql.SQL("alter user {} password {}").format(sql.Identifier("postgres"), sql.Literal(password))
+        )
     parts = urlsplit(server_url)
-    return parts._replace(path="/smart_office").geturl()
+    netloc = f"postgres:{quote(password, safe='')}@"
+    return parts._replace(path="/smart_office", netloc=netloc).geturl()
 
 
 def airflow_connection_json(url: str) -> str:
@@ -61,8 +73,8 @@ def airflow_connection_json(url: str) -> str:
             "conn_type": "postgres",
             "host": host,
             "port": port,
-            "login": parts.username or "postgres",
-            "password": parts.password or "",
+            "login": unquote(parts.username or "postgres"),
+            "password": unquote(parts.password or ""),
             "schema": parts.path.lstrip("/") or "postgres",
         }
     )
@@ -79,19 +91,11 @@ def _token_store_key(state: Path) -> str:
     return path.read_text().strip()
 
 
-def _follow_as_the_partner_admin(session: Any) -> Any:
-    """Plays the person at the browser: the emulator signs the configured partner admin in and redirects."""
-
-    def open_browser(url: str) -> None:
-        session.get(url, allow_redirects=True, timeout=30)
-
-    return open_browser
-
-
 def setup_partner(endpoints: dict[str, Any], env: dict[str, str]) -> str:
     """register-app + consent against the emulator; returns the new app's client id."""
     import msal
 
+    from emulator.browser import ScriptedBrowser
     from smart_office.auth.consent import run_consent
     from smart_office.auth.interactive import sign_in_with_browser
     from smart_office.auth.registration import BOOTSTRAP_CLIENT_ID, BOOTSTRAP_SCOPES, register_app
@@ -101,7 +105,8 @@ def setup_partner(endpoints: dict[str, Any], env: dict[str, str]) -> str:
 
     settings = Settings.from_env(env, require_partner=False)
     session = requests_session(settings.cloud.ca_bundle)
-    browser = _follow_as_the_partner_admin(requests_session(settings.cloud.ca_bundle))
+    # The emulator's sign-in pages are driven like a browser would; the product code is the same as for Microsoft.
+    browser = ScriptedBrowser(requests_session(settings.cloud.ca_bundle))
     bootstrap = msal.PublicClientApplication(
         BOOTSTRAP_CLIENT_ID,
         authority=settings.cloud.authority(settings.partner_tenant_id),
@@ -232,3 +237,50 @@ def print_summary(warehouse: str) -> None:
         for row in rows:
             entities.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
         console.print(entities)
+    print_marts_summary(warehouse)
+
+
+def print_marts_summary(warehouse: str) -> None:
+    """What an analyst would look at first, read from the marts the DAG just built."""
+    with psycopg.connect(warehouse) as conn:
+        exists = conn.execute("select to_regclass('marts.mart_customer_posture')").fetchone()[0]
+        if exists is None:
+            console.print("[yellow]marts not built (the dbt step did not run)[/]")
+            return
+        avg, median, scored = conn.execute(
+            """
+            select avg(secure_score_pct), percentile_cont(0.5) within group (order by secure_score_pct), count(*)
+            from marts.mart_customer_posture where secure_score_pct is not null and not is_departed
+            """
+        ).fetchone()
+        if scored:
+            console.print(
+                f"Portfolio Secure Score: average {avg:.1f} %, median {median:.1f} % over {scored:,} customers"
+            )
+        weakest = Table(title="Weakest controls across the portfolio (lowest adoption, most points at stake)")
+        for column in ("control", "category", "adoption", "customers applicable", "points at stake"):
+            weakest.add_column(column, justify="left" if column in {"control", "category"} else "right")
+        for title, category, rate, applicable, gap in conn.execute(
+            """
+            select c.title, c.control_category, a.adoption_rate, a.customers_applicable, a.points_gap_total
+            from marts.fct_control_adoption a join marts.dim_controls c using (control_id)
+            where a.customers_applicable >= 3
+            order by a.adoption_rate, a.points_gap_total desc
+            limit 8
+            """
+        ):
+            weakest.add_row(title or "", category or "", f"{rate:.0%}", f"{applicable:,}", f"{gap:,.0f}")
+        console.print(weakest)
+        severity = Table(title="Alerts by severity")
+        for column in ("severity", "alerts", "open", "median hours to resolve"):
+            severity.add_column(column, justify="left" if column == "severity" else "right")
+        for name, total, open_, mttr in conn.execute(
+            """
+            select severity, count(*), count(*) filter (where is_open),
+                   percentile_cont(0.5) within group (order by hours_to_resolve)
+            from marts.fct_alerts group by severity
+            order by array_position(array['high', 'medium', 'low', 'informational'], severity) nulls last
+            """
+        ):
+            severity.add_row(name, f"{total:,}", f"{open_:,}", "-" if mttr is None else f"{mttr:.1f}")
+        console.print(severity)

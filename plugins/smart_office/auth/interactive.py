@@ -32,8 +32,15 @@ class _RedirectHandler(http.server.BaseHTTPRequestHandler):
     server: _RedirectServer
 
     def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self._receive(dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True)))
+
+    def do_POST(self) -> None:
+        # response_mode=form_post: the code arrives in the body, not in a URL a proxy or history could keep.
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1_000_000)).decode("utf-8", "replace")
+        self._receive(dict(parse_qsl(body, keep_blank_values=True)))
+
+    def _receive(self, params: dict[str, str]) -> None:
         if "code" not in params and "error" not in params:
             self.send_response(404)
             self.end_headers()
@@ -82,14 +89,21 @@ def sign_in_with_browser(
     login_hint: str | None = None,
     prompt: str | None = "select_account",
 ) -> dict[str, Any]:
-    """Authorization code flow with PKCE; the redirect lands on http://localhost:<port>. Returns MSAL's result."""
+    """Authorization code flow with PKCE and form_post; the browser posts the code to http://localhost:<port>.
+
+    Returns MSAL's result dict.
+    """
     server = _bind(ports)
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="smart-office-redirect", daemon=True)
     thread.start()
     try:
         flow = app.initiate_auth_code_flow(
-            scopes, redirect_uri=f"http://localhost:{port}", login_hint=login_hint, prompt=prompt
+            scopes,
+            redirect_uri=f"http://localhost:{port}",
+            login_hint=login_hint,
+            prompt=prompt,
+            response_mode="form_post",
         )
         if "auth_uri" not in flow:
             raise InteractiveSignInError(f"could not start the sign-in: {flow.get('error')}")

@@ -76,7 +76,9 @@ class RefreshTokenKeeper:
         """Adopt a rotated token if it is newer than what we hold, and write it back. Returns True if stored."""
         with self._lock:
             held = self._current
-            if held is not None and held.issued_at >= issued_at:
+            # Equal times happen (issue times have one-second resolution): the token just received was
+            # issued after the one it was redeemed with, so it wins the tie.
+            if held is not None and held.issued_at > issued_at:
                 return False
             expected = held.version if held is not None else None
             for _attempt in range(5):

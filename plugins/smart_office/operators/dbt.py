@@ -47,12 +47,17 @@ def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, *
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR, manifest_path=manifest, install_dbt_deps=False, partial_parse=True
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=manifest,
+            install_dbt_deps=False,
+            partial_parse=True,
         ),
         profile_config=ProfileConfig(
             profile_name="smart_office",
             target_name="airflow",
-            profile_mapping=PostgresUserPasswordProfileMapping(conn_id=conn_id, profile_args={"schema": "dbt"}),
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id=conn_id, profile_args={"schema": "dbt"}
+            ),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),

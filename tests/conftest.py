@@ -1,0 +1,45 @@
+"""Shared fixtures: a session-wide emulator (faults removed after every test that used it) and a factory for
+tests that need their own (they move the clock, restart it, or compare two of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.emulator import EmulatorHandle, running_emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """`python -m emulator serve --port 0 --tenants 25 --seed 7 --now 2026-11-02T09:00:00Z` for the whole session.
+
+    Do not move its clock; use `emulator_factory` for that.
+    """
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "state") as handle:
+        yield handle
+
+
+@pytest.fixture(autouse=True)
+def _emulator_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Faults injected by one test never leak into the next."""
+    handle = request.getfixturevalue("emulator") if "emulator" in request.fixturenames else None
+    yield
+    if handle is not None:
+        handle.reset()
+
+
+@pytest.fixture
+def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., EmulatorHandle]]:
+    """`emulator_factory(**options)` starts a private emulator (stopped after the test); options as `running_emulator`."""
+    with ExitStack() as stack:
+        counter = iter(range(1_000))
+
+        def start(state_dir: Path | None = None, **options: Any) -> EmulatorHandle:
+            folder = state_dir or tmp_path / f"emulator-{next(counter)}"
+            return stack.enter_context(running_emulator(folder, **options))
+
+        yield start

@@ -1,0 +1,460 @@
+"""The Secure Application Model end to end against the emulator over verified TLS: register-app, consent
+(auth code and device code), per-tenant exchange, rotation write-back, Key Vault, errors, expiry, no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msal
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+
+from emulator.browser import ScriptedBrowser
+from smart_office.auth.consent import run_consent
+from smart_office.auth.errors import AuthError, AuthState
+from smart_office.auth.exchange import ClientCredential, TokenExchanger
+from smart_office.auth.interactive import sign_in_with_browser
+from smart_office.auth.registration import BOOTSTRAP_CLIENT_ID, BOOTSTRAP_SCOPES, register_app
+from smart_office.auth.rotation import RefreshTokenKeeper
+from smart_office.auth.stores import (
+    CLIENT_CERTIFICATE_NAME,
+    CLIENT_SECRET_NAME,
+    REFRESH_TOKEN_NAME,
+    KeyVaultSecretStore,
+    PostgresSecretStore,
+)
+from smart_office.clouds import cloud_from_endpoints
+from smart_office.settings import Settings
+from smart_office.tls import requests_session
+from smart_office.warehouse.migrations import migrate
+from tests.support.emulator import EmulatorHandle
+from tests.support.warehouse import fresh_database
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def _browser(handle: EmulatorHandle) -> Callable[[str], object]:
+    """Plays the partner admin at the browser: the emulator signs them in and posts the code to our listener."""
+    return ScriptedBrowser(handle.http_session())
+
+
+@dataclass
+class Partner:
+    handle: EmulatorHandle
+    env: dict[str, str]
+    warehouse_url: str
+    store: PostgresSecretStore
+
+    def settings(self) -> Settings:
+        return Settings.from_env(self.env)
+
+
+def _env(handle: EmulatorHandle, warehouse_url: str, tmp: Path, key: str) -> dict[str, str]:
+    endpoints = tmp / "endpoints.json"
+    endpoints.write_text(json.dumps(handle.endpoints))
+    return {
+        "SMART_OFFICE_ENDPOINTS_FILE": str(endpoints),
+        "SMART_OFFICE_PARTNER_TENANT_ID": handle.partner_tenant_id,
+        "SMART_OFFICE_TOKEN_STORE": "postgres",
+        "SMART_OFFICE_TOKEN_STORE_KEY": key,
+        "SMART_OFFICE_WAREHOUSE_URL": warehouse_url,
+    }
+
+
+def _admin_token(handle: EmulatorHandle) -> str:
+    settings_cloud = cloud_from_endpoints(handle.endpoints)
+    bootstrap = msal.PublicClientApplication(
+        BOOTSTRAP_CLIENT_ID,
+        authority=handle.authority(handle.partner_tenant_id),
+        instance_discovery=False,
+        http_client=requests_session(settings_cloud.ca_bundle),
+    )
+    result = sign_in_with_browser(bootstrap, BOOTSTRAP_SCOPES, open_browser=_browser(handle))
+    assert "access_token" in result, result
+    return result["access_token"]
+
+
+@pytest.fixture(scope="module")
+def partner(
+    emulator: EmulatorHandle, postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Partner]:
+    """register-app + browser consent, once for the module, as a partner would run them."""
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        key = Fernet.generate_key().decode()
+        env = _env(emulator, url, tmp_path_factory.mktemp("sam"), key)
+        store = PostgresSecretStore(url, [key])
+        settings = Settings.from_env(env, require_partner=False)
+        registered = register_app(
+            cloud=settings.cloud,
+            admin_token=_admin_token(emulator),
+            session=requests_session(settings.cloud.ca_bundle),
+            store=store,
+            display_name="SAM test app",
+        )
+        env["SMART_OFFICE_CLIENT_ID"] = registered.app_id
+        run_consent(
+            Settings.from_env(env), open_browser=_browser(emulator), show_device_code=lambda flow: None
+        )
+        yield Partner(emulator, env, url, store)
+
+
+def _graph_applications(handle: EmulatorHandle, token: str, name: str) -> list[dict[str, Any]]:
+    session = handle.http_session()
+    response = session.get(
+        f"{handle.graph}/v1.0/applications",
+        params={"$filter": f"displayName eq '{name}'"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["value"]
+
+
+def test_register_app_twice_gives_one_app(partner: Partner) -> None:
+    handle = partner.handle
+    settings = Settings.from_env(partner.env)
+    token = _admin_token(handle)
+    again = register_app(
+        cloud=settings.cloud,
+        admin_token=token,
+        session=requests_session(settings.cloud.ca_bundle),
+        store=partner.store,
+        display_name="SAM test app",
+    )
+    assert again.app_id == settings.client_id
+    assert not again.created
+    assert not again.credential_created
+    assert again.changes == []
+    apps = _graph_applications(handle, token, "SAM test app")
+    assert len(apps) == 1
+    app = apps[0]
+    assert app["signInAudience"] == "AzureADMultipleOrgs"
+    assert app["isFallbackPublicClient"] is True
+    assert {r["resourceAppId"] for r in app["requiredResourceAccess"]} == {
+        "00000003-0000-0000-c000-000000000000",
+        "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd",
+    }
+    assert len(app["keyCredentials"]) == 1
+    assert partner.store.get(CLIENT_CERTIFICATE_NAME) is not None
+    # --rotate-credential adds a certificate and replaces the stored one; the app keeps the old one too.
+    rotated = register_app(
+        cloud=settings.cloud,
+        admin_token=token,
+        session=requests_session(settings.cloud.ca_bundle),
+        store=partner.store,
+        display_name="SAM test app",
+        rotate_credential=True,
+    )
+    assert rotated.credential_created
+    assert len(_graph_applications(handle, token, "SAM test app")[0]["keyCredentials"]) == 2
+
+
+def test_browser_consent_stored_the_refresh_token(partner: Partner) -> None:
+    stored = partner.store.get(REFRESH_TOKEN_NAME)
+    assert stored is not None
+    clock = datetime.fromisoformat(partner.handle.admin_get("/clock")["now"])
+    # issued_at is the identity service's clock (the id_token's iat, which Entra backdates a few minutes for
+    # skew), not this machine's: the emulator's clock is weeks away from the wall clock here.
+    assert abs(stored.issued_at - clock) <= timedelta(minutes=10)
+
+
+def test_device_code_consent(partner: Partner) -> None:
+    session = partner.handle.http_session()
+    before = partner.store.get(REFRESH_TOKEN_NAME)
+
+    def approve(flow: dict[str, Any]) -> None:
+        response = session.get(flow["verification_uri"], params={"otc": flow["user_code"]}, timeout=30)
+        response.raise_for_status()
+
+    run_consent(partner.settings(), open_browser=None, show_device_code=approve, timeout=60)
+    after = partner.store.get(REFRESH_TOKEN_NAME)
+    assert after is not None
+    assert before is not None
+    assert after.value.reveal() != before.value.reveal()
+    assert int(after.version) > int(before.version)
+
+
+def _exchanger(partner: Partner, **kwargs: Any) -> TokenExchanger:
+    from smart_office.runtime import build_exchanger
+
+    return (
+        build_exchanger(partner.settings(), partner.store, **kwargs)
+        if kwargs
+        else build_exchanger(partner.settings(), partner.store)
+    )
+
+
+def test_exchange_rotates_and_writes_back(partner: Partner) -> None:
+    handle = partner.handle
+    customer = handle.customer_where(can_read_security=True, baked_fault=None)
+    first = partner.store.get(REFRESH_TOKEN_NAME)
+    exchanger = _exchanger(partner)
+    token = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
+    again = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
+    assert again is token  # cached: one exchange per tenant per resource
+    assert exchanger.exchanges == 1
+    stored = partner.store.get(REFRESH_TOKEN_NAME)
+    assert stored.value.reveal() != first.value.reveal()
+    assert int(stored.version) == int(first.version) + 1
+    # Entra keeps the old token valid until its own expiry: another worker still holding it is fine.
+    old_holder = TokenExchanger(
+        cloud=partner.settings().cloud,
+        client_id=partner.settings().client_id,
+        credential=exchanger._credential,
+        partner_tenant_id=handle.partner_tenant_id,
+        keeper=_FixedKeeper(partner.store, first.value.reveal(), first.issued_at, first.version),
+    )
+    assert old_holder.get_token(customer["tenant_id"], GRAPH_SCOPE).tenant_id == customer["tenant_id"]
+
+
+class _FixedKeeper(RefreshTokenKeeper):
+    """A keeper that starts from a token read earlier (what a slow worker holds)."""
+
+    def __init__(self, store: PostgresSecretStore, token: str, issued_at: datetime, version: str) -> None:
+        super().__init__(store)
+        from smart_office.auth.stores import StoredSecret
+        from smart_office.redaction import Secret
+
+        self._current = StoredSecret(Secret(token), version, issued_at)
+
+
+def test_exchange_for_fifty_tenants_makes_one_token_request_each(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str, tmp_path: Path
+) -> None:
+    handle = emulator_factory(tenants=70, fault_profile="none")
+    creds = handle.partner_credentials()
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        key = Fernet.generate_key().decode()
+        store = PostgresSecretStore(url, [key])
+        RefreshTokenKeeper(store).initialise(creds["refresh_token"], datetime.now(UTC))
+        cloud = cloud_from_endpoints(handle.endpoints)
+        exchanger = TokenExchanger(
+            cloud=cloud,
+            client_id=creds["client_id"],
+            credential=ClientCredential(client_secret=_secret(creds["client_secret"])),
+            partner_tenant_id=handle.partner_tenant_id,
+            keeper=RefreshTokenKeeper(store),
+        )
+        tenants = [c["tenant_id"] for c in handle.customers() if c["has_delegated_access"]][:50]
+        assert len(tenants) == 50
+        handle.admin_delete("/stats")
+        errors: list[BaseException] = []
+
+        def worker(chunk: list[str]) -> None:
+            try:
+                for tenant in chunk * 3:  # each tenant asked three times, from four threads
+                    exchanger.get_token(tenant, GRAPH_SCOPE)
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(tenants,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert exchanger.exchanges == 50
+        stats = handle.admin_get("/stats")
+        token_posts = [
+            row
+            for row in stats["endpoints"]
+            if row["service"] == "identity" and "token" in row["endpoint"] and row["tenant"] in tenants
+        ]
+        assert sum(row["requests"] for row in token_posts) == 50
+        assert {row["tenant"] for row in token_posts} == set(tenants)
+
+
+def _secret(value: str):  # type: ignore[no-untyped-def]
+    from smart_office.redaction import Secret
+
+    return Secret(value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "state", "partner_level"),
+    [
+        ("consent_revoked", AuthState.CONSENT_REQUIRED, False),
+        ("mfa_required", AuthState.MFA_REQUIRED, False),
+        ("conditional_access_blocked", AuthState.CONDITIONAL_ACCESS_BLOCKED, False),
+        ("partner_blocked", AuthState.PARTNER_BLOCKED, False),
+        ("no_delegated_access", AuthState.GDAP_MISSING, False),
+        ("refresh_token_expired", AuthState.REFRESH_TOKEN_EXPIRED, True),
+        ("invalid_client", AuthState.INVALID_CLIENT, True),
+        ("app_not_found", AuthState.APP_NOT_FOUND, True),
+        ("tenant_not_found", AuthState.TENANT_NOT_FOUND, False),
+    ],
+)
+def test_aadsts_errors_become_states(
+    partner: Partner, kind: str, state: AuthState, partner_level: bool
+) -> None:
+    handle = partner.handle
+    customer = handle.customer_where(can_read_security=True, baked_fault=None)
+    handle.add_fault(kind=kind, service="identity", tenant=customer["tenant_id"])
+    exchanger = _exchanger(partner)  # a fresh MSAL app: MSAL replays recent 400s from its own cache
+    with pytest.raises(AuthError) as caught:
+        exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
+    error = caught.value
+    assert error.state is state
+    assert error.tenant_id == customer["tenant_id"]
+    assert exchanger.is_partner_failure(error) is partner_level
+    assert error.remediation
+
+
+def test_baked_faults_of_the_realistic_portfolio_are_per_tenant_outcomes(partner: Partner) -> None:
+    rows = partner.handle.customers()
+    revoked = next((r for r in rows if r["baked_fault"] == "consent_revoked"), None)
+    no_access = next((r for r in rows if r["listed"] and not r["has_delegated_access"]), None)
+    exchanger = _exchanger(partner)
+    for row, state in ((revoked, AuthState.CONSENT_REQUIRED), (no_access, AuthState.GDAP_MISSING)):
+        if row is None:
+            continue
+        with pytest.raises(AuthError) as caught:
+            exchanger.get_token(row["tenant_id"], GRAPH_SCOPE)
+        assert caught.value.state is state
+        assert not exchanger.is_partner_failure(caught.value)
+    assert revoked is not None or no_access is not None, "the seeded portfolio should carry some"
+
+
+def test_unknown_tenant_is_tenant_not_found(partner: Partner) -> None:
+    with pytest.raises(AuthError) as caught:
+        _exchanger(partner).get_token("00000000-0000-4000-8000-00000000dead", GRAPH_SCOPE)
+    assert caught.value.state is AuthState.TENANT_NOT_FOUND
+
+
+def test_refresh_token_expiry_warning_and_expiry_on_the_emulator_clock(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str, tmp_path: Path
+) -> None:
+    handle = emulator_factory(tenants=5, fault_profile="none")
+    creds = handle.partner_credentials()
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        store = PostgresSecretStore(url, [Fernet.generate_key().decode()])
+        start = datetime.fromisoformat(handle.admin_get("/clock")["now"])
+        keeper = RefreshTokenKeeper(store)
+        keeper.initialise(creds["refresh_token"], start)
+        assert not keeper.expiry_status(start + timedelta(days=75)).needs_attention
+        assert keeper.expiry_status(start + timedelta(days=77)).needs_attention
+        handle.admin_post("/clock/advance", {"days": 91})
+        exchanger = TokenExchanger(
+            cloud=cloud_from_endpoints(handle.endpoints),
+            client_id=creds["client_id"],
+            credential=ClientCredential(client_secret=_secret(creds["client_secret"])),
+            partner_tenant_id=handle.partner_tenant_id,
+            keeper=RefreshTokenKeeper(store),
+        )
+        with pytest.raises(AuthError) as caught:
+            exchanger.get_token(handle.partner_tenant_id, GRAPH_SCOPE)
+        assert caught.value.state is AuthState.REFRESH_TOKEN_EXPIRED
+        assert caught.value.code == 700082
+        assert exchanger.is_partner_failure(caught.value)
+
+
+def _key_vault_store(handle: EmulatorHandle) -> tuple[KeyVaultSecretStore, dict[str, str]]:
+    from azure.identity import ClientSecretCredential
+    from azure.keyvault.secrets import SecretClient
+
+    creds = handle.partner_credentials()
+    credential = ClientSecretCredential(
+        handle.partner_tenant_id,
+        creds["client_id"],
+        creds["client_secret"],
+        authority=handle.identity,
+        disable_instance_discovery=True,
+        connection_verify=handle.ca_bundle,
+    )
+    client = SecretClient(
+        vault_url=handle.key_vault, credential=credential, connection_verify=handle.ca_bundle
+    )
+    return KeyVaultSecretStore(client), creds
+
+
+def test_key_vault_store_round_trip_and_compare_and_swap(emulator: EmulatorHandle) -> None:
+    from smart_office.auth.stores import VersionConflict
+
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-round-trip"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = store.put(
+        name,
+        "fake-token-a",
+        issued_at=t0,
+        expected_version=store.get(name).version if store.get(name) else None,
+    )
+    got = store.get(name)
+    assert got.value.reveal() == "fake-token-a"
+    assert got.version == first.version
+    assert got.issued_at == t0
+    with pytest.raises(VersionConflict):
+        store.put(name, "fake-token-b", issued_at=t0 + timedelta(hours=1), expected_version="not-the-version")
+    second = store.put(
+        name, "fake-token-b", issued_at=t0 + timedelta(hours=1), expected_version=first.version
+    )
+    assert store.get(name).value.reveal() == "fake-token-b"
+    assert second.version != first.version
+
+
+def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: EmulatorHandle) -> None:
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-race"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    RefreshTokenKeeper(store, name).initialise("fake-consented", t0)
+    keepers = [RefreshTokenKeeper(store, name) for _ in range(2)]
+    for keeper in keepers:
+        keeper.current()  # both read the same version before either writes
+    barrier = threading.Barrier(2)
+
+    def rotate(keeper: RefreshTokenKeeper, label: str, minutes: int) -> None:
+        barrier.wait()
+        for i in range(5):
+            keeper.offer(f"fake-{label}-{i}", t0 + timedelta(minutes=minutes, seconds=i))
+
+    threads = [
+        threading.Thread(target=rotate, args=(keepers[0], "early", 1)),
+        threading.Thread(target=rotate, args=(keepers[1], "late", 2)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = store.get(name)
+    assert final.value.reveal() == "fake-late-4"
+
+
+def test_no_secret_reaches_logs_reprs_or_errors(partner: Partner, caplog: pytest.LogCaptureFixture) -> None:
+    handle = partner.handle
+    customer = handle.customer_where(can_read_security=True, baked_fault=None)
+    caplog.set_level(logging.DEBUG)
+    exchanger = _exchanger(partner)
+    access = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
+    handle.add_fault(kind="consent_revoked", service="identity", tenant=customer["tenant_id"])
+    failing = _exchanger(partner)
+    with pytest.raises(AuthError) as caught:
+        failing.get_token(customer["tenant_id"], GRAPH_SCOPE)
+    refresh = partner.store.get(REFRESH_TOKEN_NAME)
+    credential = partner.store.get(CLIENT_CERTIFICATE_NAME) or partner.store.get(CLIENT_SECRET_NAME)
+    secrets = [access.token.reveal(), refresh.value.reveal(), credential.value.reveal()[:80]]
+    surfaces = [
+        caplog.text,
+        str(caught.value),
+        repr(caught.value),
+        repr(access),
+        repr(refresh),
+        repr(exchanger._credential),
+        repr(partner.settings()),
+    ]
+    for secret in secrets:
+        for surface in surfaces:
+            assert secret not in surface

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from emulator.stats import RequestStats
+
+NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def test_counts_roll_up_by_service_endpoint_and_tenant() -> None:
+    stats = RequestStats(NOW)
+    for status in (200, 200, 429):
+        stats.record("graph", "/v1.0/security/alerts_v2", "t1", status)
+    stats.record("graph", "/v1.0/security/alerts_v2", None, 401)
+    stats.record("identity", "/{tenant}/oauth2/v2.0/token", "t1", 200)
+    stats.record_fault("graph", "throttle")
+    snap = stats.snapshot()
+    assert snap["total"] == 5
+    assert snap["throttled"] == 1
+    assert snap["since"] == "2026-11-02T09:00:00Z"
+    assert snap["services"]["graph"] == {
+        "requests": 4,
+        "throttled": 1,
+        "statuses": {"200": 2, "401": 1, "429": 1},
+    }
+    assert {
+        "service": "graph",
+        "endpoint": "/v1.0/security/alerts_v2",
+        "tenant": "t1",
+        "requests": 3,
+        "throttled": 1,
+        "statuses": {"200": 2, "429": 1},
+    } in snap["endpoints"]
+    assert snap["faults_fired"] == {"graph": {"throttle": 1}}
+    assert stats.count("graph") == 4
+    assert stats.count(tenant="t1") == 4
+    assert stats.count("graph", "/v1.0/security/alerts_v2", "t1") == 3
+    stats.reset(NOW)
+    assert stats.snapshot()["total"] == 0
