@@ -13,8 +13,13 @@ DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"
 # The work of our tasks; a DAG file must only declare them. (Cosmos itself imports msal via its Azure
 # profile mappings, which is outside our control, so third-party clients are not listed.)
 HEAVY_MODULES = (
-    "smart_office.pipeline", "smart_office.auth.exchange", "smart_office.graph.client",
-    "smart_office.extract.tenant", "smart_office.warehouse.loader", "pgserver", "dbt.cli.main",
+    "smart_office.pipeline",
+    "smart_office.auth.exchange",
+    "smart_office.graph.client",
+    "smart_office.extract.tenant",
+    "smart_office.warehouse.loader",
+    "pgserver",
+    "dbt.cli.main",
 )
 
 
