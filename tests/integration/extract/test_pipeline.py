@@ -1,0 +1,286 @@
+"""Extraction end to end against the emulator (HTTPS) and a real PostgreSQL: paging, incremental runs,
+idempotence, watermarks, quarantine, every injected fault, coverage outcomes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+
+from emulator.data.portfolio import Portfolio
+from emulator.data.securescore import record_days
+from smart_office.auth.rotation import RefreshTokenKeeper
+from smart_office.auth.stores import CLIENT_SECRET_NAME, PostgresSecretStore
+from smart_office.extract.tenant import PartnerAuthFailure
+from smart_office.pipeline import (
+    CoverageError,
+    check_partner_token,
+    discover_customers,
+    extract_shard,
+    finalize_run,
+    prepare_warehouse,
+)
+from smart_office.settings import Settings
+from tests.support.emulator import EmulatorHandle
+from tests.support.warehouse import fresh_database
+
+NOW = "2026-11-02T09:00:00+00:00"
+SEED = 11
+TENANTS = 16
+
+
+@dataclass
+class Setup:
+    handle: EmulatorHandle
+    settings: Settings
+    url: str
+    now: datetime
+
+    def run(self, run_id: str, as_of: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+        settings = dataclasses.replace(self.settings, **overrides) if overrides else self.settings
+        when = as_of or self.now
+        prepare_warehouse(settings)
+        check_partner_token(settings, as_of=when)
+        plan = discover_customers(settings, run_id=run_id, as_of=when)
+        shards = [
+            extract_shard(settings, run_id=run_id, shard=i, shards=plan["shards"], as_of=when)
+            for i in range(plan["shards"])
+        ]
+        try:
+            coverage = finalize_run(settings, run_id=run_id)
+        except CoverageError as error:
+            coverage = {"error": str(error)}
+        return {"plan": plan, "shards": shards, "coverage": coverage}
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def outcomes(self, run_id: str) -> dict[tuple[str, str], tuple[str, str]]:
+        rows = self.query(
+            "select tenant_id::text, endpoint, outcome, state from ops.tenant_runs where run_id = %s", run_id
+        )
+        return {(t, e): (o, s) for t, e, o, s in rows}
+
+
+def _setup(handle: EmulatorHandle, url: str, tmp: Path, **env_overrides: str) -> Setup:
+    with psycopg.connect(url) as conn:
+        from smart_office.warehouse.migrations import migrate
+
+        migrate(conn)
+    creds = handle.partner_credentials()
+    key = Fernet.generate_key().decode()
+    store = PostgresSecretStore(url, [key])
+    now = datetime.fromisoformat(handle.admin_get("/clock")["now"])
+    store.put(CLIENT_SECRET_NAME, creds["client_secret"], issued_at=now, expected_version=None)
+    RefreshTokenKeeper(store).initialise(creds["refresh_token"], now)
+    endpoints = tmp / "endpoints.json"
+    endpoints.write_text(json.dumps(handle.endpoints))
+    env = {
+        "SMART_OFFICE_ENDPOINTS_FILE": str(endpoints),
+        "SMART_OFFICE_PARTNER_TENANT_ID": handle.partner_tenant_id,
+        "SMART_OFFICE_CLIENT_ID": creds["client_id"],
+        "SMART_OFFICE_TOKEN_STORE": "postgres",
+        "SMART_OFFICE_TOKEN_STORE_KEY": key,
+        "SMART_OFFICE_WAREHOUSE_URL": url,
+        "SMART_OFFICE_SHARD_SIZE": "6",
+        "SMART_OFFICE_TENANT_CONCURRENCY": "4",
+        "SMART_OFFICE_COVERAGE_THRESHOLD": "0.5",
+        **env_overrides,
+    }
+    return Setup(handle, Settings.from_env(env), url, now)
+
+
+@pytest.fixture
+def setup(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str, tmp_path: Path
+) -> Iterator[Setup]:
+    handle = emulator_factory(tenants=TENANTS, seed=SEED, now=NOW, fault_profile="none")
+    with fresh_database(postgres_server_url) as url:
+        yield _setup(handle, url, tmp_path)
+
+
+def _portfolio() -> Portfolio:
+    return Portfolio(SEED, TENANTS, datetime.fromisoformat(NOW), "none")
+
+
+def _counts(s: Setup) -> dict[str, int]:
+    tables = [
+        "secure_scores",
+        "secure_score_control_profiles",
+        "alerts_v2",
+        "incidents",
+        "partner_center_customers",
+        "gdap_relationships",
+    ]
+    return {t: s.query(f"select count(*) from raw.{t}")[0][0] for t in tables}  # noqa: S608 - fixed names
+
+
+def test_first_run_lands_every_extractable_customer(setup: Setup) -> None:
+    result = setup.run("run-1")
+    portfolio = _portfolio()
+    now = setup.now
+    readable = [c for c in portfolio if c.can_read_security(now)]
+    assert result["plan"]["listed"] == sum(c.is_listed(now) for c in portfolio)
+    assert result["plan"]["shards"] == -(-result["plan"]["extractable"] // 6)
+    # Every day Graph holds (90, minus the days it skipped) for every readable tenant, exactly once.
+    expected_scores = sum(len(record_days(c, now)) for c in readable)
+    assert _counts(setup)["secure_scores"] == expected_scores
+    per_tenant = dict(setup.query("select tenant_id::text, count(*) from raw.secure_scores group by 1"))
+    assert per_tenant == {c.tenant_id: len(record_days(c, now)) for c in readable}
+    assert result["coverage"]["loaded"] == len(readable)
+    # Customers without security access are recorded as such, not attempted and not failures.
+    states = dict(
+        setup.query(
+            "select access_state, count(*) from ops.customer_snapshots where run_id = 'run-1' group by 1"
+        )
+    )
+    assert sum(states.values()) == result["plan"]["listed"]
+
+
+def test_rerun_is_idempotent(setup: Setup) -> None:
+    setup.run("run-1")
+    before = _counts(setup)
+    second = setup.run("run-2")
+    assert _counts(setup) == before
+    assert sum(s["rows_new"] for s in second["shards"]) == 0
+
+
+def test_incremental_day_fetches_only_what_is_new_in_few_requests(setup: Setup) -> None:
+    setup.run("run-1")
+    before = _counts(setup)
+    setup.handle.admin_post("/clock/advance", {"days": 1})
+    later = setup.now + timedelta(days=1)
+    setup.handle.admin_delete("/stats")
+    second = setup.run("run-2", as_of=later)
+    after = _counts(setup)
+    readable = [c for c in _portfolio() if c.can_read_security(later)]
+    new_days = sum(len(set(record_days(c, later)) - set(record_days(c, setup.now))) for c in readable)
+    assert after["secure_scores"] - before["secure_scores"] == new_days
+    assert after["alerts_v2"] >= before["alerts_v2"]
+    # Daily incremental: one $batch per tenant (plus nextLinks only where a collection really pages).
+    requests = setup.query(
+        "select tenant_id, sum(requests) from ops.tenant_runs where run_id = 'run-2' and endpoint <> 'token' group by 1"
+    )
+    assert requests
+    assert max(r for _, r in requests) <= 3
+    assert second["coverage"]["loaded"] == len(readable)
+
+
+def test_watermark_advances_with_the_data_and_overlap_never_duplicates(setup: Setup) -> None:
+    setup.run("run-1")
+    watermarks = dict(
+        setup.query("select tenant_id::text, watermark from ops.watermarks where endpoint = 'alerts_v2'")
+    )
+    latest = dict(setup.query("select tenant_id::text, max(source_updated_at) from raw.alerts_v2 group by 1"))
+    assert watermarks
+    for tenant, value in watermarks.items():
+        assert value >= latest.get(tenant, value)
+    dupes = setup.query(
+        "select count(*) from (select tenant_id, entity_id, payload_hash from raw.alerts_v2 group by 1, 2, 3 "
+        "having count(*) > 1) d"
+    )
+    assert dupes == [(0,)]
+
+
+def _readable_tenant(s: Setup, offset: int = 0) -> str:
+    readable = [c.tenant_id for c in _portfolio() if c.can_read_security(s.now)]
+    return readable[offset]
+
+
+@pytest.mark.parametrize(
+    ("fault", "endpoint", "expected_outcome", "expected_state"),
+    [
+        ({"kind": "throttle", "params": {"retry_after": 0.25}, "count": 2}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "http_error", "params": {"status": 503}, "count": 2}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "reset", "count": 1}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "truncate", "count": 1}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "slow", "params": {"seconds": 0.5}, "count": 1}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "malformed"}, "alerts_v2", "failed", "malformed_page"),
+        ({"kind": "nextlink_loop"}, "alerts_v2", None, "pagination_error"),
+        ({"kind": "empty_page", "count": 1}, "alerts_v2", "loaded", "ok"),
+        ({"kind": "nul_strings"}, "alerts_v2", "loaded", "quarantined_items"),
+    ],
+)
+def test_faults_are_absorbed_or_recorded_per_tenant(
+    setup: Setup, fault: dict[str, Any], endpoint: str, expected_outcome: str | None, expected_state: str
+) -> None:
+    tenant = _readable_tenant(setup)
+    setup.handle.add_fault(service="graph", tenant=tenant, **fault)
+    result = setup.run("run-f")
+    outcomes = setup.outcomes("run-f")
+    outcome, state = outcomes[(tenant, endpoint)]
+    assert state == expected_state
+    if expected_outcome:
+        assert outcome == expected_outcome
+    # Other tenants are untouched by one tenant's fault.
+    other = _readable_tenant(setup, 1)
+    assert outcomes[(other, endpoint)] == ("loaded", "ok")
+    assert result["coverage"]["attempted"] >= 2
+    if expected_state in {"malformed_page", "quarantined_items"}:
+        reasons = {
+            r[0] for r in setup.query("select reason from raw.quarantine where tenant_id = %s", tenant)
+        }
+        assert reasons & {"malformed_page", "nul_character"}
+
+
+def test_consent_revoked_tenant_is_an_outcome_not_a_crash(setup: Setup) -> None:
+    tenant = _readable_tenant(setup)
+    setup.handle.add_fault(kind="consent_revoked", service="identity", tenant=tenant)
+    result = setup.run("run-c")
+    assert setup.outcomes("run-c")[(tenant, "token")] == ("failed", "consent_required")
+    assert result["coverage"]["failed_by_state"] == {"consent_required": 1}
+    assert "1 consent_required" in result["coverage"]["sentence"]
+
+
+def test_partner_level_failure_stops_the_run_with_one_message(setup: Setup) -> None:
+    setup.handle.add_fault(kind="refresh_token_expired", service="identity")
+    with pytest.raises(PartnerAuthFailure, match=r"refresh_token_expired.*smart-office consent"):
+        check_partner_token(setup.settings, as_of=setup.now)
+
+
+def test_coverage_below_threshold_fails_loudly(setup: Setup) -> None:
+    for offset in range(4):
+        setup.handle.add_fault(
+            kind="conditional_access_blocked", service="identity", tenant=_readable_tenant(setup, offset)
+        )
+    result = setup.run("run-t", coverage_threshold=0.9)
+    assert "below the threshold" in result["coverage"]["error"]
+    assert "4 conditional_access_blocked" in result["coverage"]["error"]
+    assert setup.query("select status from ops.runs where run_id = 'run-t'") == [("failed",)]
+
+
+def test_partner_center_paging_reads_every_page_once(setup: Setup) -> None:
+    from smart_office.partner_center.client import PartnerCenterClient
+    from smart_office.runtime import build_exchanger, build_secret_store
+    from smart_office.tls import requests_session
+
+    settings = setup.settings
+    exchanger = build_exchanger(settings, build_secret_store(settings))
+
+    def token() -> str:
+        return exchanger.get_token(
+            settings.partner_tenant_id, settings.cloud.partner_center_scope
+        ).token.reveal()
+
+    client = PartnerCenterClient(
+        settings.cloud.partner_center_url, token, requests_session(settings.cloud.ca_bundle), page_size=5
+    )
+    customers = list(client.customers())
+    listed = [c for c in _portfolio() if c.is_listed(setup.now)]
+    assert sorted(c["id"] for c in customers) == sorted(c.tenant_id for c in listed)
+    assert client.stats.pages == -(-len(listed) // 5)
+
+
+def test_throttled_partner_center_is_retried_after_retry_after(setup: Setup) -> None:
+    setup.handle.add_fault(kind="throttle", service="partner_center", count=1, params={"retry_after": 0.5})
+    result = setup.run("run-pc")
+    assert result["plan"]["listed"] == sum(c.is_listed(setup.now) for c in _portfolio())
