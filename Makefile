@@ -37,7 +37,8 @@ install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked depende
 demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
 	$(BIN)/smart-office demo
 
-test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity)
+test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity, browser)
+	sh scripts/ensure_chromium.sh
 	$(BIN)/pytest
 
 test-unit: install ## Run the fast unit tests only

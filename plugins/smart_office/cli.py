@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator.cli import emulator_app
+from smart_office.dashboard.cli import dashboard_app
 
 app = typer.Typer(
     help="Partner Smart Office: one warehouse of security posture for all of a CSP partner's customers.",
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(dashboard_app, name="dashboard")
 console = Console(stderr=True)
 
 

@@ -172,8 +172,51 @@ def run_demo(tenants: int | None = None) -> int:
         setup_partner(emulator.endpoints, env)
         code = _airflow_dags_test(env, warehouse, now, state)
     print_summary(warehouse)
+    if code == 0 and os.environ.get("SMART_OFFICE_DEMO_DASHBOARD", "1") != "0":
+        start_dashboard(warehouse, state)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")
     return code
+
+
+def start_dashboard(warehouse: str, state: Path, port: int | None = None) -> None:
+    """Start the dashboard in the background (replacing one an earlier demo left) and print its URL."""
+    import signal
+    import socket
+    import urllib.request
+
+    port = port or int(os.environ.get("SMART_OFFICE_DASHBOARD_PORT", "8501"))
+    pid_file = state / "dashboard.pid"
+    if pid_file.exists():
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+            time.sleep(1)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            console.print(
+                f"[yellow]port {port} is busy; start the dashboard yourself: smart-office dashboard --port N[/]"
+            )
+            return
+    log = (state / "dashboard.log").open("ab")
+    # The warehouse URL (with its password) goes through the environment, never the command line.
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "smart-office"), "dashboard", "serve", "--port", str(port)],
+        env={**os.environ, "SMART_OFFICE_WAREHOUSE_URL": warehouse},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    pid_file.write_text(str(process.pid))
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(f"{url}_stcore/health", timeout=1) as response:  # noqa: S310 - local
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    console.print(f"dashboard: [bold]{url}[/] (stop it with: kill -- -$(cat {pid_file}))")
 
 
 def _airflow_dags_test(env: dict[str, str], warehouse: str, logical_date: str, state: Path) -> int:

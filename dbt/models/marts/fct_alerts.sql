@@ -8,6 +8,7 @@
             {'columns': ['tenant_id', 'created_date']},
             {'columns': ['created_date']},
             {'columns': ['status']},
+            {'columns': ['resolved_date']},
         ],
     )
 }}

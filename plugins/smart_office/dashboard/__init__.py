@@ -1,0 +1,6 @@
+"""The dashboard on the marts (Streamlit): portfolio, customer, alerts and opportunities pages, and a static export.
+
+It reads schema `marts` only, as the BI reader role, through the queries in `queries.py`.
+"""
+
+from __future__ import annotations

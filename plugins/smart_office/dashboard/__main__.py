@@ -1,0 +1,7 @@
+"""`python -m smart_office.dashboard` — the same as `smart-office dashboard`."""
+
+from __future__ import annotations
+
+from smart_office.dashboard.cli import dashboard_app
+
+dashboard_app(prog_name="smart-office dashboard")

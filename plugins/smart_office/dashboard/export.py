@@ -1,0 +1,394 @@
+"""Static, self-contained HTML of the portfolio page and of one customer page, for e-mail.
+
+One file each, with its CSS inline and its charts as inline SVG: no script, no font, no image is fetched,
+so the page reads the same in a mail client, offline, or printed. The numbers come from the same queries
+as the live dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from smart_office.dashboard import formatting as fmt
+from smart_office.dashboard import queries, svg
+from smart_office.dashboard.filters import Filters
+from smart_office.dashboard.freshness import stale_dataset_message
+from smart_office.dashboard.queries import Reader, WarehouseStatus
+
+_CSS = """
+body{font-family:"Segoe UI",Helvetica,Arial,sans-serif;color:#263238;margin:24px;max-width:1100px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #eceff1;padding-bottom:4px}
+.sub{color:#607d8b;font-size:13px;margin-bottom:12px}
+.kpis{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
+.kpi{border:1px solid #cfd8dc;border-radius:8px;padding:8px 14px;min-width:150px}
+.kpi .label{font-size:12px;color:#607d8b}.kpi .value{font-size:22px;font-weight:600}.kpi .delta{font-size:12px}
+.warn{background:#fff8e1;border-left:4px solid #f9a825;padding:8px 12px;margin:10px 0;font-size:13px}
+.info{background:#e3f2fd;border-left:4px solid #1565c0;padding:8px 12px;margin:10px 0;font-size:13px}
+table{border-collapse:collapse;font-size:12.5px;margin:6px 0}
+th{text-align:left;background:#eceff1;padding:5px 8px}td{padding:4px 8px;border-bottom:1px solid #eceff1}
+td.num,th.num{text-align:right}.neg{color:#c62828}.pos{color:#2e7d32}
+.foot{color:#90a4ae;font-size:11px;margin-top:28px}
+"""
+RANKED_ROWS = 25
+CONTROL_ROWS = 15
+
+
+class ExportError(RuntimeError):
+    """Nothing to export (e.g. no customer has a Secure Score yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedPages:
+    portfolio: Path
+    customer: Path | None
+
+
+def _page(title: str, body: list[str], status: WarehouseStatus) -> str:
+    run = status.coverage_run
+    stamp = f"Data up to {status.latest_score_date:%d %b %Y}" if status.latest_score_date else "No data yet"
+    if run is not None:
+        stamp += f" · last run {fmt.timestamp(run.as_of or run.started_at)}: {run.loaded:,} of {run.attempted:,} customers loaded"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f'<h1>{escape(title)}</h1><div class="sub">{escape(stamp)}</div>'
+        + "".join(body)
+        + f'<div class="foot">Partner Smart Office · exported {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}</div>'
+        "</body></html>"
+    )
+
+
+def _kpis(items: list[tuple[str, str, str | None]]) -> str:
+    tiles = []
+    for label, value, delta in items:
+        delta_html = ""
+        if delta:
+            css = "neg" if delta.startswith("-") else "pos" if delta.startswith("+") else ""
+            delta_html = f'<div class="delta {css}">{escape(delta)}</div>'
+        tiles.append(
+            f'<div class="kpi"><div class="label">{escape(label)}</div>'
+            f'<div class="value">{escape(value)}</div>{delta_html}</div>'
+        )
+    return f'<div class="kpis">{"".join(tiles)}</div>'
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    head = "".join(
+        f'<th class="num">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+        for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+
+
+def _coverage_html(reader: Reader, status: WarehouseStatus) -> list[str]:
+    run = status.coverage_run
+    if run is None:
+        return [
+            '<h2>Coverage of the last run</h2><div class="info">No run has recorded any customer yet.</div>'
+        ]
+    frame = queries.coverage(reader, run.run_id)
+    rows = [
+        [_e(fmt.label(r.outcome)), _e(fmt.reason(r.reason)), fmt.count(r.customers)]
+        for r in frame.itertuples()
+    ]
+    parts = [
+        "<h2>Coverage of the last run</h2>",
+        _kpis(
+            [
+                ("Customers loaded", f"{run.loaded:,} of {run.attempted:,}", None),
+                ("Loaded share", fmt.share(run.loaded / run.attempted) if run.attempted else fmt.DASH, None),
+            ]
+        ),
+        _table(["Outcome", "Reason", "Customers"], rows, {2}),
+    ]
+    freshness = queries.freshness_summary(reader)
+    if not freshness.empty:
+        parts.append("<h2>Data freshness</h2>")
+        parts.append(
+            _table(
+                ["Dataset", "Customers", "Loaded by the last run", "Behind", "Never loaded"],
+                [
+                    [
+                        _e(fmt.dataset(r.dataset)),
+                        fmt.count(r.customers),
+                        fmt.count(r.up_to_date),
+                        fmt.count(r.behind),
+                        fmt.count(r.never_loaded),
+                    ]
+                    for r in freshness.itertuples()
+                ],
+                {1, 2, 3, 4},
+            )
+        )
+    return parts
+
+
+def portfolio_html(reader: Reader) -> str:
+    """The portfolio page as one HTML document."""
+    status = queries.warehouse_status(reader)
+    title = "Partner Smart Office — Portfolio"
+    if not status.has_marts or (status.latest_run is None and not status.has_data):
+        return _page(
+            title,
+            [
+                '<div class="info"><b>No data yet: the first run has not finished.</b> Nothing is known about the '
+                "customers yet — this is missing data, not a clean bill of health.</div>"
+            ],
+            status,
+        )
+    body: list[str] = []
+    run = status.coverage_run
+    if run is not None and run.loaded < run.attempted:
+        body.append(
+            f'<div class="warn">{run.attempted - run.loaded:,} of {run.attempted:,} customers were not fully loaded by '
+            "the last run; their figures are from an earlier run or missing.</div>"
+        )
+    if not status.has_data:
+        body.append('<div class="warn">No Secure Score has been loaded yet.</div>')
+        return _page(title, body + _coverage_html(reader, status), status)
+    kpis = queries.portfolio_kpis(reader)
+    ranked = queries.ranked_customers(reader)
+    body.append(
+        _kpis(
+            [
+                (
+                    "Median Secure Score",
+                    fmt.pct(kpis["median_pct"]),
+                    f"{fmt.pp(kpis['median_change_30d'])} in 30 days",
+                ),
+                (
+                    "Customers with a score",
+                    f"{fmt.count(kpis['customers_scored'])} of {fmt.count(kpis['customers'])}",
+                    None,
+                ),
+                ("Lowest Secure Score", fmt.pct(ranked.iloc[0]["secure_score_pct"]), None),
+                ("Below Microsoft's average", fmt.count(kpis["below_all_tenants"]), None),
+                ("Open high-severity alerts", fmt.count(kpis["open_high_alerts"]), None),
+            ]
+        )
+    )
+    body += _coverage_html(reader, status)
+    start, end = Filters().date_range(status.latest_score_date)
+    trend = queries.portfolio_trend(reader, start, end)
+    body.append("<h2>Secure Score trend (median, 10th-90th percentile)</h2>")
+    body.append(
+        svg.line_chart(
+            list(trend["score_date"]),
+            {"Median": (list(trend["median"]), "#0d47a1", False)},
+            "Portfolio Secure Score trend",
+            band=(list(trend["p10"]), list(trend["p90"]), "#1565c0"),
+        )
+    )
+    distribution = queries.score_distribution(reader)
+    body.append("<h2>Distribution of Secure Score</h2>")
+    body.append(
+        svg.histogram(
+            [(r.bucket_start, r.bucket_start + 5, int(r.customers)) for r in distribution.itertuples()],
+            "Customers by Secure Score",
+        )
+    )
+    body.append(
+        f"<h2>Customers, lowest Secure Score first (worst {min(RANKED_ROWS, len(ranked))} of {len(ranked):,})</h2>"
+    )
+    body.append(
+        _table(
+            [
+                "Customer",
+                "Secure Score",
+                "30-day change",
+                "vs similar size",
+                "Open high alerts",
+                "Points available",
+            ],
+            [
+                [
+                    _e(r.company_name),
+                    fmt.pct(r.secure_score_pct),
+                    fmt.pp(r.score_change_30d_pct),
+                    fmt.pp(r.gap_to_similar_size_pct),
+                    fmt.count(r.open_high_severity_alerts),
+                    fmt.points(r.points_available),
+                ]
+                for r in ranked.head(RANKED_ROWS).itertuples()
+            ],
+            {1, 2, 3, 4, 5},
+        )
+    )
+    unscored = queries.unscored_customers(reader)
+    if not unscored.empty:
+        body.append(
+            f'<div class="warn">{len(unscored):,} current customers have no Secure Score and are not ranked: '
+            + ", ".join(_e(name) for name in unscored["company_name"].head(20))
+            + ("…" if len(unscored) > 20 else "")
+            + "</div>"
+        )
+    return _page(title, body, status)
+
+
+def customer_html(reader: Reader, tenant_id: str) -> str:
+    """One customer's page as one HTML document."""
+    return _customer_document(reader, tenant_id)[1]
+
+
+def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
+    """(company name, HTML) of one customer's page."""
+    status = queries.warehouse_status(reader)
+    profile = queries.customer_profile(reader, tenant_id) if status.has_marts else None
+    if profile is None:
+        raise ExportError(f"customer {tenant_id} is not in the warehouse")
+    title = f"{profile['company_name']} — Secure Score"
+    body = [
+        f'<div class="sub">{_e(profile["default_domain"])} · access: {_e(fmt.reason(profile["access_state"]))}</div>'
+    ]
+    freshness = queries.customer_freshness(reader, tenant_id)
+    for r in freshness.itertuples():
+        message = stale_dataset_message(r, profile["last_token_state"])
+        if message:
+            body.append(f'<div class="warn">{_e(message)}</div>')
+    if pd.isna(profile["secure_score_pct"]):
+        body.append('<div class="info">No Secure Score has been loaded for this customer yet.</div>')
+        return str(profile["company_name"]), _page(title, body, status)
+    body.append(
+        _kpis(
+            [
+                (
+                    "Secure Score",
+                    fmt.pct(profile["secure_score_pct"]),
+                    f"{fmt.pp(profile['score_change_30d_pct'])} in 30 days",
+                ),
+                (
+                    "Portfolio rank",
+                    f"{int(profile['portfolio_rank'])} of {int(profile['portfolio_size'])}",
+                    None,
+                ),
+                ("vs all tenants", fmt.pp(profile["gap_to_all_tenants_pct"]), None),
+                ("vs similar size", fmt.pp(profile["gap_to_similar_size_pct"]), None),
+                ("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), None),
+            ]
+        )
+    )
+    start, end = Filters().date_range(status.latest_score_date)
+    trend = queries.customer_score_trend(reader, tenant_id, start, end)
+    portfolio = queries.portfolio_trend(reader, start, end).set_index("score_date")["median"]
+    days = list(trend["score_date"])
+    body.append("<h2>Secure Score against Microsoft's comparatives</h2>")
+    body.append(
+        svg.line_chart(
+            days,
+            {
+                "This customer": (_values(trend["secure_score_pct"]), "#1565c0", False),
+                "Portfolio median": ([_value(portfolio.get(d)) for d in days], "#6a1b9a", True),
+                "Microsoft: all tenants": (_values(trend["comparative_all_tenants_pct"]), "#9e9e9e", True),
+                "Microsoft: similar size": (_values(trend["comparative_similar_size_pct"]), "#2e7d32", True),
+            },
+            "Secure Score trend",
+        )
+    )
+    categories = queries.customer_categories(reader, tenant_id)
+    if not categories.empty:
+        body.append("<h2>By category</h2>")
+        body.append(
+            svg.bar_rows(
+                [
+                    (
+                        r.category,
+                        float(r.score_pct or 0),
+                        f"{fmt.pct(r.score_pct)} ({fmt.points(r.achieved)} / {fmt.points(r.possible)} pts)",
+                    )
+                    for r in categories.itertuples()
+                ],
+                "Points achieved by category",
+                maximum=100,
+            )
+        )
+    controls = queries.customer_controls(reader, tenant_id)
+    todo = controls[~controls["is_implemented"]].head(CONTROL_ROWS)
+    body.append(f"<h2>Top {len(todo)} controls by points still available</h2>")
+    body.append(
+        _table(
+            ["Control", "Points gap", "User impact", "Cost", "Action"],
+            [
+                [
+                    _e(r.title),
+                    fmt.points(r.points_gap, 2),
+                    _e(r.user_impact),
+                    _e(r.implementation_cost),
+                    f'<a href="{_e(r.action_url)}">open</a>' if _safe_link(r.action_url) else "",
+                ]
+                for r in todo.itertuples()
+            ],
+            {1},
+        )
+    )
+    open_high = queries.open_alerts(reader, tenant_id, ["high"], status.as_of)
+    body.append("<h2>Open high-severity alerts</h2>")
+    if open_high.empty:
+        body.append('<div class="info">No open high-severity alerts.</div>')
+    else:
+        body.append(
+            _table(
+                ["Alert", "Created", "Age", "Product", "Status"],
+                [
+                    [
+                        _e(r.title),
+                        _e(fmt.timestamp(r.created_at)),
+                        fmt.hours(24 * r.age_days),
+                        _e(fmt.source_name(r.service_source)),
+                        _e(fmt.label(r.status)),
+                    ]
+                    for r in open_high.itertuples()
+                ],
+            )
+        )
+    return str(profile["company_name"]), _page(title, body, status)
+
+
+def _values(series: pd.Series) -> list[float | None]:
+    return [_value(v) for v in series]
+
+
+def _value(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def _safe_link(url: object) -> bool:
+    return isinstance(url, str) and url.startswith("https://")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "customer"
+
+
+def export_pages(reader: Reader, out_dir: Path, customer: str | None = None) -> ExportedPages:
+    """Write portfolio.html and customer-<name>.html (the given customer, else the lowest-scoring one)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    portfolio = out_dir / "portfolio.html"
+    portfolio.write_text(portfolio_html(reader), encoding="utf-8")
+    if customer is None:
+        status = queries.warehouse_status(reader)
+        ranked = queries.ranked_customers(reader) if status.has_marts else pd.DataFrame()
+        if ranked.empty:
+            return ExportedPages(portfolio, None)
+        customer = str(ranked.iloc[0]["tenant_id"])
+    company, html = _customer_document(reader, customer)
+    path = out_dir / f"customer-{_slug(company)}.html"
+    path.write_text(html, encoding="utf-8")
+    return ExportedPages(portfolio, path)

@@ -1,0 +1,178 @@
+"""Alerts: volume by day and severity, where alerts come from, the open backlog, and how fast and how real."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from smart_office.dashboard import charts
+from smart_office.dashboard import formatting as fmt
+from smart_office.dashboard.data import load
+from smart_office.dashboard.filters import SEVERITIES
+from smart_office.dashboard.layout import (
+    FilterSet,
+    data_banner,
+    empty_state,
+    explain_missing_data,
+    page_header,
+    sidebar_filters,
+    warehouse_status,
+)
+
+
+def _true_positive_rate(row: pd.Series) -> float | None:
+    return row["true_positive"] / row["classified"] if row["classified"] else None
+
+
+def _resolution_table(stats: pd.DataFrame) -> None:
+    order = {s: i for i, s in enumerate([*SEVERITIES, "all"])}
+    view = stats.assign(
+        tp_rate=[_true_positive_rate(row) for _, row in stats.iterrows()],
+        order=stats["severity"].map(lambda s: order.get(s, len(order))),
+        severity=stats["severity"].map(lambda s: "All severities" if s == "all" else s.capitalize()),
+    ).sort_values("order")
+    st.dataframe(
+        view[
+            [
+                "severity",
+                "resolved",
+                "median_hours",
+                "p90_hours",
+                "tp_rate",
+                "true_positive",
+                "false_positive",
+                "benign",
+            ]
+        ],
+        hide_index=True,
+        column_config={
+            "severity": "Severity",
+            "resolved": st.column_config.NumberColumn("Resolved", format="localized"),
+            "median_hours": st.column_config.NumberColumn("Median time to resolve (h)", format="%.1f"),
+            "p90_hours": st.column_config.NumberColumn("90th percentile (h)", format="%.1f"),
+            "tp_rate": st.column_config.NumberColumn("True-positive rate", format="percent"),
+            "true_positive": st.column_config.NumberColumn("True positive", format="localized"),
+            "false_positive": st.column_config.NumberColumn("False positive", format="localized"),
+            "benign": st.column_config.NumberColumn("Benign (expected activity)", format="localized"),
+        },
+        key="alert_resolution",
+    )
+
+
+def render() -> None:
+    page_header(
+        "Alerts", "Defender alerts across the portfolio: volume, sources, backlog, speed and accuracy."
+    )
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    customers = load("customer_options")
+    sources = load("alert_source_options")
+    filters = sidebar_filters(
+        status,
+        FilterSet(customer=True, dates=True, severity=True, sources=True),
+        customers=customers,
+        sources=sources,
+    )
+    data_banner(status)
+    if not sources:
+        empty_state(
+            "No alerts have been loaded yet: either no customer raised one, or alerts could not be read "
+            "(see coverage on the Portfolio page)."
+        )
+        return
+    start, end = filters.date_range(status.latest_score_date)
+    volume = load("alerts_created_daily", filters, start, end)
+    backlog = load("backlog_summary", filters, status.as_of)
+    stats = load("resolution_stats", filters, start, end)
+    total = stats[stats["is_total"]]
+    overall = total.iloc[0] if not total.empty else None
+    created = int(volume["created"].sum()) if not volume.empty else 0
+
+    cols = st.columns(5)
+    cols[0].metric(
+        "Alerts created", fmt.count(created), help=f"{start:%d %b %Y} to {end:%d %b %Y}", border=True
+    )
+    cols[1].metric(
+        "Open now",
+        fmt.count(backlog["open_alerts"]),
+        help=f"{fmt.count(backlog['open_high'])} high",
+        border=True,
+    )
+    cols[2].metric(
+        "Median age of open alerts",
+        fmt.hours(24 * backlog["median_age_days"]) if backlog["open_alerts"] else fmt.DASH,
+        border=True,
+    )
+    cols[3].metric(
+        "Median time to resolve",
+        fmt.hours(overall["median_hours"]) if overall is not None and overall["resolved"] else fmt.DASH,
+        border=True,
+    )
+    cols[4].metric(
+        "True-positive rate",
+        fmt.share(_true_positive_rate(overall)) if overall is not None else fmt.DASH,
+        help="True positives among resolved alerts that were classified, in the date range.",
+        border=True,
+    )
+
+    if created == 0:
+        empty_state(f"No alerts in this range ({start:%d %b %Y} to {end:%d %b %Y}) for these filters.")
+    else:
+        st.subheader("Alerts created per day, by severity")
+        st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
+        backlog_trend = load("alert_backlog_trend", filters, start, end)
+        weekly = (
+            len(backlog_trend) > 1
+            and (backlog_trend["activity_date"].iloc[1] - backlog_trend["activity_date"].iloc[0]).days > 1
+        )
+        st.markdown(f"**Open alerts at the end of each {'week' if weekly else 'day'}**")
+        st.altair_chart(charts.backlog_line(backlog_trend), width="stretch")
+
+        left, middle, right = st.columns(3)
+        with left:
+            st.subheader("By product")
+            breakdowns = load("alert_breakdowns", filters, start, end)
+            by_source = breakdowns[breakdowns["dimension"] == "service_source"]
+            by_source = by_source.assign(value=by_source["value"].map(fmt.source_name))
+            st.altair_chart(charts.ranked_bars(by_source, "value", "alerts", "Alerts"), width="stretch")
+        with middle:
+            st.subheader("By category")
+            by_category = breakdowns[breakdowns["dimension"] == "category"]
+            st.altair_chart(
+                charts.ranked_bars(by_category, "value", "alerts", "Alerts", "#6a1b9a"), width="stretch"
+            )
+        with right:
+            st.subheader("Top MITRE techniques")
+            techniques = load("mitre_techniques", filters, start, end)
+            if techniques.empty:
+                empty_state("No MITRE ATT&CK techniques on these alerts.")
+            else:
+                st.altair_chart(
+                    charts.ranked_bars(techniques, "technique", "alerts", "Alerts", "#00838f"),
+                    width="stretch",
+                )
+
+    st.subheader("Open backlog by age")
+    if not backlog["open_alerts"]:
+        st.success("No open alerts for these filters.")
+    else:
+        by_age = load("open_backlog", filters, status.as_of)
+        st.altair_chart(charts.severity_bars(by_age, "age_band", "alerts", "Age"), width="stretch")
+        st.caption(
+            f"{fmt.count(backlog['open_alerts'])} open alerts ({fmt.count(backlog['open_high'])} high); the oldest "
+            f"is {fmt.hours(24 * backlog['max_age_days'])} old. Age is measured at the last run, whatever the "
+            "date range."
+        )
+
+    st.subheader("Time to resolve and true-positive rate")
+    if overall is None or not overall["resolved"]:
+        empty_state(f"No alert was resolved between {start:%d %b %Y} and {end:%d %b %Y} for these filters.")
+    else:
+        _resolution_table(stats)
+        st.caption(
+            "Alerts resolved in the date range. Benign: classified as expected (informational) activity."
+        )
+
+
+render()

@@ -1,0 +1,248 @@
+"""Customer: one tenant's posture for a meeting — trend against Microsoft's comparatives, what to fix, alerts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from smart_office.dashboard import charts
+from smart_office.dashboard import formatting as fmt
+from smart_office.dashboard.data import load
+from smart_office.dashboard.filters import Filters
+from smart_office.dashboard.freshness import stale_dataset_message
+from smart_office.dashboard.layout import (
+    FilterSet,
+    data_banner,
+    empty_state,
+    explain_missing_data,
+    page_header,
+    sidebar_filters,
+    warehouse_status,
+)
+
+_EXTRACTABLE = {"gdap", "dap"}
+
+
+def _trend_frame(trend: pd.DataFrame, portfolio: pd.DataFrame) -> pd.DataFrame:
+    series = {
+        "secure_score_pct": "This customer",
+        "comparative_all_tenants_pct": "Microsoft: all tenants",
+        "comparative_similar_size_pct": "Microsoft: similar size",
+    }
+    long = trend.melt(id_vars=["score_date"], value_vars=list(series), var_name="series", value_name="value")
+    long["series"] = long["series"].map(series)
+    median = (
+        portfolio[["score_date", "median"]]
+        .rename(columns={"median": "value"})
+        .assign(series="Portfolio median")
+    )
+    combined = pd.concat([long, median], ignore_index=True).dropna(subset=["value"])
+    combined["score_date"] = pd.to_datetime(combined["score_date"])
+    return combined
+
+
+def _freshness_warnings(tenant_id: str, token_state: str | None) -> None:
+    freshness = load("customer_freshness", tenant_id)
+    for row in freshness.itertuples():
+        message = stale_dataset_message(row, token_state)
+        if message:
+            st.warning(message, icon="⚠️")
+
+
+def _pick_prompt(customers: pd.DataFrame) -> None:
+    empty_state("Pick a customer in the sidebar. The customers with the lowest Secure Score:")
+    ranked = load("ranked_customers")
+    for row in ranked.head(5).itertuples():
+        st.page_link(
+            "views/customer.py",
+            label=f"{row.company_name} — {fmt.pct(row.secure_score_pct)}",
+            query_params={**st.query_params.to_dict(), "customer": row.tenant_id},
+        )
+
+
+def _controls(tenant_id: str) -> None:
+    st.subheader("Controls by points still available")
+    controls = load("customer_controls", tenant_id)
+    if controls.empty:
+        empty_state("No control scores for this customer's latest day.")
+        return
+    show_all = st.toggle("Include implemented controls", value=False, key="customer_show_implemented")
+    view = controls if show_all else controls[~controls["is_implemented"]]
+    st.caption(
+        f"{fmt.count((~controls['is_implemented']).sum())} of {fmt.count(len(controls))} applicable controls are "
+        f"not fully implemented, worth {fmt.points(controls['points_gap'].sum())} points."
+    )
+    st.dataframe(
+        view.assign(control_state=view["control_state"].map(fmt.label))[
+            [
+                "title",
+                "category",
+                "points_gap",
+                "score",
+                "max_score",
+                "score_impact_pct",
+                "user_impact",
+                "implementation_cost",
+                "tier",
+                "control_state",
+                "action_url",
+            ]
+        ],
+        hide_index=True,
+        column_config={
+            "title": st.column_config.TextColumn("Control", pinned=True, width="large"),
+            "category": "Category",
+            "points_gap": st.column_config.NumberColumn("Points gap", format="%.2f"),
+            "score": st.column_config.NumberColumn("Points", format="%.2f"),
+            "max_score": st.column_config.NumberColumn("Max", format="%.0f"),
+            "score_impact_pct": st.column_config.NumberColumn("Score gain (pp)", format="%.1f"),
+            "user_impact": "User impact",
+            "implementation_cost": "Cost",
+            "tier": "Tier",
+            "control_state": "State",
+            "action_url": st.column_config.LinkColumn("Action", display_text="Open in Microsoft 365"),
+        },
+        key="customer_controls",
+    )
+
+
+def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Alerts")
+    volume = load(
+        "alerts_created_daily", Filters(customer=tenant_id, severities=filters.severities), start, end
+    )
+    if volume.empty or int(volume["created"].sum()) == 0:
+        empty_state(f"No alerts for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
+    else:
+        st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
+        st.caption(f"{fmt.count(volume['created'].sum())} alerts created, by day and severity.")
+    st.markdown("**Open high-severity alerts**")
+    open_high = load("open_alerts", tenant_id, ["high"], as_of)
+    if open_high.empty:
+        st.success("No open high-severity alerts.")
+        return
+    st.dataframe(
+        open_high.assign(
+            service_source=open_high["service_source"].map(fmt.source_name),
+            status=open_high["status"].map(fmt.label),
+        )[
+            [
+                "title",
+                "created_at",
+                "age_days",
+                "status",
+                "service_source",
+                "category",
+                "assigned_to",
+                "alert_web_url",
+            ]
+        ],
+        hide_index=True,
+        column_config={
+            "title": st.column_config.TextColumn("Alert", width="large"),
+            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
+            "age_days": st.column_config.NumberColumn("Age (days)", format="%.1f"),
+            "status": "Status",
+            "service_source": "Product",
+            "category": "Category",
+            "assigned_to": "Assigned to",
+            "alert_web_url": st.column_config.LinkColumn("Defender", display_text="Open"),
+        },
+        key="customer_open_high",
+    )
+
+
+def render() -> None:
+    page_header("Customer", "One customer's posture, ready for a meeting: trend, gaps, controls and alerts.")
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    customers = load("customer_options")
+    filters = sidebar_filters(
+        status, FilterSet(customer=True, dates=True, severity=True), customers=customers
+    )
+    data_banner(status)
+    if not filters.customer:
+        _pick_prompt(customers)
+        return
+    tenant_id = filters.customer
+    profile = load("customer_profile", tenant_id)
+    if profile is None:
+        empty_state("This customer is not in the warehouse.")
+        return
+    st.header(profile["company_name"])
+    st.caption(
+        f"{profile['default_domain']} · tenant {tenant_id} · access: {fmt.reason(profile['access_state'])}"
+        + (f" (GDAP {fmt.label(profile['gdap_status'])})" if profile["gdap_status"] else "")
+        + f" · last loaded {fmt.timestamp(profile['last_loaded_at'])}"
+        + (" · **departed**" if profile["is_departed"] else "")
+    )
+    if profile["access_state"] not in _EXTRACTABLE:
+        st.warning(
+            f"The pipeline cannot read this tenant (access: {fmt.reason(profile['access_state'])}); figures, if "
+            "any, are from when it could.",
+            icon="⚠️",
+        )
+    _freshness_warnings(tenant_id, profile["last_token_state"])
+    if profile["secure_score_pct"] is None or pd.isna(profile["secure_score_pct"]):
+        empty_state("No Secure Score has been loaded for this customer yet.")
+        return
+
+    cols = [*st.columns(3), *st.columns(3)]
+    cols[0].metric(
+        "Secure Score",
+        fmt.pct(profile["secure_score_pct"]),
+        delta=fmt.pp(profile["score_change_30d_pct"]) if pd.notna(profile["score_change_30d_pct"]) else None,
+        help=f"{fmt.points(profile['current_score'])} of {fmt.points(profile['max_score'])} points on "
+        f"{profile['latest_score_date']:%d %b %Y}; the delta is the 30-day change.",
+        border=True,
+    )
+    cols[1].metric(
+        "Rank in portfolio",
+        f"{int(profile['portfolio_rank'])} of {int(profile['portfolio_size'])}"
+        if pd.notna(profile["portfolio_rank"])
+        else fmt.DASH,
+        help="1 = the best Secure Score among current customers.",
+        border=True,
+    )
+    cols[2].metric(
+        "vs Microsoft: all tenants",
+        fmt.pp(profile["gap_to_all_tenants_pct"]),
+        help=f"Microsoft's average for all tenants: {fmt.pct(profile['comparative_all_tenants_pct'])}.",
+        border=True,
+    )
+    cols[3].metric(
+        "vs Microsoft: similar size",
+        fmt.pp(profile["gap_to_similar_size_pct"]),
+        help=f"Microsoft's average for tenants of similar size: {fmt.pct(profile['comparative_similar_size_pct'])}.",
+        border=True,
+    )
+    cols[4].metric(
+        "Controls implemented",
+        f"{fmt.count(profile['controls_implemented'])} of {fmt.count(profile['controls_applicable'])}",
+        border=True,
+    )
+    cols[5].metric("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), border=True)
+
+    start, end = filters.date_range(status.latest_score_date)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Secure Score against Microsoft's comparatives")
+        trend = load("customer_score_trend", tenant_id, start, end)
+        if trend.empty:
+            empty_state(f"No Secure Score for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
+        else:
+            portfolio = load("portfolio_trend", start, end)
+            st.altair_chart(charts.customer_trend(_trend_frame(trend, portfolio)), width="stretch")
+    with right:
+        st.subheader("By category")
+        categories = load("customer_categories", tenant_id)
+        if categories.empty:
+            empty_state("No control scores for this customer's latest day.")
+        else:
+            st.altair_chart(charts.categories(categories), width="stretch")
+    _controls(tenant_id)
+    _alerts(tenant_id, filters, start, end, status.as_of)
+
+
+render()

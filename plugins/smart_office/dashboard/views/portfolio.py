@@ -1,0 +1,253 @@
+"""Portfolio: how safe the customer base is, how complete the data is, and which customers need attention."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from smart_office.dashboard import charts
+from smart_office.dashboard import formatting as fmt
+from smart_office.dashboard.data import load
+from smart_office.dashboard.layout import (
+    FilterSet,
+    data_banner,
+    empty_state,
+    explain_missing_data,
+    page_header,
+    sidebar_filters,
+    warehouse_status,
+)
+
+_OUTCOME_LABELS = {"loaded": "Loaded", "failed": "Failed", "not_extractable": "Not extractable"}
+
+
+def _coverage(status) -> None:  # type: ignore[no-untyped-def]
+    st.subheader("Coverage of the last run")
+    run = status.coverage_run
+    if run is None:
+        empty_state("No run has recorded any customer yet, so coverage is unknown.")
+        return
+    frame = load("coverage", run.run_id)
+    failed = frame[frame["outcome"] == "failed"]
+    not_extractable = frame[frame["outcome"] == "not_extractable"]
+    loaded_share = run.loaded / run.attempted if run.attempted else None
+    cols = st.columns(4)
+    cols[0].metric("Loaded", f"{fmt.count(run.loaded)} of {fmt.count(run.attempted)}", border=True)
+    cols[1].metric("Loaded share", fmt.share(loaded_share), border=True)
+    cols[2].metric("Failed", fmt.count(int(failed["customers"].sum())), border=True)
+    cols[3].metric("Not extractable", fmt.count(int(not_extractable["customers"].sum())), border=True)
+    st.caption(
+        f"Run `{run.run_id}` for {fmt.timestamp(run.as_of or run.started_at)} ({run.status}). *Failed*: tried and "
+        "not fully loaded. *Not extractable*: no delegated access with a security role, excluded or departed "
+        "— partner to-dos, not pipeline errors."
+    )
+    if failed.empty and not_extractable.empty:
+        return
+    reasons = frame[frame["outcome"] != "loaded"].assign(
+        outcome=lambda f: f["outcome"].map(_OUTCOME_LABELS), reason=lambda f: f["reason"].map(fmt.reason)
+    )
+    st.dataframe(
+        reasons,
+        hide_index=True,
+        column_config={
+            "outcome": st.column_config.TextColumn("Outcome"),
+            "reason": st.column_config.TextColumn("Reason"),
+            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+        },
+        key="coverage_reasons",
+    )
+
+
+def _freshness() -> None:
+    st.subheader("Data freshness")
+    summary = load("freshness_summary")
+    if summary.empty:
+        empty_state("No dataset has been loaded for any customer yet.")
+        return
+    st.dataframe(
+        summary.assign(dataset=summary["dataset"].map(fmt.dataset)),
+        hide_index=True,
+        column_config={
+            "dataset": st.column_config.TextColumn("Dataset"),
+            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "up_to_date": st.column_config.NumberColumn("Loaded by the last run", format="%d"),
+            "behind": st.column_config.NumberColumn("Behind", format="%d"),
+            "never_loaded": st.column_config.NumberColumn("Never loaded", format="%d"),
+            "max_hours_behind": st.column_config.NumberColumn("Most behind (h)", format="%.0f"),
+            "last_loaded_at": st.column_config.DatetimeColumn("Last load", format="YYYY-MM-DD HH:mm"),
+        },
+        key="freshness_summary",
+    )
+    stale = load("stale_customers")
+    if not stale.empty:
+        with st.expander(
+            f"{fmt.count(stale['tenant_id'].nunique())} customers with data behind the last run"
+        ):
+            st.dataframe(
+                stale.drop(columns=["tenant_id"]).assign(
+                    dataset=lambda f: f["dataset"].map(fmt.dataset),
+                    last_state=lambda f: f["last_state"].map(fmt.reason),
+                ),
+                hide_index=True,
+                column_config={
+                    "company_name": "Customer",
+                    "dataset": "Dataset",
+                    "last_loaded_at": st.column_config.DatetimeColumn("Last load", format="YYYY-MM-DD HH:mm"),
+                    "hours_behind_latest_run": st.column_config.NumberColumn("Hours behind", format="%.0f"),
+                    "last_outcome": "Last attempt",
+                    "last_state": "Why",
+                },
+                key="stale_customers",
+            )
+
+
+def _ranking() -> None:
+    st.subheader("Customers, lowest Secure Score first")
+    ranked = load("ranked_customers")
+    if ranked.empty:
+        empty_state("No customer has a Secure Score yet.")
+    else:
+        view = ranked.assign(link="customer?customer=" + ranked["tenant_id"])
+        st.dataframe(
+            view[
+                [
+                    "company_name",
+                    "secure_score_pct",
+                    "score_change_30d_pct",
+                    "gap_to_similar_size_pct",
+                    "open_high_severity_alerts",
+                    "points_available",
+                    "latest_score_date",
+                    "hours_behind_latest_run",
+                    "link",
+                ]
+            ],
+            hide_index=True,
+            column_config={
+                "company_name": st.column_config.TextColumn("Customer", pinned=True),
+                "secure_score_pct": st.column_config.ProgressColumn(
+                    "Secure Score", min_value=0, max_value=100, format="%.1f%%"
+                ),
+                "score_change_30d_pct": st.column_config.NumberColumn("30-day change (pp)", format="%+.1f"),
+                "gap_to_similar_size_pct": st.column_config.NumberColumn(
+                    "vs similar size (pp)", format="%+.1f"
+                ),
+                "open_high_severity_alerts": st.column_config.NumberColumn("Open high alerts", format="%d"),
+                "points_available": st.column_config.NumberColumn("Points available", format="%.1f"),
+                "latest_score_date": st.column_config.DateColumn("Score of", format="YYYY-MM-DD"),
+                "hours_behind_latest_run": st.column_config.NumberColumn(
+                    "Hours behind last run", format="%.0f"
+                ),
+                "link": st.column_config.LinkColumn("Details", display_text="Open"),
+            },
+            key="ranked_customers",
+        )
+    unscored = load("unscored_customers")
+    if not unscored.empty:
+        st.warning(
+            f"{fmt.count(len(unscored))} current customers have no Secure Score at all and are not in the "
+            "ranking or the figures above.",
+            icon="⚠️",
+        )
+        st.dataframe(
+            unscored.drop(columns=["tenant_id"]).assign(
+                access_state=lambda f: f["access_state"].map(fmt.reason),
+                last_state=lambda f: f["last_state"].map(fmt.reason),
+            ),
+            hide_index=True,
+            column_config={
+                "company_name": "Customer",
+                "access_state": "Access",
+                "last_outcome": "Last attempt",
+                "last_state": "Why",
+                "last_attempted_at": st.column_config.DatetimeColumn(
+                    "Last attempt at", format="YYYY-MM-DD HH:mm"
+                ),
+            },
+            key="unscored_customers",
+        )
+
+
+def render() -> None:
+    page_header("Portfolio", "How safe the customer base is, how complete the data is, and where to act.")
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    filters = sidebar_filters(status, FilterSet(dates=True))
+    data_banner(status)
+    if not status.has_data:
+        st.warning(
+            "**No Secure Score has been loaded yet.** Runs have been recorded but none loaded a score — see "
+            "coverage below for why.",
+            icon="⚠️",
+        )
+        _coverage(status)
+        _freshness()
+        return
+
+    kpis = load("portfolio_kpis")
+    ranked = load("ranked_customers")
+    change = kpis["median_change_30d"]
+    cols = st.columns(5)
+    cols[0].metric(
+        "Median score",
+        fmt.pct(kpis["median_pct"]),
+        delta=fmt.pp(change) if pd.notna(change) and round(change, 1) != 0 else None,
+        help="Median of current customers' latest Secure Score %; the delta is the median 30-day change.",
+        border=True,
+    )
+    cols[1].metric(
+        "Customers scored",
+        f"{fmt.count(kpis['customers_scored'])} of {fmt.count(kpis['customers'])}",
+        border=True,
+    )
+    cols[2].metric(
+        "Lowest score",
+        fmt.pct(ranked.iloc[0]["secure_score_pct"]) if not ranked.empty else fmt.DASH,
+        border=True,
+    )
+    cols[3].metric(
+        "Below MS average",
+        fmt.count(kpis["below_all_tenants"]),
+        help="Customers whose score is below Microsoft's all-tenants average.",
+        border=True,
+    )
+    cols[4].metric(
+        "Open high alerts",
+        fmt.count(kpis["open_high_alerts"]),
+        help="Open high-severity alerts.",
+        border=True,
+    )
+    if not ranked.empty:
+        worst = ranked.iloc[0]
+        st.markdown(
+            f"Lowest: **{worst['company_name']}** at {fmt.pct(worst['secure_score_pct'])} "
+            f"({fmt.pp(worst['score_change_30d_pct'])} over 30 days) · "
+            f"{fmt.count(kpis['declining_30d'])} customers declined over 30 days · "
+            f"{fmt.points(kpis['points_available'])} points available across the portfolio"
+        )
+
+    _coverage(status)
+    _freshness()
+
+    start, end = filters.date_range(status.latest_score_date)
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Distribution of Secure Score")
+        st.altair_chart(charts.score_distribution(load("score_distribution")), width="stretch")
+        st.caption("Current customers by their latest Secure Score %.")
+    with right:
+        st.subheader("Secure Score trend")
+        trend = load("portfolio_trend", start, end)
+        if trend.empty:
+            empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
+        else:
+            st.altair_chart(charts.portfolio_trend(trend), width="stretch")
+            st.caption(
+                f"Median Secure Score % per day, {start:%d %b %Y} to {end:%d %b %Y}; the band spans the 10th to "
+                "the 90th percentile of customers."
+            )
+    _ranking()
+
+
+render()

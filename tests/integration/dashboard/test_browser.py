@@ -1,0 +1,239 @@
+"""End to end: `smart-office dashboard serve` on a dbt-built warehouse, every page opened in headless Chromium.
+
+The dashboard logs in as its own login (a member of the BI reader role, with a password) through
+SMART_OFFICE_DASHBOARD_URL; the numbers on screen are checked against SQL on the marts, the password must
+appear nowhere, and a screenshot of each page is kept in test-artifacts/dashboard/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from smart_office.dashboard import formatting as fmt
+from tests.support.marts_data import LandedPortfolio
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "fake-dashboard-password-e2e"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium, installed by the project's script when missing."""
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts" / "ensure_chromium.sh")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def dashboard_login(marts_warehouse: tuple[str, LandedPortfolio]) -> Iterator[str]:
+    """A login with a password that is a member of the BI reader role, as a deployment would create."""
+    url = marts_warehouse[0]
+    name = f"dashboard_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create role {} login password {} in role smart_office_bi_reader").format(
+                sql.Identifier(name), sql.Literal(PASSWORD)
+            )
+        )
+    parts = urlsplit(url)
+    yield urlunsplit(parts._replace(netloc=f"{name}:{PASSWORD}@{parts.hostname or ''}"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def dashboard(dashboard_login: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The dashboard served by its CLI on a free port; yields its base URL and its log file."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    env = {k: v for k, v in os.environ.items() if k != "SMART_OFFICE_WAREHOUSE_URL"}
+    env["SMART_OFFICE_DASHBOARD_URL"] = dashboard_login
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "smart-office"), "dashboard", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:  # noqa: S310 - local
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        yield base, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _open(browser, base: str, path: str, wanted: str):  # type: ignore[no-untyped-def]
+    """Open a page and wait until the metric labelled `wanted` is on screen; return the page."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(base + path)
+    deadline = time.monotonic() + 60
+    while wanted not in _metrics(page):
+        assert time.monotonic() < deadline, (
+            f"{wanted!r} never appeared on {path}: {page.inner_text('body')[:2000]}"
+        )
+        time.sleep(0.3)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+    return page
+
+
+def _metrics(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    found = {}
+    for metric in page.query_selector_all('[data-testid="stMetric"]'):
+        label = metric.query_selector('[data-testid="stMetricLabel"]')
+        value = metric.query_selector('[data-testid="stMetricValue"]')
+        if label and value:
+            found[label.inner_text().strip()] = value.inner_text().strip()
+    return found
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _check_no_password(page, log: Path) -> None:  # type: ignore[no-untyped-def]
+    assert PASSWORD not in page.content()
+    assert PASSWORD not in log.read_text()
+
+
+def test_every_page_shows_the_marts_numbers(
+    browser,  # type: ignore[no-untyped-def]
+    dashboard: tuple[str, Path],
+    superuser: psycopg.Connection,
+) -> None:
+    base, log = dashboard
+    worst_tenant, worst_name, worst_pct, rank, size = superuser.execute(
+        "select tenant_id::text, company_name, secure_score_pct, portfolio_rank, portfolio_size "
+        "from marts.mart_customer_posture where not is_departed and secure_score_pct is not null "
+        "order by secure_score_pct, company_name limit 1"
+    ).fetchone()
+    attempted, loaded = superuser.execute(
+        "select max(customers_attempted), max(customers_loaded) from marts.fct_ingestion_coverage "
+        "where run_started_at = (select max(run_started_at) from marts.fct_ingestion_coverage)"
+    ).fetchone()
+
+    page = _open(browser, base, "/", "Lowest score")
+    shown = _metrics(page)
+    assert shown["Lowest score"] == fmt.pct(worst_pct)
+    assert shown["Loaded"] == f"{loaded} of {attempted}"
+    assert worst_name in page.inner_text("body")
+    _shot(page, "portfolio")
+    _check_no_password(page, log)
+
+    page = _open(browser, base, f"/customer?customer={worst_tenant}", "Secure Score")
+    shown = _metrics(page)
+    assert shown["Secure Score"] == fmt.pct(worst_pct)
+    assert shown["Rank in portfolio"] == f"{rank} of {size}"
+    assert page.locator("h2", has_text=worst_name).count() == 1
+    _shot(page, "customer")
+    _check_no_password(page, log)
+
+    (latest,) = superuser.execute("select max(score_date) from marts.fct_secure_scores").fetchone()
+    (created_high,) = superuser.execute(
+        "select count(*) from marts.fct_alerts where severity = 'high' and created_date between %s::date - 89 and %s",
+        (latest, latest),
+    ).fetchone()
+    page = _open(browser, base, "/alerts?severity=high", "Alerts created")
+    assert _metrics(page)["Alerts created"] == fmt.count(created_high)
+    _shot(page, "alerts")
+    _check_no_password(page, log)
+
+    (points,) = superuser.execute(
+        "select sum(score_gain_points) from marts.mart_opportunities where not is_risk_accepted"
+    ).fetchone()
+    page = _open(browser, base, "/opportunities", "Points available")
+    assert float(_metrics(page)["Points available"].replace(",", "")) == pytest.approx(points, abs=0.051)
+    _shot(page, "opportunities")
+    _check_no_password(page, log)
+
+
+def test_choosing_a_filter_updates_the_url_for_sharing(
+    browser,  # type: ignore[no-untyped-def]
+    dashboard: tuple[str, Path],
+    superuser: psycopg.Connection,
+) -> None:
+    base, _ = dashboard
+    page = _open(browser, base, "/alerts", "Alerts created")
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(
+        has_text="Severity"
+    ).click()
+    page.get_by_role("option", name="High", exact=True).click()
+    page.wait_for_url("**/alerts?severity=high", timeout=30_000)
+    (latest,) = superuser.execute("select max(score_date) from marts.fct_secure_scores").fetchone()
+    (created_high,) = superuser.execute(
+        "select count(*) from marts.fct_alerts where severity = 'high' and created_date between %s::date - 89 and %s",
+        (latest, latest),
+    ).fetchone()
+    deadline = time.monotonic() + 30
+    while _metrics(page).get("Alerts created") != fmt.count(created_high):
+        assert time.monotonic() < deadline, _metrics(page)
+        time.sleep(0.3)
+    # The shared link opens the same view in a new session.
+    shared = _open(browser, base, urlsplit(page.url).path + "?" + urlsplit(page.url).query, "Alerts created")
+    assert _metrics(shared)["Alerts created"] == fmt.count(created_high)
+    _shot(shared, "alerts-high-only")

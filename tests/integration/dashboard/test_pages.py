@@ -1,0 +1,319 @@
+"""Every page, rendered by Streamlit's AppTest against dbt-built marts, shows the numbers SQL gives."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from smart_office.dashboard import formatting as fmt
+from tests.integration.dashboard.apptest import frame, metrics, open_page, texts
+from tests.support.marts_data import LandedPortfolio
+
+pytestmark = pytest.mark.integration
+
+PAGES = ("portfolio", "customer", "alerts", "opportunities")
+
+
+def _one(conn: psycopg.Connection, query: str, params: tuple[object, ...] = ()) -> tuple:  # type: ignore[type-arg]
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row
+
+
+def _latest_run(conn: psycopg.Connection) -> str:
+    return _one(conn, "select run_id from marts.fct_ingestion_coverage order by run_started_at desc limit 1")[
+        0
+    ]
+
+
+# ------------------------------------------------------------------------------------------------ portfolio
+
+
+def test_portfolio_ranks_the_worst_customer_first_as_sql_does(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "portfolio")
+    worst_name, worst_pct = _one(
+        superuser,
+        "select company_name, secure_score_pct from marts.mart_customer_posture "
+        "where not is_departed and secure_score_pct is not null order by secure_score_pct, company_name limit 1",
+    )
+    ranked = frame(app, "company_name", "secure_score_pct", "score_change_30d_pct")
+    assert ranked.iloc[0]["company_name"] == worst_name
+    assert list(ranked["secure_score_pct"]) == sorted(ranked["secure_score_pct"])
+    shown = metrics(app)
+    assert shown["Lowest score"] == fmt.pct(worst_pct)
+    assert f"Lowest: **{worst_name}**" in texts(app)
+    (median,) = _one(
+        superuser,
+        "select percentile_cont(0.5) within group (order by secure_score_pct) from marts.mart_customer_posture "
+        "where not is_departed",
+    )
+    assert shown["Median score"] == fmt.pct(median)
+    scored, current = _one(
+        superuser,
+        "select count(secure_score_pct), count(*) from marts.mart_customer_posture where not is_departed",
+    )
+    assert shown["Customers scored"] == f"{scored} of {current}"
+
+
+def test_portfolio_coverage_equals_fct_ingestion_coverage(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    url, landed = marts_warehouse
+    app = open_page(monkeypatch, url, "portfolio")
+    run_id = _latest_run(superuser)
+    attempted, loaded = _one(
+        superuser,
+        "select max(customers_attempted), max(customers_loaded) from marts.fct_ingestion_coverage where run_id = %s",
+        (run_id,),
+    )
+    failed = _one(
+        superuser,
+        "select coalesce(sum(customers), 0) from marts.fct_ingestion_coverage where run_id = %s and outcome = 'failed'",
+        (run_id,),
+    )[0]
+    shown = metrics(app)
+    assert shown["Loaded"] == f"{loaded} of {attempted}"
+    assert shown["Failed"] == str(failed)
+    # The generated last run failed two customers: the page says so rather than looking complete.
+    assert failed == len(landed.failed_last_run) == 2
+    assert loaded < attempted
+    assert f"{attempted - loaded} of {attempted} customers were not fully loaded" in texts(app)
+    reasons = frame(app, "outcome", "reason", "customers")
+    expected = superuser.execute(
+        "select outcome, reason, customers from marts.fct_ingestion_coverage "
+        "where run_id = %s and outcome <> 'loaded'",
+        (run_id,),
+    ).fetchall()
+    assert sorted(zip(reasons["reason"], reasons["customers"], strict=True)) == sorted(
+        (fmt.reason(reason), customers) for _, reason, customers in expected
+    )
+    assert "consent required" in set(reasons["reason"])
+
+
+def test_portfolio_lists_customers_without_a_score(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "portfolio")
+    expected = {
+        name
+        for (name,) in superuser.execute(
+            "select company_name from marts.mart_customer_posture where not is_departed and secure_score_pct is null"
+        )
+    }
+    assert expected, "the generated portfolio has a customer without delegated access"
+    unscored = frame(app, "company_name", "access_state")
+    assert set(unscored["company_name"]) == expected
+    assert f"{len(expected)} current customers have no Secure Score" in texts(app)
+
+
+def test_portfolio_freshness_shows_customers_behind_the_last_run(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "portfolio")
+    summary = frame(app, "dataset", "up_to_date", "behind")
+    behind = dict(zip(summary["dataset"], summary["behind"], strict=True))
+    # The consent failure missed every dataset, the throttled tenant missed alerts only.
+    assert behind["alerts"] == 2
+    assert behind["Secure Scores"] == 1
+
+
+def test_portfolio_empty_warehouse_says_no_data_yet(
+    monkeypatch: pytest.MonkeyPatch, empty_warehouse: str
+) -> None:
+    app = open_page(monkeypatch, empty_warehouse, "portfolio")
+    assert "No data yet: the first run has not finished" in texts(app)
+    assert metrics(app) == {}
+    assert not app.dataframe
+
+
+def test_unbuilt_marts_are_explained(monkeypatch: pytest.MonkeyPatch, unbuilt_warehouse: str) -> None:
+    app = open_page(monkeypatch, unbuilt_warehouse, "portfolio")
+    assert "the marts have not been built" in texts(app)
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_other_pages_on_an_empty_warehouse_say_no_data_yet(
+    monkeypatch: pytest.MonkeyPatch, empty_warehouse: str, page: str
+) -> None:
+    app = open_page(monkeypatch, empty_warehouse, page)
+    assert "No data yet: the first run has not finished" in texts(app)
+    assert metrics(app) == {}
+
+
+# ------------------------------------------------------------------------------------------------- customer
+
+
+def test_customer_page_matches_the_posture_mart(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    url, _ = marts_warehouse
+    tenant, name, pct, rank, size, gap_all = _one(
+        superuser,
+        "select tenant_id::text, company_name, secure_score_pct, portfolio_rank, portfolio_size, gap_to_all_tenants_pct "
+        "from marts.mart_customer_posture where secure_score_pct is not null "
+        "order by open_high_severity_alerts desc, tenant_id limit 1",
+    )
+    app = open_page(monkeypatch, url, "customer", customer=tenant)
+    assert app.header[0].value == name
+    shown = metrics(app)
+    assert shown["Secure Score"] == fmt.pct(pct)
+    assert shown["Rank in portfolio"] == f"{rank} of {size}"
+    assert shown["vs Microsoft: all tenants"] == fmt.pp(gap_all)
+    top_control = _one(
+        superuser,
+        "select d.title from marts.fct_control_scores s join marts.dim_controls d using (control_id) "
+        "where s.tenant_id = %s::uuid and s.score_date = (select latest_score_date from marts.mart_customer_posture "
+        "where tenant_id = %s::uuid) and s.is_applicable and not d.is_deprecated and not s.is_implemented "
+        "order by s.points_gap desc, d.rank nulls last, d.title limit 1",
+        (tenant, tenant),
+    )[0]
+    controls = frame(app, "title", "points_gap", "user_impact", "implementation_cost", "action_url")
+    assert controls.iloc[0]["title"] == top_control
+    assert list(controls["points_gap"]) == sorted(controls["points_gap"], reverse=True)
+    (open_high,) = _one(
+        superuser,
+        "select count(*) from marts.fct_alerts where tenant_id = %s::uuid and is_open and severity = 'high'",
+        (tenant,),
+    )
+    assert open_high > 0, "the busiest generated customer has open high-severity alerts"
+    assert shown["Open high-severity alerts"] == str(open_high)
+    assert len(frame(app, "title", "age_days", "alert_web_url")) == open_high
+
+
+def test_customer_that_failed_the_last_run_is_flagged(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    url, landed = marts_warehouse
+    tenant = next(t for t, state in landed.failed_last_run.items() if state == "consent_required")
+    app = open_page(monkeypatch, url, "customer", customer=tenant)
+    warnings = [w.value for w in app.warning]
+    assert any("were not loaded by the last run (consent required)" in w for w in warnings), warnings
+
+
+def test_customer_page_without_a_customer_offers_the_worst_ones(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "customer")
+    assert "Pick a customer" in texts(app)
+    (worst,) = _one(
+        superuser,
+        "select company_name from marts.mart_customer_posture where not is_departed and secure_score_pct is not null "
+        "order by secure_score_pct, company_name limit 1",
+    )
+    links = [element.proto.label for element in app.get("page_link")]
+    assert any(label.startswith(worst) for label in links), links
+
+
+def test_unknown_customer_in_the_link_is_ignored_and_said(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "customer", customer="not-a-tenant")
+    assert any("Ignored from the link: customer 'not-a-tenant'" in w.value for w in app.sidebar.warning)
+    assert "customer" not in app.query_params
+
+
+# --------------------------------------------------------------------------------------------------- alerts
+
+
+def test_alerts_page_counts_match_fct_alerts(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "alerts", severity="high,medium")
+    (latest,) = _one(superuser, "select max(score_date) from marts.fct_secure_scores")
+    created, open_now = _one(
+        superuser,
+        "select count(*) filter (where created_date between %s::date - 89 and %s::date), count(*) filter (where is_open) "
+        "from marts.fct_alerts where severity in ('high', 'medium')",
+        (latest, latest),
+    )
+    tp, classified = _one(
+        superuser,
+        "select count(*) filter (where classification = 'truePositive'), count(*) filter (where classification in "
+        "('truePositive', 'falsePositive', 'informationalExpectedActivity')) from marts.fct_alerts "
+        "where resolved_date between %s::date - 89 and %s::date and severity in ('high', 'medium')",
+        (latest, latest),
+    )
+    shown = metrics(app)
+    assert created > 0
+    assert shown["Alerts created"] == fmt.count(created)
+    assert shown["Open now"] == fmt.count(open_now)
+    assert shown["True-positive rate"] == fmt.share(tp / classified)
+    assert app.multiselect[0].value == ["high", "medium"]
+
+
+def test_alerts_page_with_a_range_without_alerts_says_so(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "alerts", **{"from": "2020-01-01", "to": "2020-01-31"})
+    assert "No alerts in this range (01 Jan 2020 to 31 Jan 2020)" in texts(app)
+    assert metrics(app)["Alerts created"] == "0"
+
+
+def test_changing_a_filter_rewrites_the_url_and_the_url_restores_it(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "alerts")
+    assert "severity" not in app.query_params
+    app.multiselect(key="f_severity").set_value(["high"]).run()
+    assert app.query_params["severity"] == "high"
+    (tenant,) = _one(
+        superuser, "select tenant_id::text from marts.fct_alerts group by 1 order by count(*) desc limit 1"
+    )
+    app.selectbox(key="f_customer").set_value(tenant).run()
+    assert app.query_params["customer"] == tenant
+    assert app.query_params["severity"] == "high"
+    (created,) = _one(
+        superuser,
+        "select count(*) from marts.fct_alerts where tenant_id = %s::uuid and severity = 'high' "
+        "and created_date between (select max(score_date) from marts.fct_secure_scores) - 89 "
+        "and (select max(score_date) from marts.fct_secure_scores)",
+        (tenant,),
+    )
+    assert metrics(app)["Alerts created"] == fmt.count(created)
+    # The navigation carries the filters to the other pages.
+    links = {element.proto.page: element.proto.query_string for element in app.get("page_link")}
+    assert all(f"customer={tenant}" in query and "severity=high" in query for query in links.values()), links
+
+
+# -------------------------------------------------------------------------------------------- opportunities
+
+
+def test_opportunities_rank_controls_as_sql_does(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "opportunities")
+    top = superuser.execute(
+        "select d.title, count(*), sum(o.score_gain_points) from marts.mart_opportunities o "
+        "join marts.dim_controls d using (control_id) where not o.is_risk_accepted "
+        "group by d.title, d.rank order by count(*) desc, sum(o.score_gain_points) desc, d.rank nulls last, d.title "
+        "limit 3"
+    ).fetchall()
+    table = frame(app, "title", "customers", "points")
+    assert [(r.title, r.customers) for r in table.head(3).itertuples()] == [(t, n) for t, n, _ in top]
+    assert table.iloc[0]["points"] == pytest.approx(top[0][2])
+    (points,) = _one(
+        superuser, "select sum(score_gain_points) from marts.mart_opportunities where not is_risk_accepted"
+    )
+    # Summing doubles in another order can move the last printed digit; the page rounds to 0.1.
+    assert float(metrics(app)["Points available"].replace(",", "")) == pytest.approx(points, abs=0.051)
+    who = frame(app, "company_name", "score_gain_points", "action_url")
+    assert len(who) == top[0][1]
+    assert app.get("download_button"), "the CSV export is offered"

@@ -1,0 +1,490 @@
+"""A small, realistic warehouse for dashboard tests: Graph-shaped raw payloads and ops bookkeeping, then dbt.
+
+Nothing here writes to the marts. Raw payloads are landed through `RawLoader` exactly as the extraction
+lands them, the ops tables get the rows the extraction's bookkeeping writes, and `dbt build` produces the
+marts with the real models — so a dashboard test reads what a production warehouse would hold.
+
+Secure Scores and control profiles come from the emulator's deterministic generator (`emulator.data`), so
+they have the shape, the undocumented extras and the quirks (skipped days, `-1` comparatives) of the real
+thing. Alerts and incidents are drawn here from the emulator's alert catalogue (titles, categories, MITRE
+techniques and severity odds per Defender product) until the emulator exposes its own alert generator.
+
+Runs are daily: run `r` lands what Graph would have returned since run `r - 1`. In the last run a few
+customers fail (a revoked consent, a throttled alerts endpoint), so coverage and freshness have something
+honest to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from emulator.data.alert_catalogue import SOURCES, TEMPLATES, AlertTemplate
+from emulator.data.determinism import stable_uuid
+from emulator.data.portfolio import Customer, Portfolio
+from emulator.data.profiles import control_profiles
+from emulator.data.securescore import secure_score_record
+from emulator.data.timestamps import day_of, iso7, to_us
+from smart_office.dbt_runner import run_dbt
+from smart_office.warehouse.loader import RawLoader
+from smart_office.warehouse.migrations import migrate
+
+ENDPOINTS = ("secure_scores", "control_profiles", "alerts_v2", "incidents")
+# The emulator's access situations, in the vocabulary of ops.customers.access_state.
+ACCESS_STATES = {
+    "gdap_security": "gdap",
+    "gdap_no_security": "gdap_no_security_role",
+    "dap": "dap",
+    "gdap_expired": "gdap_expired",
+    "gdap_pending": "gdap_pending",
+    "none": "none",
+}
+_EXTRACTABLE = frozenset({"gdap", "dap"})
+# Median hours to resolve by severity (log-normal around it); high-severity alerts get attention first.
+_RESOLVE_MEDIAN_HOURS = {"informational": 60.0, "low": 30.0, "medium": 14.0, "high": 5.0}
+_SEVERITIES = ("informational", "low", "medium", "high")
+_ANALYSTS = ("soc-tier1@partner.example", "soc-tier2@partner.example", None)
+
+
+@dataclass(frozen=True, slots=True)
+class MartsDataSpec:
+    """What to generate: the portfolio, how much history, how many daily runs, and what fails last."""
+
+    tenants: int = 12
+    history_days: int = 100
+    runs: int = 3
+    seed: int = 11
+    as_of: datetime = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    # Caps a tenant's alerts per day so one huge customer does not dominate a small test warehouse.
+    max_alert_rate: float = 3.0
+    # (endpoint, state) failures forced in the last run, on the last extractable customers.
+    last_run_failures: tuple[tuple[str, str], ...] = (
+        ("token", "consent_required"),
+        ("alerts_v2", "throttled"),
+    )
+    # "succeeded", or "running" for a last run still in progress.
+    last_run_status: str = "succeeded"
+
+
+@dataclass(slots=True)
+class LandedPortfolio:
+    """What was generated, for tests that want to compare the screen with the source."""
+
+    run_ids: list[str] = field(default_factory=list)
+    tenant_ids: list[str] = field(default_factory=list)
+    extractable: list[str] = field(default_factory=list)
+    not_extractable: dict[str, str] = field(default_factory=dict)
+    failed_last_run: dict[str, str] = field(default_factory=dict)
+    alerts: int = 0
+
+
+@dataclass(slots=True)
+class _Alert:
+    template: AlertTemplate
+    alert_id: str
+    incident_id: str
+    severity: str
+    created_us: int
+    progress_us: int | None
+    resolved_us: int | None
+    classification: str | None
+    determination: str | None
+    assigned_to: str | None
+    detection_source: str
+
+
+def _run_times(spec: MartsDataSpec) -> list[datetime]:
+    return [spec.as_of - timedelta(days=spec.runs - 1 - r) for r in range(spec.runs)]
+
+
+def _run_id(moment: datetime) -> str:
+    return f"test/{moment:%Y%m%dT%H%M%S}"
+
+
+def _access_state(customer: Customer) -> str:
+    return ACCESS_STATES[customer.access]
+
+
+def _poisson(rng: random.Random, rate: float) -> int:
+    """Knuth's method; rates here are small."""
+    limit, k, product = math.exp(-rate), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def _alerts_for(customer: Customer, spec: MartsDataSpec) -> list[_Alert]:
+    """A tenant's alerts over the history, each with its whole life (created, in progress, resolved)."""
+    rng = random.Random(f"{spec.seed}|{customer.tenant_id}|alerts")  # str seeds hash stably (sha512)
+    rate = min(customer.alert_rate, spec.max_alert_rate)
+    end_us = to_us(spec.as_of)
+    first_day = day_of(end_us) - spec.history_days
+    alerts: list[_Alert] = []
+    for day in range(first_day, day_of(end_us) + 1):
+        day_start = day * 86_400_000_000
+        sources = customer.alert_sources_at(datetime.fromtimestamp(day_start / 1e6, tz=UTC))
+        templates = [t for t in TEMPLATES if t.source in sources]
+        if not templates:
+            continue
+        for _ in range(_poisson(rng, rate)):
+            created = day_start + rng.randrange(86_400_000_000)
+            if created >= end_us:
+                continue
+            template = rng.choices(templates, weights=[t.weight for t in templates])[0]
+            severity = rng.choices(_SEVERITIES, weights=template.severity_weights)[0]
+            hours = rng.lognormvariate(math.log(_RESOLVE_MEDIAN_HOURS[severity]), 0.9)
+            resolved = created + int(hours * 3_600_000_000) if rng.random() < 0.9 else None
+            progress = created + int(hours * 0.3 * 3_600_000_000) if rng.random() < 0.6 else None
+            draw = rng.random()
+            if draw < 0.35:
+                classification, determination = "truePositive", template.tp_determination
+            elif draw < 0.6:
+                classification, determination = "falsePositive", "notMalicious"
+            else:
+                classification, determination = "informationalExpectedActivity", "securityTesting"
+            prefix = SOURCES[template.source][1]
+            detection = rng.choices(
+                [name for name, _ in template.detection_sources],
+                weights=[w for _, w in template.detection_sources],
+            )[0]
+            alerts.append(
+                _Alert(
+                    template=template,
+                    alert_id=f"{prefix}{created * 10 + rng.randrange(10)}_{rng.randrange(10**9)}",
+                    incident_id="",
+                    severity=severity,
+                    created_us=created,
+                    progress_us=progress,
+                    resolved_us=resolved,
+                    classification=classification,
+                    determination=determination,
+                    assigned_to=rng.choice(_ANALYSTS),
+                    detection_source=detection,
+                )
+            )
+    alerts.sort(key=lambda a: a.created_us)
+    # Alerts close together in time share an incident, as Defender's correlation does.
+    incident_base = int(customer.tenant_id.replace("-", "")[:6], 16) * 1000
+    incident, previous = incident_base, None
+    for alert in alerts:
+        if previous is None or alert.created_us - previous > 6 * 3_600_000_000 or rng.random() < 0.4:
+            incident += 1
+        alert.incident_id = str(incident)
+        previous = alert.created_us
+    return alerts
+
+
+def _last_update(alert: _Alert, at_us: int) -> int:
+    if alert.resolved_us is not None and alert.resolved_us <= at_us:
+        return alert.resolved_us
+    if alert.progress_us is not None and alert.progress_us <= at_us:
+        return alert.progress_us
+    return alert.created_us
+
+
+def _alert_payload(customer: Customer, alert: _Alert, at_us: int) -> dict[str, Any]:
+    """microsoft.graph.security.alert as Graph returns it at `at_us`."""
+    resolved = alert.resolved_us is not None and alert.resolved_us <= at_us
+    in_progress = not resolved and alert.progress_us is not None and alert.progress_us <= at_us
+    status = "resolved" if resolved else "inProgress" if in_progress else "new"
+    template = alert.template
+    created = iso7(alert.created_us)
+    evidence = [
+        {
+            "@odata.type": f"#microsoft.graph.security.{kind}Evidence",
+            "createdDateTime": created,
+            "verdict": "suspicious",
+            "remediationStatus": "none",
+            "remediationStatusDetails": None,
+            "roles": [],
+            "detailedRoles": [],
+            "tags": [],
+        }
+        for kind in template.evidence[:2]
+    ]
+    return {
+        "@odata.type": "#microsoft.graph.security.alert",
+        "id": alert.alert_id,
+        "providerAlertId": alert.alert_id.split("_", 1)[0][2:],
+        "incidentId": alert.incident_id,
+        "status": status,
+        "severity": alert.severity,
+        "classification": alert.classification if resolved else None,
+        "determination": alert.determination if resolved else None,
+        "serviceSource": template.source,
+        "detectionSource": alert.detection_source,
+        "productName": SOURCES[template.source][0],
+        "detectorId": stable_uuid(0, "detector", template.title),
+        "tenantId": customer.tenant_id,
+        "title": template.title,
+        "description": template.description,
+        "recommendedActions": template.recommended,
+        "category": template.category,
+        "assignedTo": alert.assigned_to if (resolved or in_progress) else None,
+        "alertWebUrl": f"https://security.microsoft.com/alerts/{alert.alert_id}?tid={customer.tenant_id}",
+        "incidentWebUrl": f"https://security.microsoft.com/incidents/{alert.incident_id}?tid={customer.tenant_id}",
+        "actorDisplayName": None,
+        "threatDisplayName": None,
+        "threatFamilyName": None,
+        "mitreTechniques": list(template.mitre),
+        "createdDateTime": created,
+        "lastUpdateDateTime": iso7(_last_update(alert, at_us)),
+        "resolvedDateTime": iso7(alert.resolved_us) if resolved else None,
+        "firstActivityDateTime": iso7(alert.created_us - 600_000_000),
+        "lastActivityDateTime": iso7(alert.created_us - 60_000_000),
+        "comments": [],
+        "evidence": evidence,
+        "systemTags": [],
+    }
+
+
+def _incident_payloads(customer: Customer, alerts: list[_Alert], at_us: int) -> list[dict[str, Any]]:
+    """microsoft.graph.security.incident for every incident with an alert created by `at_us`."""
+    groups: dict[str, list[_Alert]] = {}
+    for alert in alerts:
+        if alert.created_us <= at_us:
+            groups.setdefault(alert.incident_id, []).append(alert)
+    incidents = []
+    for incident_id, members in groups.items():
+        resolved = all(a.resolved_us is not None and a.resolved_us <= at_us for a in members)
+        severity = max((a.severity for a in members), key=_SEVERITIES.index)
+        first = members[0]
+        incidents.append(
+            {
+                "@odata.type": "#microsoft.graph.security.incident",
+                "id": incident_id,
+                "tenantId": customer.tenant_id,
+                "displayName": f"{first.template.title} involving one user"
+                if len(members) == 1
+                else f"Multi-stage incident involving {first.template.category} on one endpoint",
+                "createdDateTime": iso7(first.created_us),
+                "lastUpdateDateTime": iso7(max(_last_update(a, at_us) for a in members)),
+                "status": "resolved" if resolved else "active",
+                "severity": severity,
+                "classification": first.classification if resolved else None,
+                "determination": first.determination if resolved else None,
+                "assignedTo": first.assigned_to,
+                "redirectIncidentId": None,
+                "priorityScore": {"informational": 5, "low": 20, "medium": 50, "high": 85}[severity],
+                "customTags": [],
+                "systemTags": [],
+                "comments": [],
+                "incidentWebUrl": f"https://security.microsoft.com/incidents/{incident_id}?tid={customer.tenant_id}",
+            }
+        )
+    return incidents
+
+
+def _gdap_status(customer: Customer, at: datetime) -> tuple[str | None, datetime | None]:
+    if not customer.gdap:
+        return None, None
+    latest = customer.gdap[-1]
+    return latest.status_at(at), latest.end_at(at)
+
+
+async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> LandedPortfolio:
+    """Fill raw.* and ops.* of a migrated warehouse as `spec.runs` daily extraction runs would."""
+    portfolio = Portfolio(spec.seed, spec.tenants, spec.as_of)
+    customers = list(portfolio)
+    times = _run_times(spec)
+    landed = LandedPortfolio(run_ids=[_run_id(t) for t in times], tenant_ids=[c.tenant_id for c in customers])
+    alerts = {c.tenant_id: _alerts_for(c, spec) for c in customers}
+    last = times[-1]
+    extractable_now = [c for c in customers if c.is_listed(last) and _access_state(c) in _EXTRACTABLE]
+    failing = dict(
+        zip([c.tenant_id for c in reversed(extractable_now)], spec.last_run_failures, strict=False)
+    )
+    first_seen: dict[str, datetime] = {}
+    last_seen: dict[str, tuple[datetime, str]] = {}
+    departed: dict[str, datetime] = {}
+    history_start_us = to_us(spec.as_of) - spec.history_days * 86_400_000_000
+    for index, (at, run_id) in enumerate(zip(times, landed.run_ids, strict=True)):
+        is_last = index == len(times) - 1
+        status = spec.last_run_status if is_last else "succeeded"
+        finished = at + timedelta(minutes=25)
+        await conn.execute(
+            "insert into ops.runs (run_id, dag_id, dag_run_id, logical_date, started_at, finished_at, status, summary)"
+            " values (%s, 'smart_office_extract', %s, %s, %s, %s, %s, '{}'::jsonb)",
+            (
+                run_id,
+                f"scheduled__{at.isoformat()}",
+                at,
+                at,
+                finished if status != "running" else None,
+                status,
+            ),
+        )
+        since_us = to_us(times[index - 1]) if index else history_start_us
+        at_us = to_us(at)
+        loader = RawLoader(conn, run_id)
+        for position, customer in enumerate(customers):
+            tenant = customer.tenant_id
+            if not customer.is_listed(at):
+                if tenant in last_seen and tenant not in departed:
+                    departed[tenant] = at
+                continue
+            first_seen.setdefault(tenant, at)
+            last_seen[tenant] = (at, run_id)
+            access = _access_state(customer)
+            gdap_status, gdap_end = _gdap_status(customer, at)
+            await conn.execute(
+                "insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name,"
+                " default_domain, relationship_to_partner, access_state, gdap_status, gdap_end_at,"
+                " has_security_roles, is_excluded, is_departed) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " false, false)",
+                (
+                    run_id,
+                    tenant,
+                    customer.commerce_id,
+                    customer.company_name,
+                    customer.default_domain,
+                    customer.relationship,
+                    access,
+                    gdap_status,
+                    gdap_end,
+                    customer.access == "gdap_security",
+                ),
+            )
+            if access not in _EXTRACTABLE:
+                continue
+            failure = failing.get(tenant) if is_last else None
+            started = at + timedelta(seconds=20 + 7 * position)
+            outcomes: list[tuple[str, str, str, int]] = []
+            if failure is not None and failure[0] == "token":
+                outcomes.append(("token", "failed", failure[1], 0))
+            else:
+                outcomes.append(("token", "loaded", "ok", 0))
+                for endpoint in ENDPOINTS:
+                    if failure is not None and failure[0] == endpoint:
+                        outcomes.append((endpoint, "failed", failure[1], 0))
+                        continue
+                    items = _endpoint_items(customer, alerts[tenant], endpoint, since_us, at_us)
+                    entity = "secure_score_control_profiles" if endpoint == "control_profiles" else endpoint
+                    result = await loader.land(entity, tenant, items, endpoint=endpoint)
+                    outcomes.append((endpoint, "loaded", "ok", result.new))
+                    if endpoint == "alerts_v2":
+                        landed.alerts += result.new
+            if failure is not None:
+                landed.failed_last_run[tenant] = failure[1]
+            for offset, (endpoint, outcome, state, rows) in enumerate(outcomes):
+                await conn.execute(
+                    "insert into ops.tenant_runs (run_id, tenant_id, endpoint, outcome, state, rows_received,"
+                    " rows_new, pages, requests, duration_ms, error, started_at, finished_at)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, 1, 1, 900, %s, %s, %s)",
+                    (
+                        run_id,
+                        tenant,
+                        endpoint,
+                        outcome,
+                        state,
+                        rows,
+                        rows,
+                        None if outcome == "loaded" else state,
+                        started + timedelta(seconds=offset),
+                        started + timedelta(seconds=offset + 1),
+                    ),
+                )
+    for customer in customers:
+        tenant = customer.tenant_id
+        if tenant not in last_seen:
+            continue
+        access = _access_state(customer)
+        (seen_at, seen_run) = last_seen[tenant]
+        gdap_status, gdap_end = _gdap_status(customer, seen_at)
+        await conn.execute(
+            "insert into ops.customers (tenant_id, partner_center_id, company_name, default_domain,"
+            " relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles, is_excluded,"
+            " first_seen_at, last_seen_at, departed_at, last_run_id)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s, %s, %s, %s)",
+            (
+                tenant,
+                customer.commerce_id,
+                customer.company_name,
+                customer.default_domain,
+                customer.relationship,
+                access,
+                gdap_status,
+                gdap_end,
+                customer.access == "gdap_security",
+                first_seen[tenant],
+                seen_at,
+                departed.get(tenant),
+                seen_run,
+            ),
+        )
+        if access in _EXTRACTABLE and tenant not in departed:
+            landed.extractable.append(tenant)
+        elif tenant not in departed:
+            landed.not_extractable[tenant] = access
+    return landed
+
+
+def _endpoint_items(
+    customer: Customer, alerts: list[_Alert], endpoint: str, since_us: int, at_us: int
+) -> list[dict[str, Any]]:
+    """What one run reads from an endpoint: everything new or changed in (since, at]."""
+    if endpoint == "secure_scores":
+        records = []
+        for day in range(day_of(since_us), day_of(at_us) + 1):
+            record = secure_score_record(customer, day)
+            if record is None:
+                continue
+            created = to_us(datetime.fromisoformat(record["createdDateTime"]))
+            if since_us < created <= at_us:
+                records.append(record)
+        return records
+    if endpoint == "control_profiles":
+        return control_profiles(customer, datetime.fromtimestamp(at_us / 1e6, tz=UTC))
+    if endpoint == "alerts_v2":
+        return [
+            _alert_payload(customer, alert, at_us)
+            for alert in alerts
+            if alert.created_us <= at_us and since_us < _last_update(alert, at_us)
+        ]
+    changed = {a.incident_id for a in alerts if a.created_us <= at_us and since_us < _last_update(a, at_us)}
+    return [i for i in _incident_payloads(customer, alerts, at_us) if i["id"] in changed]
+
+
+async def _land(url: str, spec: MartsDataSpec) -> LandedPortfolio:
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        return await land_portfolio(conn, spec)
+    finally:
+        await conn.close()
+
+
+def dbt_build(url: str, target_path: Path) -> None:
+    """`dbt build` the project; raises with dbt's output tail when a model or a test fails."""
+    result = run_dbt(["build"], url, capture=True, target_path=target_path)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{result.stdout[-6000:]}")
+
+
+def build_marts(url: str, target_path: Path, spec: MartsDataSpec | None = None) -> LandedPortfolio:
+    """Migrate an empty database, land a generated portfolio into raw/ops, and build the marts with dbt."""
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+    landed = asyncio.run(_land(url, spec or MartsDataSpec()))
+    dbt_build(url, target_path)
+    return landed
+
+
+def build_empty_marts(url: str, target_path: Path, *, first_run_started: bool = False) -> None:
+    """A warehouse with no data yet; with `first_run_started`, the first run has begun but landed nothing."""
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+        if first_run_started:
+            conn.execute(
+                "insert into ops.runs (run_id, dag_id, logical_date, started_at, status)"
+                " values ('test/first', 'smart_office_extract', now(), now(), 'running')"
+            )
+            conn.commit()
+    dbt_build(url, target_path)

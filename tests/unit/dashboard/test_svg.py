@@ -1,0 +1,51 @@
+"""The export's inline SVG charts are well-formed and draw what they are given."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # our own generated markup, not untrusted input
+from datetime import date, timedelta
+
+from smart_office.dashboard import svg
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+
+
+def test_histogram_draws_one_bar_per_bucket_with_its_count() -> None:
+    root = ET.fromstring(  # noqa: S314
+        svg.histogram([(40, 45, 3), (45, 50, 0), (70, 75, 1_200)], "Customers")
+    )
+    bars = root.findall("s:rect", NS)
+    assert len(bars) == 3
+    assert [bar.find("s:title", NS).text for bar in bars][2] == "70-75%: 1,200 customers"
+    heights = [float(bar.get("height")) for bar in bars]
+    assert heights[1] == 0
+    assert heights[2] > heights[0] > 0
+
+
+def test_line_chart_breaks_lines_at_missing_days_and_draws_the_band() -> None:
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(5)]
+    chart = svg.line_chart(
+        days,
+        {"This customer": ([40.0, 41.0, None, 43.0, 44.0], "#1565c0", False)},
+        "Trend",
+        band=([30.0] * 5, [60.0] * 5, "#1565c0"),
+    )
+    root = ET.fromstring(  # noqa: S314
+        chart
+    )
+    assert len(root.findall("s:polyline", NS)) == 2
+    assert len(root.findall("s:polygon", NS)) == 1
+    assert "This customer" in chart
+    assert "<script" not in chart
+
+
+def test_line_chart_without_data_says_so() -> None:
+    assert "No data in this range." in svg.line_chart([], {}, "Trend")
+
+
+def test_bar_rows_escape_labels() -> None:
+    chart = svg.bar_rows([("<Apps & more>", 50.0, "50%")], "Categories", maximum=100)
+    root = ET.fromstring(  # noqa: S314
+        chart
+    )
+    assert root.findall("s:text", NS)[0].text == "<Apps & more>"
