@@ -150,6 +150,7 @@ class TenantExtractor:
         }
         batch_stats = RequestStats()
         batch_started = self._clock()
+        first_pages: dict[str, Any] = {}
         try:
             first_pages = await self.graph.batch(
                 tenant_id,
@@ -163,22 +164,21 @@ class TenantExtractor:
             if self.exchanger.is_partner_failure(error):
                 raise PartnerAuthFailure(error) from None
             return [*outcomes, *self._all_failed(tenant_id, error.state.value, batch_started, str(error))]
+        except MalformedPageError as error:
+            # Keep what came back, then fetch each collection on its own: one bad round trip must not
+            # cost the tenant its data.
+            await self.loader.quarantine("/$batch", tenant_id, "malformed_page", str(error), error.raw)
         except GraphError as error:
-            return [*outcomes, *self._all_failed(tenant_id, error.state, batch_started, str(error))]
+            log.info("$batch for %s failed (%s); fetching each collection separately", tenant_id, error.state)
         for index, spec in enumerate(self.endpoints):
             # The one $batch round trip is attributed to the first endpoint, so requests per tenant add up.
             stats = batch_stats if index == 0 else RequestStats()
-            response = first_pages[spec.name]
+            response = first_pages.get(spec.name)
             outcomes.append(
                 await self._endpoint(
-                    tenant_id,
-                    spec,
-                    params[spec.name],
-                    response.status,
-                    response.body,
-                    response.headers,
-                    stats,
-                    batch_started if index == 0 else self._clock(),
+                    tenant_id, spec, params[spec.name],
+                    response.status if response else None, response.body if response else None,
+                    stats, batch_started if index == 0 else self._clock(),
                 )
             )
         return outcomes
@@ -195,16 +195,16 @@ class TenantExtractor:
         tenant_id: str,
         spec: EndpointSpec,
         params: dict[str, str],
-        status: int,
+        status: int | None,
         body: Any,
-        headers: dict[str, str],
         stats: RequestStats,
         started: datetime,
     ) -> TenantOutcome:
+        """Land one collection; `status`/`body` are its first page from $batch, or None to fetch it here."""
         outcome = TenantOutcome(tenant_id, spec.name, LOADED, "ok", started, started)
         totals = LandResult()
         try:
-            if status != 200:
+            if status is not None and status != 200:
                 return self._finish(outcome, stats, totals, _batch_failure(status, body, spec.name))
             async for page in self.graph.pages(
                 tenant_id, spec.path, params=params, bucket=spec.bucket, stats=stats, first_page=body

@@ -156,13 +156,23 @@ class GraphClient:
     async def get_json(
         self, tenant_id: str, url: str, *, bucket: Bucket = SECURITY, stats: RequestStats | None = None
     ) -> tuple[Any, int, bool]:
-        """GET one URL and parse it. Returns (json, size in bytes, salvaged).
+        """GET one URL and parse it. Returns (json, size in bytes, salvaged)."""
+        return await self._send_json(tenant_id, "GET", url, bucket=bucket, stats=stats)
 
-        A body that is not JSON is usually a connection cut short behind a proxy: it is fetched again a
-        couple of times before it counts as malformed.
-        """
+    async def _send_json(
+        self,
+        tenant_id: str,
+        method: str,
+        url: str,
+        *,
+        bucket: Bucket,
+        stats: RequestStats | None,
+        json_body: Any = None,
+    ) -> tuple[Any, int, bool]:
+        """Send and parse. A body that is not JSON is usually a connection cut short behind a proxy: it is
+        requested again a couple of times before it counts as malformed."""
         for attempt in range(3):
-            response = await self._send(tenant_id, "GET", url, bucket=bucket, stats=stats)
+            response = await self._send(tenant_id, method, url, bucket=bucket, stats=stats, json_body=json_body)
             try:
                 return _parse_body(response, tenant_id=tenant_id, endpoint=_endpoint(url))
             except MalformedPageError:
