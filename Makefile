@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit test-integration lint fmt lock bench-emulator clean
+.PHONY: help install demo test test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,13 @@ lint: install ## ruff + sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt/models dbt/tests plugins/smart_office/warehouse/migrations --processes 2
+	$(BIN)/hadolint Dockerfile
+
+test-deploy: install ## Deployment checks: compose schema, Dockerfile lint, image build replay, Helm values, alerts
+	$(BIN)/pytest tests/deploy --deselect tests/deploy/test_distributed_run.py
+
+test-distributed: install ## Airflow on Celery with two workers on the local Redis + PostgreSQL, the real DAG (~2 min)
+	$(BIN)/pytest tests/deploy/test_distributed_run.py -v -s
 
 fmt: install ## Format Python code
 	$(BIN)/ruff format .
@@ -60,6 +67,12 @@ lock: $(BIN)/python ## Re-resolve uv.lock after editing pyproject.toml and regen
 
 bench-emulator: install ## Measure the emulator's alerts_v2 throughput (pages/s, MB/s)
 	$(BIN)/python bench/emulator_throughput.py
+
+bench-extract: install ## Pipeline vs floor on 1,000 emulated tenants (TENANTS=n to change)
+	$(BIN)/python bench/extract_throughput.py --tenants $(or $(TENANTS),1000)
+
+bench-dbt: install ## dbt full and daily incremental build on a 1-year, 1,000-tenant warehouse
+	$(BIN)/python bench/dbt_build.py --tenants $(or $(TENANTS),1000)
 
 clean: ## Remove the virtualenv and generated state
 	rm -rf $(VENV) .state .demo dbt/target dbt/logs

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
@@ -154,6 +155,11 @@ class ServiceApp:
         value = params.get("tenant") or params.get("tenant_id") or params.get("customer_id")
         return value.lower() if isinstance(value, str) else None
 
+    def http_error(self, status: int, message: str, info: RequestInfo) -> Response:
+        """A protocol-level refusal (wrong method, …) in this service's error shape."""
+        code = {405: "Request_BadRequest"}.get(status, "BadRequest")
+        return json_response({"error": {"code": code, "message": message or "Request not valid."}}, status)
+
     def not_found(self, scope: Scope, info: RequestInfo) -> Response:
         return json_response({"error": {"code": "NotFound", "message": "Resource not found."}}, 404)
 
@@ -246,7 +252,10 @@ class ServiceApp:
                         self.name, info.endpoint_names, info.tenant, kinds, path=scope.get("path")
                     )
                 if fault is None:
-                    await route.handle(scope, receive, stamped)
+                    try:
+                        await route.handle(scope, receive, stamped)
+                    except HTTPException as exc:  # e.g. 405 from a route matched on path but not method
+                        await self.http_error(exc.status_code, str(exc.detail), info)(scope, receive, stamped)
                 else:
                     self.ctx.stats.record_fault(self.name, fault.kind)
                     await apply_transport_fault(

@@ -53,6 +53,14 @@ def keygen() -> None:
     typer.echo(Fernet.generate_key().decode())
 
 
+@app.command("check-config")
+def check_config() -> None:
+    """Check the configuration: every problem at once, each named by its setting (exit code 2 if any)."""
+    from smart_office.preflight import main
+
+    raise typer.Exit(main([]))
+
+
 @app.command()
 def migrate() -> None:
     """Apply the warehouse's schema migrations."""

@@ -121,5 +121,5 @@ class RefreshTokenKeeper:
         """How long until the stored token expires from inactivity, as of `now` (from the task context)."""
         token = self.current()
         expires_at = token.issued_at + REFRESH_TOKEN_LIFETIME
-        days_left = (expires_at - now) / timedelta(days=1)
+        days_left = (expires_at - now).total_seconds() / 86_400
         return ExpiryStatus(token.issued_at, expires_at, days_left, expires_at - now <= warning_window)

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from smart_office.dashboard.cli import dashboard_app
 
-dashboard_app(prog_name="smart-office dashboard")
+if __name__ == "__main__":
+    dashboard_app(prog_name="smart-office dashboard")

@@ -176,9 +176,13 @@ class TenantExtractor:
             response = first_pages.get(spec.name)
             outcomes.append(
                 await self._endpoint(
-                    tenant_id, spec, params[spec.name],
-                    response.status if response else None, response.body if response else None,
-                    stats, batch_started if index == 0 else self._clock(),
+                    tenant_id,
+                    spec,
+                    params[spec.name],
+                    response.status if response else None,
+                    response.body if response else None,
+                    stats,
+                    batch_started if index == 0 else self._clock(),
                 )
             )
         return outcomes

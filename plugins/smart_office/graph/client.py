@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 TokenProvider = Callable[[str, str, bool], Awaitable[str]]
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Without it Graph hides newer enum members behind `unknownFutureValue`; we keep the real values.
+_ITEM_HEADERS = {"Prefer": "include-unknown-enum-members"}
 
 
 @dataclass(slots=True)
@@ -172,7 +174,9 @@ class GraphClient:
         """Send and parse. A body that is not JSON is usually a connection cut short behind a proxy: it is
         requested again a couple of times before it counts as malformed."""
         for attempt in range(3):
-            response = await self._send(tenant_id, method, url, bucket=bucket, stats=stats, json_body=json_body)
+            response = await self._send(
+                tenant_id, method, url, bucket=bucket, stats=stats, json_body=json_body
+            )
             try:
                 return _parse_body(response, tenant_id=tenant_id, endpoint=_endpoint(url))
             except MalformedPageError:
@@ -237,7 +241,13 @@ class GraphClient:
         pending = {r.id: r for r in requests}
         done: dict[str, BatchResponse] = {}
         for attempt in range(self.retry.max_attempts):
-            payload = {"requests": [{"id": r.id, "method": r.method, "url": r.url} for r in pending.values()]}
+            # Headers are per item inside a batch: the outer Prefer does not reach them.
+            payload = {
+                "requests": [
+                    {"id": r.id, "method": r.method, "url": r.url, "headers": dict(_ITEM_HEADERS)}
+                    for r in pending.values()
+                ]
+            }
             response = await self._send(
                 tenant_id,
                 "POST",

@@ -30,7 +30,7 @@ def dbt_executable() -> str:
 
 
 def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> Any:
-    """A Cosmos DbtTaskGroup: one task per model, its tests right after it (a failing test fails its task).
+    """A Cosmos DbtTaskGroup: one `dbt build` task per model — the model, then its tests (a failing test fails the task).
 
     The dbt profile comes from the Airflow warehouse connection (Cosmos profile mapping); no secret is
     written to profiles.yml.
@@ -60,7 +60,16 @@ def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, *
             ),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            # Cosmos' OpenLineage-style URIs are rejected by Airflow 3 for socket hosts; the DAG publishes
+            # its own `smart_office_marts` asset once every model and test has passed.
+            emit_datasets=False,
+            # A test on several models (relationships, the score-sum check) runs once all of them are built,
+            # not with the first one — otherwise it fails on a half-built warehouse.
+            should_detach_multiple_parents_tests=True,
+        ),
         operator_args={"install_deps": False},
         **kwargs,
     )

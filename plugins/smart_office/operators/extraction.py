@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from airflow.sdk import BaseOperator
 
@@ -18,31 +18,51 @@ WAREHOUSE_CONN_ID = "smart_office_warehouse"
 
 
 def warehouse_url_from_connection(conn_id: str) -> str | None:
-    """A libpq URL from an Airflow Postgres connection (None if it does not exist). Socket dirs work as host."""
+    """A libpq URL from an Airflow Postgres connection (None if it does not exist).
+
+    Socket directories work as host; libpq options in the connection's extras (sslmode, sslrootcert, …)
+    are kept, so a managed warehouse that requires TLS gets it.
+    """
     from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowRuntimeError
+    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
 
     try:
         conn = BaseHook.get_connection(conn_id)
-    except AirflowRuntimeError:
+    except (AirflowNotFoundException, AirflowRuntimeError):
         return None
     host = conn.host or ""
     auth = quote(conn.login or "", safe="")
     if conn.password:
         auth += ":" + quote(conn.password, safe="")
     database = conn.schema or "postgres"
+    options = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in LIBPQ_OPTIONS}
     if host.startswith("/"):
-        return f"postgresql://{auth}@/{database}?host={quote(host, safe='/')}" + (
-            f"&port={conn.port}" if conn.port else ""
-        )
+        options = {"host": host, **({"port": str(conn.port)} if conn.port else {}), **options}
+        return f"postgresql://{auth}@/{database}?{urlencode(options, safe='/')}"
     port = f":{conn.port}" if conn.port else ""
-    return f"postgresql://{auth}@{host}{port}/{database}"
+    query = f"?{urlencode(options, safe='/')}" if options else ""
+    return f"postgresql://{auth}@{host}{port}/{database}{query}"
+
+
+LIBPQ_OPTIONS = frozenset(
+    {
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "connect_timeout",
+        "application_name",
+        "options",
+        "target_session_attrs",
+    }
+)
 
 
 def _as_of(context: Context) -> datetime:
     """The run's point in time: the end of its data interval, or when a manual run was due."""
     value = context.get("data_interval_end") or context["dag_run"].run_after
-    return value
+    # Airflow hands out pendulum DateTimes; the library works with plain, aware datetimes.
+    return datetime.fromtimestamp(value.timestamp(), UTC)
 
 
 def _run_id(context: Context) -> str:

@@ -1,0 +1,128 @@
+"""dbt on a 1-year warehouse: a full build, then a daily incremental build, timed.
+
+    .venv/bin/python bench/dbt_build.py [--tenants 1000] [--days 365] [--keep]
+
+The warehouse is produced by the real pipeline against the emulator: the emulator clock starts `--days`
+before the end, each run lands what Graph holds (90 days of Secure Score, alerts updated since the
+watermark), the clock moves 90 days, and so on until a year is covered. Then `dbt build --full-refresh`
+is timed, the clock moves one day, the pipeline lands that day, and the incremental `dbt build` is timed.
+Incremental models must cost what the new data costs, not what the history costs.
+
+Set SMART_OFFICE_WAREHOUSE_URL to use an existing server (a database `bench_dbt` is created on it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from extract_throughput import _database, _env, _server_url, run_pipeline  # noqa: E402
+
+from emulator.launcher import start_emulator  # noqa: E402
+from smart_office.dbt_runner import run_dbt  # noqa: E402
+from smart_office.warehouse.migrations import migrate  # noqa: E402
+
+END = datetime.fromisoformat("2026-11-02T09:00:00+00:00")
+
+
+def _timed_dbt(url: str, args: list[str], target: Path) -> float:
+    started = time.perf_counter()
+    result = run_dbt(args, url, capture=True, target_path=target)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        print(result.stdout[-5000:])
+        raise SystemExit(f"dbt {' '.join(args)} failed")
+    return elapsed
+
+
+def _sizes(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """
+            select n.nspname || '.' || c.relname, c.reltuples::bigint
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where c.relkind = 'r' and n.nspname in ('raw', 'marts') order by 1
+            """
+        ).fetchall()
+    return dict(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    args.alert_days = 90
+    state = Path(tempfile.mkdtemp(prefix="bench-dbt-"))
+    url = _database(_server_url(state), "bench_dbt")
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+    start = END - timedelta(days=args.days - 90)
+    with start_emulator(
+        tenants=args.tenants,
+        seed=args.seed,
+        now=start.isoformat(),
+        state_dir=state / "emulator",
+        fault_profile="none",
+        log_file=state / "emulator.log",
+    ) as emulator:
+        env = _env(emulator.endpoints, url, state, args)
+        admin = requests.Session()
+        admin.trust_env = False
+        admin.verify = emulator.endpoints["ca_bundle"]
+        when, run = start, 0
+        load_started = time.perf_counter()
+        while True:
+            run += 1
+            result = run_pipeline(env, f"bench-dbt-{run}", when, args.processes)
+            print(
+                json.dumps(
+                    {
+                        "landed_as_of": when.isoformat(),
+                        "wall_s": round(result["wall_s"]),
+                        "coverage": result["coverage"],
+                    }
+                ),
+                flush=True,
+            )
+            if when >= END:
+                break
+            step = min(90, (END - when).days)
+            admin.post(f"{emulator.endpoints['admin']}/clock/advance", json={"days": step}, timeout=30)
+            when += timedelta(days=step)
+        print(json.dumps({"warehouse_load_s": round(time.perf_counter() - load_started)}), flush=True)
+        target = state / "dbt-target"
+        full = _timed_dbt(url, ["build", "--full-refresh"], target)
+        print(json.dumps({"dbt_full_build_s": round(full, 1), "sizes": _sizes(url)}), flush=True)
+        admin.post(f"{emulator.endpoints['admin']}/clock/advance", json={"days": 1}, timeout=30)
+        daily = run_pipeline(env, "bench-dbt-daily", END + timedelta(days=1), args.processes)
+        print(json.dumps({"daily_extract_wall_s": round(daily["wall_s"])}), flush=True)
+        incremental = _timed_dbt(url, ["build"], target)
+        print(
+            json.dumps(
+                {
+                    "dbt_incremental_build_s": round(incremental, 1),
+                    "full_over_incremental": round(full / incremental, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

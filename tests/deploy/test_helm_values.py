@@ -1,0 +1,173 @@
+"""deploy/helm/values.yaml, checked without a cluster or the chart: its contract schema (the chart keys it
+relies on), the image and Airflow version against the Dockerfile and the lock, real Airflow options, the
+same Airflow choices as docker-compose.yaml, and every secret referenced by name, none written."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.deploy import compose
+from tests.deploy.project import (
+    UNDECLARED_AIRFLOW_OPTIONS,
+    dockerfile_instructions,
+    locked_version,
+    settings_variables,
+)
+
+HELM = compose.REPO / "deploy" / "helm"
+VALUES = HELM / "values.yaml"
+SECRETS_EXAMPLE = HELM / "secrets.example.yaml"
+CONTRACT = HELM / "values.contract.schema.json"
+SETTINGS_SECRET = "smart-office-settings"
+# (values key path, secret key the chart reads) — the chart's documented conventions.
+SECRET_REFERENCES = {
+    ("data", "metadataSecretName"): "connection",
+    ("data", "resultBackendSecretName"): "connection",
+    ("data", "brokerUrlSecretName"): "connection",
+    ("fernetKeySecretName",): "fernet-key",
+    ("apiSecretKeySecretName",): "api-secret-key",
+    ("jwtSecretName",): "jwt-secret",
+    ("redis", "passwordSecretName"): "password",
+}
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, Any]:
+    return yaml.safe_load(VALUES.read_text())
+
+
+def contract_errors(document: dict[str, Any]) -> list[str]:
+    schema = json.loads(CONTRACT.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def dig(document: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
+def example_secrets() -> dict[str, dict[str, str]]:
+    return {
+        doc["metadata"]["name"]: doc["stringData"] for doc in yaml.safe_load_all(SECRETS_EXAMPLE.read_text())
+    }
+
+
+def test_the_values_meet_the_contract_schema(values: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator.check_schema(json.loads(CONTRACT.read_text()))
+    assert contract_errors(values) == []
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda v: v.update(fernetKey="a-literal-key"),
+        lambda v: v["data"].update(metadataConnection={"user": "airflow", "pass": "literal"}),
+        lambda v: v["redis"].update(password="literal"),
+        lambda v: v["images"]["airflow"].update(tag="latest"),
+        lambda v: v["workers"].update(replicas=0),
+        lambda v: v["env"].append({"name": "lower-case", "value": "x"}),
+        lambda v: v.update(gid=1000),
+        lambda v: v["dagProcessor"].update(enabled=False),
+    ],
+)
+def test_the_contract_rejects_what_it_should(values: dict[str, Any], breakage: Any) -> None:
+    broken = copy.deepcopy(values)
+    breakage(broken)
+    assert contract_errors(broken) != []
+
+
+def test_the_image_is_the_project_image_with_the_locked_airflow(values: dict[str, Any]) -> None:
+    image = values["images"]["airflow"]
+    assert values["airflowVersion"] == locked_version("apache-airflow")
+    assert (values["defaultAirflowRepository"], values["defaultAirflowTag"]) == (
+        image["repository"],
+        image["tag"],
+    )
+    (preflight,) = values["scheduler"]["extraInitContainers"]
+    assert preflight["image"] == f"{image['repository']}:{image['tag']}"
+    assert preflight["command"] == ["python", "-m", "smart_office.preflight"]
+    user = [value for keyword, value in dockerfile_instructions() if keyword == "USER"][-1]
+    assert f"{values['uid']}:{values['gid']}" == user
+    assert values["securityContexts"]["pod"]["runAsUser"] == values["uid"]
+
+
+def test_airflow_choices_match_the_compose_file(values: dict[str, Any]) -> None:
+    env = compose.airflow_environment()
+    config = values["config"]
+    assert values["executor"] == env["AIRFLOW__CORE__EXECUTOR"]
+    for section, options in config.items():
+        for option, value in options.items():
+            variable = f"AIRFLOW__{section.upper()}__{option.upper()}"
+            if variable in env and not str(env[variable]).startswith("${"):
+                assert str(value).lower() == str(env[variable]).lower(), variable
+    assert config["core"]["auth_manager"] == env["AIRFLOW__CORE__AUTH_MANAGER"]
+    assert values["postgresql"]["enabled"] is False  # metadata in its own, external PostgreSQL
+    assert values["dags"]["persistence"]["enabled"] is False  # DAGs come with the image
+    assert values["dags"]["gitSync"]["enabled"] is False
+
+
+def test_config_options_exist_in_airflow(values: dict[str, Any]) -> None:
+    from airflow.configuration import conf
+
+    description = conf.configuration_description
+    for section, options in values["config"].items():
+        for option in options:
+            declared = option in description.get(section, {}).get("options", {})
+            assert declared or (section, option) in UNDECLARED_AIRFLOW_OPTIONS, f"[{section}] {option}"
+
+
+def test_settings_names_are_the_codes(values: dict[str, Any]) -> None:
+    known = settings_variables()
+    plain = {item["name"] for item in values["env"] if item["name"].startswith("SMART_OFFICE_")}
+    from_secret = {k for k in example_secrets()[SETTINGS_SECRET] if k.startswith("SMART_OFFICE_")}
+    assert plain | from_secret <= known
+    assert {
+        "SMART_OFFICE_PARTNER_TENANT_ID",
+        "SMART_OFFICE_CLIENT_ID",
+        "SMART_OFFICE_TOKEN_STORE_KEY",
+    } <= from_secret
+    assert not plain & from_secret
+    for item in values["env"]:
+        assert not re.search(r"PASSWORD|SECRET|_KEY$|_TOKEN$", item["name"]), (
+            f"{item['name']} belongs in a Secret"
+        )
+
+
+def test_every_secret_is_referenced_by_name_and_described(values: dict[str, Any]) -> None:
+    secrets = example_secrets()
+    for path, key in SECRET_REFERENCES.items():
+        name = dig(values, path)
+        assert name in secrets, f"{'.'.join(path)} names {name!r}, which secrets.example.yaml lacks"
+        assert key in secrets[name], f"{name} needs the key {key!r}"
+    assert f"name: {SETTINGS_SECRET}" in values["extraEnvFrom"]
+    preflight = values["scheduler"]["extraInitContainers"][0]
+    assert preflight["envFrom"] == [{"secretRef": {"name": SETTINGS_SECRET}}]
+    settings = secrets[SETTINGS_SECRET]
+    assert settings["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"].startswith("postgresql://smart_office:<")
+    for name, data in secrets.items():
+        for key, value in data.items():
+            assert "<" in value, f"{name}.{key} holds a value instead of a placeholder"
+
+
+def test_the_readme_documents_the_install(values: dict[str, Any]) -> None:
+    readme = (HELM / "README.md").read_text()
+    assert "helm upgrade --install" in readme
+    assert "secrets.example.yaml" in readme
+    for name in {dig(values, path) for path in SECRET_REFERENCES} | {SETTINGS_SECRET}:
+        assert name in readme, f"README does not mention the Secret {name}"
+
+
+def test_yaml_files_under_deploy_parse() -> None:
+    for path in sorted((compose.REPO / "deploy").rglob("*.y*ml")):
+        documents = list(yaml.safe_load_all(Path(path).read_text()))
+        assert documents, path

@@ -1,0 +1,165 @@
+"""The start-up configuration check: every problem reported at once, each named by its setting, no secret
+shown; a good configuration passes against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from smart_office.preflight import Problem, check_configuration, main, warehouse_url_from_airflow_connection
+
+PG_URL = os.environ.get("SMART_OFFICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+UNREACHABLE = "postgresql://smart_office:not-a-real-password-42@127.0.0.1:1/smart_office"
+
+
+@pytest.fixture
+def good_env(tmp_path: Path) -> dict[str, str]:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("{}")
+    return {
+        "SMART_OFFICE_PARTNER_TENANT_ID": "00000000-0000-4000-8000-000000000001",
+        "SMART_OFFICE_CLIENT_ID": "00000000-0000-4000-8000-000000000002",
+        "SMART_OFFICE_TOKEN_STORE": "postgres",
+        "SMART_OFFICE_TOKEN_STORE_KEY": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        "SMART_OFFICE_SCHEDULE": "30 4 * * *",
+        "SMART_OFFICE_DBT_MANIFEST": str(manifest),
+        "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": PG_URL,
+    }
+
+
+def _settings_named(problems: list[Problem]) -> list[str]:
+    return [p.setting for p in problems]
+
+
+@pytest.mark.integration
+def test_a_good_configuration_passes(good_env: dict[str, str]) -> None:
+    assert check_configuration(good_env, attempts=1) == []
+
+
+@pytest.mark.integration
+def test_the_connection_may_be_given_in_json_form(good_env: dict[str, str]) -> None:
+    host_port = PG_URL.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":")
+    good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = json.dumps(
+        {"conn_type": "postgres", "host": host, "port": int(port), "login": "postgres", "schema": "postgres"}
+    )
+    assert check_configuration(good_env, attempts=1) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "setting", "fragment"),
+    [
+        ({"SMART_OFFICE_CLIENT_ID": ""}, "SMART_OFFICE_CLIENT_ID", "is not set"),
+        ({"SMART_OFFICE_SHARD_SIZE": "zero"}, "SMART_OFFICE_SHARD_SIZE", "must be an integer"),
+        (
+            {"SMART_OFFICE_TOKEN_STORE_KEY": "short-key"},
+            "SMART_OFFICE_TOKEN_STORE_KEY",
+            "key #1 is not a Fernet key",
+        ),
+        (
+            {
+                "SMART_OFFICE_TOKEN_STORE": "keyvault",
+                "SMART_OFFICE_KEY_VAULT_URL": "http://vault.example.test",
+            },
+            "SMART_OFFICE_KEY_VAULT_URL",
+            "must be an https:// vault URL",
+        ),
+        ({"SMART_OFFICE_SCHEDULE": "every day at 4"}, "SMART_OFFICE_SCHEDULE", "neither a cron expression"),
+        (
+            {"SMART_OFFICE_ALERT_WEBHOOK_URL": "http://x.example.test/h"},
+            "SMART_OFFICE_ALERT_WEBHOOK_URL",
+            "https",
+        ),
+        ({"SMART_OFFICE_ALERT_EMAILS": "oncall"}, "SMART_OFFICE_ALERT_EMAILS", "not an e-mail address"),
+        (
+            {"SMART_OFFICE_DBT_MANIFEST": "/nonexistent/manifest.json"},
+            "SMART_OFFICE_DBT_MANIFEST",
+            "dbt-parse",
+        ),
+        ({"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": ""}, "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE", "no warehouse"),
+        (
+            {"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": "mysql://u:p@h/db"},
+            "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE",
+            "must be a postgresql:// URI",
+        ),
+        (
+            {"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": json.dumps({"conn_type": "http", "host": "h"})},
+            "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE",
+            "conn_type must be postgres",
+        ),
+    ],
+)
+def test_each_problem_names_its_setting(
+    good_env: dict[str, str], change: dict[str, str], setting: str, fragment: str
+) -> None:
+    problems = check_configuration({**good_env, **change}, attempts=1)
+    assert _settings_named(problems) == [setting], problems
+    assert fragment in problems[0].message
+
+
+def test_an_unreachable_warehouse_is_reported_without_its_password(good_env: dict[str, str]) -> None:
+    good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = UNREACHABLE
+    (problem,) = check_configuration(good_env, attempts=2, wait_seconds=0.01)
+    assert problem.setting == "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
+    assert problem.message.startswith(
+        "cannot connect to postgresql://smart_office:***@127.0.0.1:1/smart_office"
+    )
+    assert "not-a-real-password-42" not in str(problem)
+
+
+def test_all_problems_are_reported_together(
+    good_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = {
+        **good_env,
+        "SMART_OFFICE_PARTNER_TENANT_ID": "not-a-guid",
+        "SMART_OFFICE_SCHEDULE": "sometimes",
+        "SMART_OFFICE_ALERT_EMAILS": "nobody",
+        "SMART_OFFICE_WAREHOUSE_URL": UNREACHABLE,
+    }
+    for key in list(os.environ):
+        if key.startswith(("SMART_OFFICE_", "AIRFLOW_CONN_SMART_OFFICE")):
+            monkeypatch.delenv(key)
+    for key, value in broken.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("smart_office.preflight.time.sleep", lambda seconds: None)
+
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "configuration: 4 problem(s)"
+    for setting in (
+        "SMART_OFFICE_PARTNER_TENANT_ID",
+        "SMART_OFFICE_SCHEDULE",
+        "SMART_OFFICE_ALERT_EMAILS",
+        "SMART_OFFICE_WAREHOUSE_URL",
+    ):
+        assert f"  - {setting}: " in err
+    assert "not-a-real-password-42" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("postgresql://u:p%40ss@db:5432/wh", "postgresql://u:p%40ss@db:5432/wh"),
+        ("postgres://u@db/wh", "postgresql://u@db/wh"),
+        (
+            json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": "db",
+                    "port": 5433,
+                    "login": "u",
+                    "password": "p@ss",
+                    "schema": "wh",
+                }
+            ),
+            "postgresql://u:p%40ss@db:5433/wh",
+        ),
+    ],
+)
+def test_airflow_connection_values_become_libpq_urls(value: str, url: str) -> None:
+    assert warehouse_url_from_airflow_connection(value) == url
