@@ -24,14 +24,31 @@
 {% endmacro %}
 
 {% macro grant_warehouse_access() %}
+    {#- Airflow (Cosmos) runs one model per invocation, so a layer's schema may not exist yet: skip those. -#}
     {%- set reader = var('bi_reader_role') -%}
     {%- set loader = var('loader_role', 'smart_office_loader') -%}
     {%- if reader %}
-    revoke all on schema raw, ops, staging, intermediate from public;
-    revoke create on schema marts from public;
-    grant usage on schema marts to {{ adapter.quote(reader) }};
-    grant usage, create on schema raw, ops to {{ adapter.quote(loader) }};
-    grant select, insert, update, delete on all tables in schema raw, ops to {{ adapter.quote(loader) }};
-    grant usage on all sequences in schema raw, ops to {{ adapter.quote(loader) }};
+    do $$
+    declare
+        layer text;
+    begin
+        foreach layer in array array['raw', 'ops', 'staging', 'intermediate'] loop
+            if exists (select from pg_namespace where nspname = layer) then
+                execute format('revoke all on schema %I from public', layer);
+            end if;
+        end loop;
+        if exists (select from pg_namespace where nspname = 'marts') then
+            revoke create on schema marts from public;
+            execute format('grant usage on schema marts to %I', '{{ reader }}');
+        end if;
+        foreach layer in array array['raw', 'ops'] loop
+            if exists (select from pg_namespace where nspname = layer) then
+                execute format('grant usage, create on schema %I to %I', layer, '{{ loader }}');
+                execute format('grant select, insert, update, delete on all tables in schema %I to %I', layer, '{{ loader }}');
+                execute format('grant usage on all sequences in schema %I to %I', layer, '{{ loader }}');
+            end if;
+        end loop;
+    end
+    $$;
     {%- endif %}
 {% endmacro %}
