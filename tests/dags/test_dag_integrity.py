@@ -102,8 +102,8 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
     )
     assert order.index("extract_shard") < order.index("check_coverage") < order.index("publish_marts")
     dbt_tasks = [t for t in order if t.startswith("dbt_build.")]
-    assert "dbt_build.fct_alerts.run" in dbt_tasks
-    assert "dbt_build.fct_alerts.test" in dbt_tasks  # tests run right after their model and fail its branch
+    # `dbt build` per model: the model and its tests in one task, so a failing test fails that task.
+    assert "dbt_build.fct_alerts_model_build" in dbt_tasks
     assert order.index("check_coverage") < min(order.index(t) for t in dbt_tasks)
     assert max(order.index(t) for t in dbt_tasks) < order.index("publish_marts")
     publish = dag.get_task("publish_marts")
