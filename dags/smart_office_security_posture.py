@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset
 
+from smart_office.notifications import failure_notifiers, refresh_token_expiry_notifiers
 from smart_office.operators import (
     CoverageGateOperator,
     DiscoverCustomersOperator,
@@ -40,14 +41,19 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["smart-office", "security", "extract"],
+    # SMART_OFFICE_ALERT_WEBHOOK_URL / SMART_OFFICE_ALERT_EMAILS: failed tasks and runs reach a human.
+    on_failure_callback=failure_notifiers(event="run failed"),
     default_args={
+        "on_failure_callback": failure_notifiers(),
         "owner": "data-engineering",
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
         "retry_exponential_backoff": True,
     },
 ) as dag:
-    token = PartnerTokenCheckOperator(task_id="validate_partner_token", retries=0)
+    token = PartnerTokenCheckOperator(
+        task_id="validate_partner_token", retries=0, on_success_callback=refresh_token_expiry_notifiers()
+    )
     discovery = DiscoverCustomersOperator(task_id="discover_customers")
     extract = ExtractShardOperator.partial(
         task_id="extract_shard", max_active_tis_per_dagrun=8

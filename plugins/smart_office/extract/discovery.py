@@ -85,9 +85,9 @@ def classify_access(
         best = max(with_security, key=lambda r: str(r.get("endDateTime") or ""))
         return "gdap", best.get("status"), best.get("endDateTime"), True
     if active:
+        # /contracts lists every customer the partner administers, GDAP included, so a contract says
+        # nothing about security roles: an active GDAP relationship without one is a GDAP gap to fix.
         best = max(active, key=lambda r: str(r.get("endDateTime") or ""))
-        if has_dap_contract:
-            return "dap", best.get("status"), best.get("endDateTime"), False
         return "gdap_no_security_role", best.get("status"), best.get("endDateTime"), False
     if has_dap_contract:
         return "dap", None, None, False
