@@ -83,7 +83,8 @@ class TokenExchanger:
     :param keeper: holds and rotates the partner refresh token.
     :param session: requests session for MSAL (defaults to one trusting the cloud's CA).
     :param expiry_skew: tokens expiring sooner than this are treated as expired.
-    :param max_apps: bound on cached per-tenant MSAL applications.
+    :param max_apps: bound on cached per-tenant MSAL applications (each holds its own discovery and HTTP
+        state; a shard visits each customer once, so a few dozen cover the concurrency).
     :param clock: UTC clock for cache expiry (token lifetimes are relative, so wall time is right here).
     """
 
@@ -97,7 +98,7 @@ class TokenExchanger:
         keeper: RefreshTokenKeeper,
         session: requests.Session | None = None,
         expiry_skew: timedelta = DEFAULT_EXPIRY_SKEW,
-        max_apps: int = 512,
+        max_apps: int = 32,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.cloud = cloud
