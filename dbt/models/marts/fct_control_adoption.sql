@@ -2,30 +2,9 @@
 -- the control applies, how many implemented it, and the points still on the table.
 with
 
-control_scores as (
-
-    select * from {{ ref('fct_control_scores') }}
-
-),
-
-latest_days as (
-
-    select
-        tenant_id,
-        max(score_date) as score_date
-    from {{ ref('fct_secure_scores') }}
-    group by tenant_id
-
-),
-
 current_scores as (
 
-    select control_scores.*
-    from control_scores
-    inner join latest_days
-        on
-            control_scores.tenant_id = latest_days.tenant_id
-            and control_scores.score_date = latest_days.score_date
+    select * from {{ ref('fct_control_scores_latest') }}
 
 ),
 

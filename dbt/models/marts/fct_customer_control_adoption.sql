@@ -3,17 +3,7 @@ with
 
 control_scores as (
 
-    select * from {{ ref('fct_control_scores') }}
-
-),
-
-latest_days as (
-
-    select
-        tenant_id,
-        max(score_date) as score_date
-    from {{ ref('fct_secure_scores') }}
-    group by tenant_id
+    select * from {{ ref('fct_control_scores_latest') }}
 
 ),
 
@@ -27,7 +17,7 @@ final as (
 
     select
         control_scores.tenant_id,
-        latest_days.score_date,
+        max(control_scores.score_date) as score_date,
         count(*) filter (where control_scores.is_applicable) as controls_applicable,
         count(*) filter (where control_scores.is_applicable and control_scores.is_implemented)
             as controls_implemented,
@@ -37,13 +27,9 @@ final as (
         sum(control_scores.max_score) filter (where control_scores.is_applicable) as points_possible,
         sum(control_scores.points_gap) filter (where control_scores.is_applicable) as points_gap
     from control_scores
-    inner join latest_days
-        on
-            control_scores.tenant_id = latest_days.tenant_id
-            and control_scores.score_date = latest_days.score_date
     inner join controls on control_scores.control_id = controls.control_id
     where not controls.is_deprecated
-    group by control_scores.tenant_id, latest_days.score_date
+    group by control_scores.tenant_id
 
 )
 

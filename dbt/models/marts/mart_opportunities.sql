@@ -4,17 +4,7 @@ with
 
 control_scores as (
 
-    select * from {{ ref('fct_control_scores') }}
-
-),
-
-latest_days as (
-
-    select
-        tenant_id,
-        max(score_date) as score_date
-    from {{ ref('fct_secure_scores') }}
-    group by tenant_id
+    select * from {{ ref('fct_control_scores_latest') }}
 
 ),
 
@@ -53,10 +43,6 @@ final as (
         control_scores.score_impact_pct as score_gain_pct,
         control_scores.score_date
     from control_scores
-    inner join latest_days
-        on
-            control_scores.tenant_id = latest_days.tenant_id
-            and control_scores.score_date = latest_days.score_date
     inner join controls on control_scores.control_id = controls.control_id
     inner join customers on control_scores.tenant_id = customers.tenant_id
     where

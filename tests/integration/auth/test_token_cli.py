@@ -6,39 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
-from cryptography.fernet import Fernet
-
-from smart_office.auth.rotation import RefreshTokenKeeper
-from smart_office.auth.stores import CLIENT_SECRET_NAME, PostgresSecretStore
-from smart_office.warehouse.migrations import migrate
 from tests.support.emulator import EmulatorHandle
+from tests.support.partner import seeded_partner_env
 
 CLI = str(Path(sys.executable).parent / "smart-office")
 
 
 def test_token_command(emulator: EmulatorHandle, warehouse_url: str, tmp_path: Path) -> None:
-    with psycopg.connect(warehouse_url) as conn:
-        migrate(conn)
-    creds = emulator.partner_credentials()
-    key = Fernet.generate_key().decode()
-    store = PostgresSecretStore(warehouse_url, [key])
-    now = datetime.fromisoformat(emulator.admin_get("/clock")["now"])
-    store.put(CLIENT_SECRET_NAME, creds["client_secret"], issued_at=now, expected_version=None)
-    RefreshTokenKeeper(store).initialise(creds["refresh_token"], now)
-    endpoints = tmp_path / "endpoints.json"
-    endpoints.write_text(json.dumps(emulator.endpoints))
-    env = {
-        **os.environ,
-        "SMART_OFFICE_ENDPOINTS_FILE": str(endpoints),
-        "SMART_OFFICE_PARTNER_TENANT_ID": emulator.partner_tenant_id,
-        "SMART_OFFICE_CLIENT_ID": creds["client_id"],
-        "SMART_OFFICE_TOKEN_STORE_KEY": key,
-        "SMART_OFFICE_WAREHOUSE_URL": warehouse_url,
-    }
+    env = {**os.environ, **seeded_partner_env(emulator, warehouse_url, tmp_path)}
     customer = emulator.customer_where(can_read_security=True, baked_fault=None)
     result = subprocess.run(
         [

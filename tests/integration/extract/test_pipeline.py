@@ -4,7 +4,6 @@ idempotence, watermarks, quarantine, every injected fault, coverage outcomes."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,12 +12,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from cryptography.fernet import Fernet
 
 from emulator.data.portfolio import Portfolio
 from emulator.data.securescore import record_days
-from smart_office.auth.rotation import RefreshTokenKeeper
-from smart_office.auth.stores import CLIENT_SECRET_NAME, PostgresSecretStore
 from smart_office.extract.tenant import PartnerAuthFailure
 from smart_office.pipeline import (
     CoverageError,
@@ -30,6 +26,7 @@ from smart_office.pipeline import (
 )
 from smart_office.settings import Settings
 from tests.support.emulator import EmulatorHandle
+from tests.support.partner import seeded_partner_env
 from tests.support.warehouse import fresh_database
 
 NOW = "2026-11-02T09:00:00+00:00"
@@ -72,30 +69,14 @@ class Setup:
 
 
 def _setup(handle: EmulatorHandle, url: str, tmp: Path, **env_overrides: str) -> Setup:
-    with psycopg.connect(url) as conn:
-        from smart_office.warehouse.migrations import migrate
-
-        migrate(conn)
-    creds = handle.partner_credentials()
-    key = Fernet.generate_key().decode()
-    store = PostgresSecretStore(url, [key])
-    now = datetime.fromisoformat(handle.admin_get("/clock")["now"])
-    store.put(CLIENT_SECRET_NAME, creds["client_secret"], issued_at=now, expected_version=None)
-    RefreshTokenKeeper(store).initialise(creds["refresh_token"], now)
-    endpoints = tmp / "endpoints.json"
-    endpoints.write_text(json.dumps(handle.endpoints))
     env = {
-        "SMART_OFFICE_ENDPOINTS_FILE": str(endpoints),
-        "SMART_OFFICE_PARTNER_TENANT_ID": handle.partner_tenant_id,
-        "SMART_OFFICE_CLIENT_ID": creds["client_id"],
-        "SMART_OFFICE_TOKEN_STORE": "postgres",
-        "SMART_OFFICE_TOKEN_STORE_KEY": key,
-        "SMART_OFFICE_WAREHOUSE_URL": url,
+        **seeded_partner_env(handle, url, tmp),
         "SMART_OFFICE_SHARD_SIZE": "6",
         "SMART_OFFICE_TENANT_CONCURRENCY": "4",
         "SMART_OFFICE_COVERAGE_THRESHOLD": "0.5",
         **env_overrides,
     }
+    now = datetime.fromisoformat(handle.admin_get("/clock")["now"])
     return Setup(handle, Settings.from_env(env), url, now)
 
 
