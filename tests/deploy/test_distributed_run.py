@@ -41,10 +41,18 @@ from tests.deploy.cluster import (
     scratch_database,
 )
 from tests.deploy.compose import REPO
-
-pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.timeout(420)]
+from tests.support.services import missing_services
 
 DAG_ID = "smart_office_security_posture"
+
+_SERVICES_MISSING = missing_services(postgres=True, redis=True)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.integration,
+    pytest.mark.timeout(420),
+    pytest.mark.skipif(_SERVICES_MISSING is not None, reason=str(_SERVICES_MISSING)),
+]
+
 PG_URL = os.environ.get("SMART_OFFICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SMART_OFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 TENANTS = 24

@@ -11,6 +11,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from smart_office.preflight import Problem, check_configuration, main, warehouse_url_from_airflow_connection
+from tests.support.services import missing_services
+
+_SERVICES_MISSING = missing_services(postgres=True, redis=False)
+pytestmark = pytest.mark.skipif(_SERVICES_MISSING is not None, reason=str(_SERVICES_MISSING))
 
 PG_URL = os.environ.get("SMART_OFFICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 UNREACHABLE = "postgresql://smart_office:not-a-real-password-42@127.0.0.1:1/smart_office"

@@ -15,10 +15,16 @@ from psycopg import sql
 
 from tests.deploy.cluster import scratch_database
 from tests.deploy.compose import REPO
-
-pytestmark = pytest.mark.integration
+from tests.support.services import missing_services
 
 SCRIPT = REPO / "deploy" / "compose" / "warehouse-db-init.sh"
+
+_SERVICES_MISSING = missing_services(postgres=True, redis=False)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(_SERVICES_MISSING is not None, reason=str(_SERVICES_MISSING)),
+]
+
 PG_URL = os.environ.get("SMART_OFFICE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
