@@ -203,9 +203,12 @@ def register_app(
     )
     if made:
         changes.append(f"added {kind} credential")
-    member = _ensure_admin_agents(directory, cloud, sp_id) if preconsent else None
-    if member:
-        changes.append("service principal in AdminAgents")
+    member = None
+    if preconsent:
+        added = _ensure_admin_agents(directory, cloud, sp_id)
+        member = True
+        if added:
+            changes.append("added service principal to AdminAgents")
     return RegistrationResult(
         app_id=client_id,
         object_id=object_id,
@@ -320,7 +323,10 @@ def _self_signed_certificate(display_name: str, now: dt.datetime) -> tuple[str, 
 
 
 def _ensure_admin_agents(directory: GraphDirectory, cloud: Cloud, sp_id: str) -> bool:
-    """DAP-era preconsent: put the service principal into the partner's AdminAgents group (idempotent)."""
+    """DAP-era preconsent: put the service principal into the partner's AdminAgents group (idempotent).
+
+    Returns True when it was added now, False when it already was a member.
+    """
     groups = directory.find("groups", "displayName eq 'AdminAgents'")
     if not groups:
         raise RegistrationError(
@@ -329,7 +335,7 @@ def _ensure_admin_agents(directory: GraphDirectory, cloud: Cloud, sp_id: str) ->
     group_id = groups[0]["id"]
     members = directory.call("GET", f"/groups/{group_id}/members").get("value", [])
     if any(m.get("id") == sp_id for m in members):
-        return True
+        return False
     directory.call(
         "POST",
         f"/groups/{group_id}/members/$ref",

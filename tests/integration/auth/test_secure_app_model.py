@@ -100,7 +100,9 @@ def partner(
             session=requests_session(settings.cloud.ca_bundle),
             store=store,
             display_name="SAM test app",
+            preconsent=True,
         )
+        assert "added service principal to AdminAgents" in registered.changes
         env["SMART_OFFICE_CLIENT_ID"] = registered.app_id
         run_consent(
             Settings.from_env(env), open_browser=_browser(emulator), show_device_code=lambda flow: None
@@ -130,11 +132,13 @@ def test_register_app_twice_gives_one_app(partner: Partner) -> None:
         session=requests_session(settings.cloud.ca_bundle),
         store=partner.store,
         display_name="SAM test app",
+        preconsent=True,
     )
     assert again.app_id == settings.client_id
     assert not again.created
     assert not again.credential_created
     assert again.changes == []
+    assert again.admin_agents_member is True
     apps = _graph_applications(handle, token, "SAM test app")
     assert len(apps) == 1
     app = apps[0]
