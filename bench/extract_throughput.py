@@ -73,7 +73,8 @@ def _env(endpoints: dict[str, Any], url: str, state: Path, args: argparse.Namesp
     creds = session.post(f"{endpoints['admin']}/partner-credentials", timeout=60).json()
     key = Fernet.generate_key().decode()
     store = PostgresSecretStore(url, [key])
-    now = datetime.fromisoformat(NOW)
+    # Issue times are the identity service's clock (the emulator's), not this machine's or the bench's end.
+    now = datetime.fromisoformat(session.get(f"{endpoints['admin']}/clock", timeout=30).json()["now"])
     store.put(CLIENT_SECRET_NAME, creds["client_secret"], issued_at=now, expected_version=None)
     RefreshTokenKeeper(store).initialise(creds["refresh_token"], now)
     (state / "endpoints.json").write_text(json.dumps(endpoints))
