@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -60,6 +61,26 @@ def demo_warehouse(state: Path) -> str:
     parts = urlsplit(server_url)
     netloc = f"postgres:{quote(password, safe='')}@"
     return parts._replace(path="/smart_office", netloc=netloc).geturl()
+
+
+def write_demo_env(state: Path, warehouse: str, token_store_key: str) -> Path:
+    """`.state/demo.env`: the settings that point other commands at the demo's warehouse.
+
+    `set -a; . .state/demo.env; set +a` and then `smart-office dashboard export`, `smart-office dbt build` or
+    psql reach the same warehouse. It holds the warehouse password and the token store key, as the files
+    beside it already do, so it is readable by its owner only.
+    """
+    path = state / "demo.env"
+    values = {
+        "SMART_OFFICE_WAREHOUSE_URL": warehouse,
+        "SMART_OFFICE_TOKEN_STORE": "postgres",
+        "SMART_OFFICE_TOKEN_STORE_KEY": token_store_key,
+    }
+    lines = [f"{name}={shlex.quote(value)}" for name, value in values.items()]
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def airflow_connection_json(url: str) -> str:
@@ -172,6 +193,8 @@ def run_demo(tenants: int | None = None) -> int:
         setup_partner(emulator.endpoints, env)
         code = _airflow_dags_test(env, warehouse, now, state)
     print_summary(warehouse)
+    demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])
+    console.print(f"the demo's warehouse for other commands: set -a; . {demo_env}; set +a")
     if code == 0 and os.environ.get("SMART_OFFICE_DEMO_DASHBOARD", "1") != "0":
         start_dashboard(warehouse, state)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")

@@ -1,0 +1,38 @@
+"""`.state/demo.env` points other commands at the demo's warehouse, and only its owner can read it."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+from smart_office.demo import write_demo_env
+
+
+def test_demo_env_is_private_and_sources_to_the_same_values(tmp_path: Path) -> None:
+    url = "postgresql://postgres:fake%2Fpw'$HOME@/smart_office?host=/tmp/x y"
+    path = write_demo_env(tmp_path, url, "fake-key-not-a-secret")
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # What a user's shell reads back is exactly what the demo used, quotes and dollars included.
+    echoed = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'set -a; . "{path}"; set +a; printf "%s\\n%s\\n%s" "$SMART_OFFICE_WAREHOUSE_URL" '
+            '"$SMART_OFFICE_TOKEN_STORE" "$SMART_OFFICE_TOKEN_STORE_KEY"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert echoed == [url, "postgres", "fake-key-not-a-secret"]
+
+
+def test_rewriting_keeps_it_private(tmp_path: Path) -> None:
+    path = tmp_path / "demo.env"
+    path.write_text("old\n")
+    path.chmod(0o644)
+    write_demo_env(tmp_path, "postgresql://postgres@/db", "fake-key")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "old" not in path.read_text()
