@@ -31,6 +31,8 @@ ROLE_IDS: dict[str, str] = {
     "License Administrator": "4d6ac14f-3453-41d0-bef9-a3e0c569773a",
     "Intune Administrator": "3a2c62db-5318-420d-8d74-23affee5d9d5",
 }
+# Share of non-extending GDAP relationships the partner lets lapse instead of renewing.
+RENEWAL_LAPSE_SHARE = 0.08
 # Roles that let a delegated admin read Secure Score and Defender alerts/incidents.
 SECURITY_READ_ROLE_IDS: frozenset[str] = frozenset(
     ROLE_IDS[r]
@@ -505,4 +507,46 @@ class Portfolio:
                     terminated_at=created,
                 )
             )
-        return (*history, relationship)
+        return (*history, relationship, *self._renewals_of(index, relationship, access))
+
+    def _renewals_of(self, index: int, relationship: GdapRelationship, access: str) -> list[GdapRelationship]:
+        """Relationships that replace `relationship` when it ends without auto-extension.
+
+        GDAP relationships end; partners who keep a customer create a new one shortly before (Microsoft sends
+        expiry notices 30, 7 and 1 days ahead). Without renewals an emulator clock moved a year forward would
+        lose half the portfolio's access. Renewals are created after the anchor, so at `--now` nothing changes;
+        a few lapse, which is how customers fall to "no delegated access" over time.
+        """
+        if access in {"gdap_expired", "gdap_pending"} or relationship.auto_extend or relationship.end is None:
+            return []
+        # A stream of its own, so renewals left every other generated value unchanged.
+        rng = rng_for(self.seed, "customer", index, "renewal")
+        partner_id = self.partner.tenant_id
+        renewals: list[GdapRelationship] = []
+        previous = relationship
+        horizon = self.anchor + timedelta(days=3 * 365)
+        while previous.end is not None and not previous.auto_extend and previous.end < horizon:
+            if rng.random() < RENEWAL_LAPSE_SHARE:
+                break
+            created = max(
+                previous.end - timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 23)), previous.created
+            )
+            activated = created + timedelta(hours=rng.randint(1, 72))
+            duration = rng.choice((730, 730, 730, 365))
+            auto_extend = duration == 730 and rng.random() < 0.8
+            previous = GdapRelationship(
+                id=f"{stable_uuid(self.seed, 'gdap-renewal', index, len(renewals))}-{partner_id}",
+                display_name=f"{slug(relationship.customer_display_name)[:20]}-security-{created:%Y%m}",
+                customer_tenant_id=relationship.customer_tenant_id,
+                customer_display_name=relationship.customer_display_name,
+                role_ids=relationship.role_ids,
+                created=created,
+                activated=activated,
+                end=activated + timedelta(days=duration),
+                duration_days=duration,
+                auto_extend=auto_extend,
+                terminated_at=relationship.terminated_at,
+                reseller_indirect_provider=relationship.reseller_indirect_provider,
+            )
+            renewals.append(previous)
+        return renewals

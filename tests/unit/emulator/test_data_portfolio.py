@@ -79,3 +79,35 @@ def test_timestamps_render_in_graph_styles(moment, seven, three, zero):
     assert us % DAY == (moment - moment.replace(hour=0, minute=0, second=0, microsecond=0)) // timedelta(
         microseconds=1
     )
+
+
+def test_gdap_relationships_are_renewed_so_a_year_later_most_access_remains(portfolio):
+    from emulator.data.directory_objects import delegated_admin_relationships
+
+    readable_now = sum(c.can_read_security(NOW) for c in portfolio)
+    year_later = NOW + timedelta(days=365)
+    readable_later = sum(c.can_read_security(year_later) for c in portfolio)
+    # Partners renew expiring relationships; some lapse and a few customers leave, but not half the book.
+    assert 0.85 * readable_now <= readable_later < readable_now
+    # Renewals are created after the anchor, so what Graph lists at the emulator's start is unchanged.
+    listed = delegated_admin_relationships(portfolio, NOW)
+    assert all(r["createdDateTime"] <= iso7(to_us(NOW)) for r in listed)
+    assert len(delegated_admin_relationships(portfolio, year_later)) > len(listed)
+
+
+def test_a_renewal_takes_over_before_its_predecessor_ends(portfolio):
+    # Only renewals are created after the anchor; each follows the relationship it replaces.
+    renewed = [
+        (old, new)
+        for c in portfolio
+        for old, new in zip(c.gdap, c.gdap[1:], strict=False)
+        if new.created > NOW and c.departed_at is None
+    ]
+    assert renewed
+    for old, new in renewed:
+        assert new.created <= old.end
+        assert new.role_ids == old.role_ids
+        assert new.customer_tenant_id == old.customer_tenant_id
+        # The day the old one expires, the new one already grants access.
+        assert old.status_at(old.end) == "expired"
+        assert new.is_active(old.end + timedelta(days=3))
