@@ -25,7 +25,7 @@ MANIFEST := dbt/target/manifest.json
 
 $(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv sync --frozen --all-groups --python $(BIN)/python
+	$(BIN)/uv sync --frozen --all-groups --all-extras --python $(BIN)/python
 	@touch $@
 
 # The DAG renders dbt from this manifest (Cosmos manifest mode); rebuilt when the dbt project changes.

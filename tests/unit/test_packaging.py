@@ -52,3 +52,18 @@ def test_core_dependencies_are_pinned_in_requirements(name: str) -> None:
         line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith(f"{name}==")
     ]
     assert len(lines) == 1, f"{name} must be pinned exactly once"
+
+
+def test_deployments_do_not_carry_the_embedded_postgresql() -> None:
+    names = {
+        line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line
+    }
+    assert "pgserver" not in names
+
+
+def test_without_the_embedded_extra_the_error_says_what_to_set(monkeypatch, tmp_path) -> None:
+    from smart_office.warehouse.embedded import start_embedded_postgres
+
+    monkeypatch.setitem(sys.modules, "pgserver", None)  # as if the `embedded` extra were not installed
+    with pytest.raises(RuntimeError, match=r"SMART_OFFICE_WAREHOUSE_URL.*`embedded` extra"):
+        start_embedded_postgres(tmp_path / "pg")
