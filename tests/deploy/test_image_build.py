@@ -4,8 +4,9 @@ into the build context, at one folder (as /opt/airflow), into a fresh virtualenv
     install requirements.txt by hash  ->  pip check  ->  the project --no-deps --editable  ->
     smart-office dbt-parse  ->  the DAG parses from the baked manifest with the image's empty plugins folder
 
-uv installs from its local cache (`--offline`, filled by `make install`), so nothing is downloaded; the
-Dockerfile uses pip with the same files and flags."""
+uv installs from its local cache (filled by `make install`) and asks the package registry only for what the
+cache lacks (`uv sync --frozen` needs no wheel metadata, `uv pip install -r` does); the Dockerfile uses pip
+with the same files and flags."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_the_image_build_steps_work_in_the_image_layout(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "SMART_OFFICE_", "AIRFLOW"))
     }
-    uv = [str(UV), "pip", "install", "--offline", "--python", python]
+    uv = [str(UV), "pip", "install", "--python", python]
     run([*uv, "--require-hashes", "-r", str(home / "requirements.txt")], env=env)
     run([str(UV), "pip", "check", "--python", python], env=env)
     run([*uv, "--no-deps", "--editable", str(home)], env=env)
