@@ -528,6 +528,9 @@ class Portfolio:
         while previous.end is not None and not previous.auto_extend and previous.end < horizon:
             if rng.random() < RENEWAL_LAPSE_SHARE:
                 break
+            # A customer who has left is not renewed.
+            if relationship.terminated_at is not None and previous.end >= relationship.terminated_at:
+                break
             created = max(
                 previous.end - timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 23)), previous.created
             )

@@ -111,3 +111,10 @@ def test_a_renewal_takes_over_before_its_predecessor_ends(portfolio):
         # The day the old one expires, the new one already grants access.
         assert old.status_at(old.end) == "expired"
         assert new.is_active(old.end + timedelta(days=3))
+
+
+def test_customers_who_leave_get_no_renewal_after_they_left(portfolio):
+    departed = [c for c in portfolio if c.departed_at is not None]
+    assert departed
+    for customer in departed:
+        assert all(r.created < customer.departed_at for r in customer.gdap)
