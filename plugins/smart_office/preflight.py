@@ -104,6 +104,16 @@ def _check_schedule(env: Mapping[str, str]) -> list[Problem]:
     ]
 
 
+def _check_full_refresh_weekday(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.operators.dbt import full_refresh_condition
+
+    try:
+        full_refresh_condition(env.get("SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY"))
+    except ValueError as exc:
+        return [Problem("SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY", str(exc))]
+    return []
+
+
 def _check_alerts(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.notifications import AlertSettings
     from smart_office.settings import SettingsError
@@ -173,6 +183,7 @@ def check_configuration(
         *_check_settings(env),
         *_check_token_store(env),
         *_check_schedule(env),
+        *_check_full_refresh_weekday(env),
         *_check_alerts(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds),

@@ -19,6 +19,7 @@
 | SMART_OFFICE_ALERTS_INITIAL_DAYS | 30 | how far back a tenant's first alerts/incidents extraction reaches |
 | SMART_OFFICE_ALERTS_PAGE_SIZE | 500 | $top for alerts_v2 |
 | SMART_OFFICE_SCHEDULE | @daily | the extraction DAG's schedule |
+| SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY | 7 | ISO day (1 = Monday) whose run rebuilds and tests every dbt model in full; empty: never |
 """
 
 from __future__ import annotations

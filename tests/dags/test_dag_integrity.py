@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,47 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
     assert max(order.index(t) for t in dbt_tasks) < order.index("publish_marts")
     publish = dag.get_task("publish_marts")
     assert [a.name for a in publish.outlets] == ["smart_office_marts"]
+
+
+def test_dbt_runs_a_full_refresh_weekly_or_on_request(dagbag) -> None:  # type: ignore[no-untyped-def]
+    import jinja2
+
+    dag = dagbag.dags["smart_office_security_posture"]
+    assert dag.params["full_refresh"] is False
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt_build.")]
+    builds = [t for t in dbt_tasks if t.task_id.endswith("_model_build")]
+    assert "dbt_build.fct_alerts_model_build" in {t.task_id for t in builds}
+    assert {t.full_refresh for t in builds} == {builds[0].full_refresh}
+    # Every dbt task, the tests that run alone after several models included, widens its tests with it.
+    assert {t.vars["data_test_scope"] for t in dbt_tasks} == {dbt_tasks[0].vars["data_test_scope"]}
+    refresh = jinja2.Template(builds[0].full_refresh)
+    scope = jinja2.Template(dbt_tasks[0].vars["data_test_scope"])
+    saturday, sunday = datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC)
+    for requested, end, full in [
+        (False, saturday, False),
+        (False, sunday, True),
+        (True, saturday, True),
+        (False, None, False),
+    ]:
+        context = {"params": {"full_refresh": requested}, "data_interval_end": end}
+        assert refresh.render(context) == str(full)
+        assert scope.render(context) == ("all" if full else "recent")
+
+
+@pytest.mark.parametrize(("weekday", "sunday_is_full"), [("", False), ("7", True), (" 1 ", False)])
+def test_full_refresh_weekday_is_configurable(weekday: str, sunday_is_full: bool) -> None:
+    import jinja2
+
+    from smart_office.operators.dbt import full_refresh_condition
+
+    rendered = jinja2.Template("{{ " + full_refresh_condition(weekday) + " }}").render(
+        params={"full_refresh": False}, data_interval_end=datetime(2026, 11, 29, tzinfo=UTC)
+    )
+    assert rendered == str(sunday_is_full)
+
+
+def test_full_refresh_weekday_rejects_nonsense() -> None:
+    from smart_office.operators.dbt import full_refresh_condition
+
+    with pytest.raises(ValueError, match="1 \\(Monday\\) to 7"):
+        full_refresh_condition("sunday")

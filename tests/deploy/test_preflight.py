@@ -74,6 +74,11 @@ def test_the_connection_may_be_given_in_json_form(good_env: dict[str, str]) -> N
         ),
         ({"SMART_OFFICE_SCHEDULE": "every day at 4"}, "SMART_OFFICE_SCHEDULE", "neither a cron expression"),
         (
+            {"SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY": "sunday"},
+            "SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY",
+            "must be 1 (Monday) to 7 (Sunday) or empty",
+        ),
+        (
             {"SMART_OFFICE_ALERT_WEBHOOK_URL": "http://x.example.test/h"},
             "SMART_OFFICE_ALERT_WEBHOOK_URL",
             "https",

@@ -5,6 +5,8 @@
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
         indexes=[
+            {'columns': ['alert_key'], 'unique': true},
+            {'columns': ['extracted_at']},
             {'columns': ['tenant_id', 'created_date']},
             {'columns': ['created_date']},
             {'columns': ['status']},

@@ -5,6 +5,8 @@
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
         indexes=[
+            {'columns': ['control_score_id'], 'unique': true},
+            {'columns': ['extracted_at']},
             {'columns': ['tenant_id', 'score_date']},
             {'columns': ['control_id', 'score_date']},
         ],

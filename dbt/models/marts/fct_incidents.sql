@@ -1,15 +1,80 @@
--- One row per incident at its latest version, with its alerts counted.
+{{
+    config(
+        materialized='incremental',
+        unique_key='incident_key',
+        incremental_strategy='merge',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['incident_key'], 'unique': true},
+            {'columns': ['extracted_at']},
+            {'columns': ['tenant_id', 'created_date']},
+        ],
+    )
+}}
+
+-- One row per incident at its latest version, with its alerts counted. Incremental: an incident is rebuilt
+-- when a new version of it landed or one of its alerts changed; it is rebuilt from all of its versions, so a
+-- late-landing older version never replaces a newer one.
 with
+
+touched as (
+
+    -- noqa: disable=LT02,LT09
+    {% if is_incremental() -%}
+    select
+        tenant_id,
+        incident_id
+    from {{ ref('stg_graph__incidents') }}
+    {{ incremental_window() }}
+
+    union
+
+    select
+        tenant_id,
+        incident_id
+    from {{ ref('fct_alerts') }}
+    {{ incremental_window() }}
+    and incident_id is not null
+    {%- else -%}
+    select distinct tenant_id, incident_id from {{ ref('stg_graph__incidents') }}
+    {%- endif %}
+    -- noqa: enable=LT02,LT09
+
+),
+
+versions as (
+
+    select stg.*
+    from {{ ref('stg_graph__incidents') }} as stg
+    -- noqa: disable=LT02
+    {% if is_incremental() -%}
+    inner join touched
+        on
+            stg.tenant_id = touched.tenant_id
+            and stg.incident_id = touched.incident_id
+    {%- endif %}
+    -- noqa: enable=LT02
+
+),
 
 incidents as (
 
-    select * from {{ ref('int_incidents_deduplicated') }}
+    select distinct on (tenant_id, incident_id)
+        *,
+        max(extracted_at) over (partition by tenant_id, incident_id) as newest_extracted_at
+    from versions
+    order by tenant_id asc, incident_id asc, last_updated_at desc nulls last, extracted_at desc, version_id asc
 
 ),
 
 alerts as (
 
-    select * from {{ ref('fct_alerts') }}
+    select alerts.*
+    from {{ ref('fct_alerts') }} as alerts
+    inner join touched
+        on
+            alerts.tenant_id = touched.tenant_id
+            and alerts.incident_id = touched.incident_id
 
 ),
 
@@ -19,7 +84,8 @@ alert_counts as (
         tenant_id,
         incident_id,
         count(*) as alert_count,
-        count(*) filter (where is_open) as open_alert_count
+        count(*) filter (where is_open) as open_alert_count,
+        max(extracted_at) as extracted_at
     from alerts
     where incident_id is not null
     group by tenant_id, incident_id
@@ -52,7 +118,9 @@ final as (
         end as hours_to_resolve,
         coalesce(alert_counts.alert_count, 0) as alert_count,
         coalesce(alert_counts.open_alert_count, 0) as open_alert_count,
-        incidents.incident_web_url
+        incidents.incident_web_url,
+        -- The newest data behind the row (its version or an alert): the incremental build's watermark.
+        greatest(incidents.newest_extracted_at, alert_counts.extracted_at) as extracted_at
     from incidents
     left join alert_counts
         on

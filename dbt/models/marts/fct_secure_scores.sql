@@ -5,6 +5,8 @@
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
         indexes=[
+            {'columns': ['secure_score_id'], 'unique': true},
+            {'columns': ['extracted_at']},
             {'columns': ['tenant_id', 'score_date'], 'unique': true},
             {'columns': ['score_date']},
         ],
@@ -22,48 +24,54 @@ new_versions as (
 
 scores as (
 
-    select distinct on (secure_score_id) *
+    -- Named columns: `*` would drag each version's controlScores JSON through the sort.
+    select distinct on (secure_score_id)
+        secure_score_id,
+        tenant_id,
+        version_id,
+        score_date,
+        created_at,
+        current_score,
+        max_score,
+        licensed_user_count,
+        active_user_count,
+        enabled_services,
+        comparative_all_tenants_pct,
+        comparative_similar_size_pct,
+        comparative_industry_pct,
+        extracted_at
     from new_versions
     order by secure_score_id asc, extracted_at desc, version_id asc
 
 ),
 
-new_controls as (
-
-    select * from {{ ref('stg_graph__secure_score_controls') }}
-    {{ incremental_window() }}
-
-),
-
-profiles as (
-
-    select * from {{ ref('int_control_profiles_deduplicated') }}
-
-),
-
 controls as (
 
+    -- fct_control_scores has parsed this run's controlScores already (with each control's max score), so
+    -- the 3 GB-a-year score JSON is exploded once, not once per model.
     select
-        new_controls.secure_score_id,
-        new_controls.control_category,
-        new_controls.score,
-        profiles.max_score
-    from new_controls
+        control_scores.tenant_id,
+        control_scores.score_date,
+        control_scores.control_category,
+        control_scores.score,
+        control_scores.max_score
+    from {{ ref('fct_control_scores') }} as control_scores
+    -- noqa: disable=LT02
+    {% if is_incremental() -%}
     inner join scores
         on
-            new_controls.secure_score_id = scores.secure_score_id
-            and new_controls.version_id = scores.version_id
-    left join profiles
-        on
-            new_controls.tenant_id = profiles.tenant_id
-            and new_controls.control_id = profiles.control_id
+            control_scores.tenant_id = scores.tenant_id
+            and control_scores.score_date = scores.score_date
+    {%- endif %}
+    -- noqa: enable=LT02
 
 ),
 
 categories as (
 
     select
-        secure_score_id,
+        tenant_id,
+        score_date,
         100 * sum(score) filter (where control_category = 'Identity')
         / nullif(sum(max_score) filter (where control_category = 'Identity'), 0) as identity_score_pct,
         100 * sum(score) filter (where control_category = 'Data')
@@ -75,7 +83,7 @@ categories as (
         100 * sum(score) filter (where control_category = 'Infrastructure')
         / nullif(sum(max_score) filter (where control_category = 'Infrastructure'), 0) as infrastructure_score_pct
     from controls
-    group by secure_score_id
+    group by tenant_id, score_date
 
 ),
 
@@ -102,7 +110,10 @@ final as (
         categories.infrastructure_score_pct,
         scores.extracted_at
     from scores
-    left join categories on scores.secure_score_id = categories.secure_score_id
+    left join categories
+        on
+            scores.tenant_id = categories.tenant_id
+            and scores.score_date = categories.score_date
 
 )
 

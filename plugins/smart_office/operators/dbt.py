@@ -29,11 +29,34 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
 
 
-def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> Any:
+def full_refresh_condition(weekday: str | int | None) -> str:
+    """A Jinja expression, true when a run should rebuild everything: its `full_refresh` param, or its data
+    interval ending on ISO `weekday` (1 = Monday … 7 = Sunday; empty or None: only on request).
+
+    Daily builds are incremental and test only what they touched (dbt/macros/data_test_scope.sql); the
+    weekly full refresh rebuilds every model from raw and tests every row.
+    """
+    day = str(weekday).strip() if weekday is not None else ""
+    if not day:
+        return "params.full_refresh"
+    if day not in {"1", "2", "3", "4", "5", "6", "7"}:
+        raise ValueError(f"full-refresh weekday must be 1 (Monday) to 7 (Sunday) or empty, not {weekday!r}")
+    return f"(params.full_refresh or (data_interval_end is not none and data_interval_end.isoweekday() == {day}))"
+
+
+def dbt_task_group(
+    *,
+    group_id: str = "dbt",
+    conn_id: str = WAREHOUSE_CONN_ID,
+    full_refresh_when: str = "false",
+    **kwargs: Any,
+) -> Any:
     """A Cosmos DbtTaskGroup: one `dbt build` task per model — the model, then its tests (a failing test fails the task).
 
     The dbt profile comes from the Airflow warehouse connection (Cosmos profile mapping); no secret is
-    written to profiles.yml.
+    written to profiles.yml. `full_refresh_when` is a Jinja condition (see `full_refresh_condition`): when it
+    holds, models build with --full-refresh and every test — the ones that run alone after several models
+    included — checks every row.
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
@@ -70,6 +93,10 @@ def dbt_task_group(*, group_id: str = "dbt", conn_id: str = WAREHOUSE_CONN_ID, *
             # not with the first one — otherwise it fails on a half-built warehouse.
             should_detach_multiple_parents_tests=True,
         ),
-        operator_args={"install_deps": False},
+        operator_args={
+            "install_deps": False,
+            "full_refresh": "{{ " + full_refresh_when + " }}",
+            "vars": {"data_test_scope": "{{ 'all' if " + full_refresh_when + " else 'recent' }}"},
+        },
         **kwargs,
     )

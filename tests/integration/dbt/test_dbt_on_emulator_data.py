@@ -57,7 +57,29 @@ def _snapshot(url: str) -> dict[str, Any]:
             "select md5(string_agg(control_score_id || score::text || control_state, ',' order by control_score_id)) "
             "from marts.fct_control_scores"
         ).fetchone()[0]
-    return {"counts": counts, "alerts": alerts, "control_scores": scores}
+        volume = conn.execute(
+            "select md5(string_agg(concat_ws('/', alert_volume_id, alerts_created, alerts_resolved, open_backlog), ','"
+            " order by alert_volume_id)) from marts.fct_alert_volume_daily"
+        ).fetchone()[0]
+        incidents = conn.execute(
+            "select md5(string_agg(concat_ws('/', incident_key, status, alert_count, open_alert_count, last_updated_at),"
+            " ',' order by incident_key)) from marts.fct_incidents"
+        ).fetchone()[0]
+        # Rounded: a sum of doubles depends on the order rows are added in.
+        secure_scores = conn.execute(
+            "select md5(string_agg(concat_ws('/', secure_score_id, round(secure_score_pct::numeric, 6),"
+            " round(identity_score_pct::numeric, 6), round(data_score_pct::numeric, 6),"
+            " round(device_score_pct::numeric, 6), round(apps_score_pct::numeric, 6)), ',' order by secure_score_id))"
+            " from marts.fct_secure_scores"
+        ).fetchone()[0]
+    return {
+        "counts": counts,
+        "alerts": alerts,
+        "control_scores": scores,
+        "alert_volume": volume,
+        "incidents": incidents,
+        "secure_scores": secure_scores,
+    }
 
 
 @pytest.fixture
@@ -104,3 +126,39 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
     full = run_dbt(["build", "--full-refresh"], url, capture=True, target_path=target)
     assert full.returncode == 0, full.stdout[-6000:]
     assert _snapshot(url) == after_incremental
+
+
+def test_daily_tests_check_recent_rows_and_full_refresh_checks_all(
+    landed: tuple[EmulatorHandle, Settings, str, datetime], tmp_path: Path
+) -> None:
+    _, _, url, _ = landed
+    target = tmp_path / "target"
+    built = run_dbt(["build"], url, capture=True, target_path=target)
+    assert built.returncode == 0, built.stdout[-6000:]
+    orphan = "select '00000000-0000-4000-8000-0000000000ff'::uuid"
+    with psycopg.connect(url) as conn:
+        # An alert of a customer the warehouse does not know, landed long before the latest run.
+        conn.execute(
+            f"update marts.fct_alerts set tenant_id = ({orphan}), extracted_at = '2026-01-01T00:00:00Z' "  # noqa: S608
+            "where alert_key = (select min(alert_key) from marts.fct_alerts)"
+        )
+    select = ["--select", "relationships_fct_alerts_tenant_id__tenant_id__ref_dim_customers_"]
+    daily = run_dbt(["test", *select], url, capture=True, target_path=target)
+    assert daily.returncode == 0, daily.stdout[-3000:]
+    everything = run_dbt(
+        ["test", *select, "--vars", "{data_test_scope: all}"], url, capture=True, target_path=target
+    )
+    assert everything.returncode == 1
+    assert "Got 1 result" in everything.stdout
+    with psycopg.connect(url) as conn:
+        # Landed by the latest run: a daily build's tests see it.
+        conn.execute(
+            "update marts.fct_alerts set extracted_at = now() where extracted_at = '2026-01-01T00:00:00Z'"
+        )
+    daily_again = run_dbt(["test", *select], url, capture=True, target_path=target)
+    assert daily_again.returncode == 1
+    bad_scope = run_dbt(
+        ["test", *select, "--vars", "{data_test_scope: some}"], url, capture=True, target_path=target
+    )
+    assert bad_scope.returncode != 0
+    assert "data_test_scope must be 'recent' or 'all'" in bad_scope.stdout
