@@ -17,13 +17,8 @@
     {%- if (flags is defined and flags.FULL_REFRESH) or scope == 'all' -%}
     true
     {%- elif execute -%}
-        {#- A literal, not a subquery: the planner then estimates the few recent rows and uses the index on
-            extracted_at; with a subquery it assumes a third of the table and scans all of it. -#}
-        {%- set since = run_query(
-            "select (coalesce(max(started_at), '-infinity'::timestamptz) - interval '"
-            ~ var('incremental_lookback_hours') ~ " hours')::text from " ~ source('ops', 'runs')
-        ).columns[0].values()[0] -%}
-    {{ column }} >= '{{ since }}'::timestamptz
+    {#- A literal, not a subquery, so the planner uses the index on extracted_at (macros/incremental_window.sql). -#}
+    {{ column }} >= {{ lookback_literal(source('ops', 'runs'), 'started_at') }}
     {%- else -%}
     {{ column }} >= '-infinity'::timestamptz
     {%- endif -%}

@@ -9,15 +9,23 @@
 {% macro incremental_window(column='extracted_at') -%}
     {%- if is_incremental() -%}
         {%- if execute and model.resource_type != 'unit_test' -%}
-            {%- set watermark = run_query(
-                "select (coalesce(max(extracted_at), '-infinity'::timestamptz) - interval '"
-                ~ var('incremental_lookback_hours') ~ " hours')::text from " ~ this
-            ).columns[0].values()[0] -%}
-    where {{ column }} > '{{ watermark }}'::timestamptz
+    where {{ column }} > {{ lookback_literal(this, 'extracted_at') }}
         {%- else -%}
     where {{ column }} > (
         select coalesce(max(extracted_at), '-infinity'::timestamptz) from {{ this }}
     ) - interval '{{ var("incremental_lookback_hours") }} hours'
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    max(`column`) of `relation` less the look-back, as a timestamptz literal ('-infinity' when empty): read
+    before the query runs, so the planner sees a constant it can estimate (see above).
+-#}
+{% macro lookback_literal(relation, column) -%}
+    {%- set value = run_query(
+        "select (coalesce(max(" ~ column ~ "), '-infinity'::timestamptz) - interval '"
+        ~ var('incremental_lookback_hours') ~ " hours')::text from " ~ relation
+    ).columns[0].values()[0] -%}
+    '{{ value }}'::timestamptz
 {%- endmacro %}

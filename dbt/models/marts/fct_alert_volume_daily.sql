@@ -33,6 +33,9 @@ alerts as (
         service_source,
         created_date,
         resolved_date,
+        -- When the alert leaves the backlog: resolution, but no earlier than creation, so the backlog is
+        -- never negative (greatest() ignores nulls, hence the case: unresolved alerts never close).
+        case when resolved_date is not null then greatest(resolved_date, created_date) end as closed_date,
         extracted_at
     from {{ ref('fct_alerts') }}
 
@@ -79,7 +82,6 @@ recompute as (
 
 groups as (
 
-    -- Resolution counts for the backlog no earlier than creation, so the backlog is never negative.
     select
         alerts.tenant_id,
         alerts.severity,
@@ -87,11 +89,7 @@ groups as (
         recompute.from_date,
         min(alerts.created_date) as first_date,
         count(*) filter (where alerts.created_date < recompute.from_date) as created_before,
-        -- greatest() ignores nulls: an unresolved alert must not close on its creation day.
-        count(*) filter (
-            where alerts.resolved_date is not null
-            and greatest(alerts.resolved_date, alerts.created_date) < recompute.from_date
-        ) as closed_before
+        count(*) filter (where alerts.closed_date < recompute.from_date) as closed_before
     from alerts
     inner join recompute on alerts.tenant_id = recompute.tenant_id
     group by alerts.tenant_id, alerts.severity, alerts.service_source, recompute.from_date
@@ -122,9 +120,7 @@ recent_alerts as (
         alerts.service_source,
         alerts.created_date,
         alerts.resolved_date,
-        case
-            when alerts.resolved_date is not null then greatest(alerts.resolved_date, alerts.created_date)
-        end as closed_date
+        alerts.closed_date
     from alerts
     inner join recompute on alerts.tenant_id = recompute.tenant_id
     where

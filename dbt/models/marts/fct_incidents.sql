@@ -17,10 +17,10 @@
 -- late-landing older version never replaces a newer one.
 with
 
+-- noqa: disable=LT02
+{% if is_incremental() -%}
 touched as (
 
-    -- noqa: disable=LT02,LT09
-    {% if is_incremental() -%}
     select
         tenant_id,
         incident_id
@@ -35,12 +35,10 @@ touched as (
     from {{ ref('fct_alerts') }}
     {{ incremental_window() }}
     and incident_id is not null
-    {%- else -%}
-    select distinct tenant_id, incident_id from {{ ref('stg_graph__incidents') }}
-    {%- endif %}
-    -- noqa: enable=LT02,LT09
 
 ),
+{%- endif %}
+-- noqa: enable=LT02
 
 versions as (
 
@@ -71,10 +69,14 @@ alerts as (
 
     select alerts.*
     from {{ ref('fct_alerts') }} as alerts
+    -- noqa: disable=LT02
+    {% if is_incremental() -%}
     inner join touched
         on
             alerts.tenant_id = touched.tenant_id
             and alerts.incident_id = touched.incident_id
+    {%- endif %}
+    -- noqa: enable=LT02
 
 ),
 
