@@ -6,6 +6,7 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -122,16 +123,22 @@ def test_dbt_runs_a_full_refresh_weekly_or_on_request(dagbag) -> None:  # type: 
     assert {t.full_refresh for t in builds} == {builds[0].full_refresh}
     # Every dbt task, the tests that run alone after several models included, widens its tests with it.
     assert {t.vars["data_test_scope"] for t in dbt_tasks} == {dbt_tasks[0].vars["data_test_scope"]}
-    refresh = jinja2.Template(builds[0].full_refresh)
-    scope = jinja2.Template(dbt_tasks[0].vars["data_test_scope"])
+    # Strict, as Airflow renders: a name missing from the context is an error, not an empty string.
+    strict = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    refresh = strict.from_string(builds[0].full_refresh)
+    scope = strict.from_string(dbt_tasks[0].vars["data_test_scope"])
     saturday, sunday = datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC)
-    for requested, end, full in [
-        (False, saturday, False),
-        (False, sunday, True),
-        (True, saturday, True),
-        (False, None, False),
-    ]:
+    scheduled = [(False, saturday, False), (False, sunday, True), (True, saturday, True)]
+    for requested, end, full in scheduled:
         context = {"params": {"full_refresh": requested}, "data_interval_end": end}
+        assert refresh.render(context) == str(full)
+        assert scope.render(context) == ("all" if full else "recent")
+    # A run triggered without a logical date: Airflow 3 leaves data_interval_end out (or None); it was due
+    # at dag_run.run_after.
+    for interval, due, full in [(None, saturday, False), (None, sunday, True), (..., sunday, True)]:
+        context = {"params": {"full_refresh": False}, "dag_run": SimpleNamespace(run_after=due)}
+        if interval is not ...:
+            context["data_interval_end"] = interval
         assert refresh.render(context) == str(full)
         assert scope.render(context) == ("all" if full else "recent")
 
@@ -142,8 +149,10 @@ def test_full_refresh_weekday_is_configurable(weekday: str, sunday_is_full: bool
 
     from smart_office.operators.dbt import full_refresh_condition
 
-    rendered = jinja2.Template("{{ " + full_refresh_condition(weekday) + " }}").render(
-        params={"full_refresh": False}, data_interval_end=datetime(2026, 11, 29, tzinfo=UTC)
+    rendered = (
+        jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+        .from_string("{{ " + full_refresh_condition(weekday) + " }}")
+        .render(params={"full_refresh": False}, data_interval_end=datetime(2026, 11, 29, tzinfo=UTC))
     )
     assert rendered == str(sunday_is_full)
 

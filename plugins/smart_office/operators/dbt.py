@@ -30,8 +30,12 @@ def dbt_executable() -> str:
 
 
 def full_refresh_condition(weekday: str | int | None) -> str:
-    """A Jinja expression, true when a run should rebuild everything: its `full_refresh` param, or its data
-    interval ending on ISO `weekday` (1 = Monday … 7 = Sunday; empty or None: only on request).
+    """A Jinja expression, true when a run should rebuild everything: its `full_refresh` param, or its point
+    in time falling on ISO `weekday` (1 = Monday … 7 = Sunday, UTC; empty or None: only on request).
+
+    The point in time is the extraction's (operators/extraction.py `_as_of`): the end of the data interval,
+    or when a manual run was due — Airflow 3 leaves `data_interval_end` out of the context of a run
+    triggered without a logical date.
 
     Daily builds are incremental and test only what they touched (dbt/macros/data_test_scope.sql); the
     weekly full refresh rebuilds every model from raw and tests every row.
@@ -41,7 +45,8 @@ def full_refresh_condition(weekday: str | int | None) -> str:
         return "params.full_refresh"
     if day not in {"1", "2", "3", "4", "5", "6", "7"}:
         raise ValueError(f"full-refresh weekday must be 1 (Monday) to 7 (Sunday) or empty, not {weekday!r}")
-    return f"(params.full_refresh or (data_interval_end is not none and data_interval_end.isoweekday() == {day}))"
+    as_of = "(data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after)"
+    return f"(params.full_refresh or {as_of}.isoweekday() == {day})"
 
 
 def dbt_task_group(
