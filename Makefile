@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt clean
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,9 +37,13 @@ install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked depende
 demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
 	$(BIN)/smart-office demo
 
-test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity, browser)
+test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity, browser, fault matrix)
 	sh scripts/ensure_chromium.sh
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/faults
+	$(MAKE) --no-print-directory test-faults
+
+test-faults: install ## The fault matrix: one fault at a time, each scenario on its own emulator and warehouse (in parallel)
+	$(BIN)/pytest tests/faults -n 3 -p no:cacheprovider
 
 test-unit: install ## Run the fast unit tests only
 	$(BIN)/pytest tests/unit

@@ -10,8 +10,11 @@ default 7 = Sunday; empty: never) or when triggered with `full_refresh`, it rebu
 
 Per-customer failures (consent revoked, Conditional Access, no licence, throttling) are recorded in
 `ops.tenant_runs`, never fail a shard; a partner-level failure (expired refresh token, rejected app
-credential) fails the first task with one clear message. Every step is idempotent, so retries are safe.
-Configuration: see `smart_office.settings` and the README.
+credential) fails the first task with one clear message and is not retried (a human must act); transient
+failures are. A shard that still fails after its retries costs its tenants, not the run: the coverage gate
+runs once every shard is done, closes the run from `ops`, dbt builds what landed, and `enforce_coverage`
+then fails the run — and notifies — if coverage is under the threshold. Every task has a time limit.
+Every step is idempotent, so retries are safe. Configuration: see `smart_office.settings` and the README.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Asset, Param
+from airflow.sdk import DAG, Asset, Param, TriggerRule
 
 from smart_office.notifications import failure_notifiers, refresh_token_expiry_notifiers
 from smart_office.operators import (
+    CoverageCheckOperator,
     CoverageGateOperator,
     DiscoverCustomersOperator,
     ExtractShardOperator,
@@ -42,6 +46,8 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    # A run still going after this is stuck; ops.runs calls such a run `abandoned` (extract/runs.py).
+    dagrun_timeout=timedelta(hours=12),
     tags=["smart-office", "security", "extract"],
     params={
         "full_refresh": Param(
@@ -58,23 +64,37 @@ with DAG(
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
         "retry_exponential_backoff": True,
+        "execution_timeout": timedelta(minutes=15),
     },
 ) as dag:
+    # Transient identity failures are retried inside the task and then by Airflow; errors that need a
+    # human (expired refresh token, rejected credential, a missing setting) fail at once (AirflowFailException).
     token = PartnerTokenCheckOperator(
-        task_id="validate_partner_token", retries=0, on_success_callback=refresh_token_expiry_notifiers()
+        task_id="validate_partner_token", on_success_callback=refresh_token_expiry_notifiers()
     )
-    discovery = DiscoverCustomersOperator(task_id="discover_customers")
+    discovery = DiscoverCustomersOperator(
+        task_id="discover_customers", execution_timeout=timedelta(minutes=30)
+    )
+    # A shard's tenants each have a per-endpoint time limit (SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES); this
+    # bounds the shard as a whole.
     extract = ExtractShardOperator.partial(
-        task_id="extract_shard", max_active_tis_per_dagrun=8
+        task_id="extract_shard", max_active_tis_per_dagrun=8, execution_timeout=timedelta(hours=3)
     ).expand_kwargs(discovery.output)
-    gate = CoverageGateOperator(task_id="check_coverage", outlets=[RAW_ASSET])
+    # Runs when every shard is done, failed ones included, as long as discovery succeeded.
+    gate = CoverageGateOperator(
+        task_id="check_coverage", outlets=[RAW_ASSET], trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
+    )
     dbt_build = dbt_task_group(
         group_id="dbt_build",
-        default_args={"retries": 1},
+        default_args={"retries": 1, "execution_timeout": timedelta(hours=1)},
         full_refresh_when=full_refresh_condition(
             os.environ.get("SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY", "7")
         ),
     )
     publish = EmptyOperator(task_id="publish_marts", outlets=[MARTS_ASSET])
+    # After the marts (built or not), the run fails — and notifies — if coverage was under the threshold.
+    enforce = CoverageCheckOperator(task_id="enforce_coverage", retries=0, trigger_rule=TriggerRule.ALL_DONE)
 
-    token >> discovery >> extract >> gate >> dbt_build >> publish
+    token >> discovery >> extract
+    [discovery, extract] >> gate >> dbt_build >> publish
+    [gate, publish] >> enforce

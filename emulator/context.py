@@ -9,7 +9,7 @@ are ordinary Starlette endpoints (`async def handler(request) -> Response`); `re
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,16 @@ from starlette.routing import BaseRoute, Match
 from emulator.clock import EmulatorClock
 from emulator.config import EmulatorConfig
 from emulator.data.portfolio import Portfolio
-from emulator.faults import TRANSPORT_KINDS, FaultRegistry, Receive, Scope, Send, apply_transport_fault
+from emulator.faults import (
+    PLATFORM_DATA_KINDS,
+    TRANSPORT_KINDS,
+    FaultRegistry,
+    Receive,
+    Scope,
+    Send,
+    apply_transport_fault,
+    mutate_body,
+)
 from emulator.state import EmulatorState
 from emulator.stats import RequestStats
 from emulator.tenants import TenantDirectory
@@ -251,7 +260,19 @@ class ServiceApp:
                     fault = self.ctx.faults.take(
                         self.name, info.endpoint_names, info.tenant, kinds, path=scope.get("path")
                     )
-                if fault is None:
+                mutation = None
+                if fault is None and self.faultable and self.ctx.faults.active:
+                    mutation = self.ctx.faults.take(
+                        self.name,
+                        info.endpoint_names,
+                        info.tenant,
+                        PLATFORM_DATA_KINDS,
+                        path=scope.get("path"),
+                    )
+                if mutation is not None:
+                    self.ctx.stats.record_fault(self.name, mutation.kind)
+                    await _serve_mutated(mutation, scope, receive, stamped, route.handle)
+                elif fault is None:
                     try:
                         await route.handle(scope, receive, stamped)
                     except HTTPException as exc:  # e.g. 405 from a route matched on path but not method
@@ -316,3 +337,31 @@ class ServiceApp:
 
         await self(scope, receive, capture)
         return result["status"], result["headers"], b"".join(result["body"])
+
+
+async def _serve_mutated(
+    fault: Any,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    handle: Callable[[Scope, Receive, Send], Awaitable[None]],
+) -> None:
+    """Serve the route, then send its JSON body changed by a `mutate` fault (successful answers only)."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await handle(scope, receive, capture)
+    body = b"".join(chunks)
+    status = int(start.get("status", 500))
+    if 200 <= status < 300:
+        body = mutate_body(fault, body)
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

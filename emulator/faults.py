@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from emulator.data.determinism import rng_for
 from emulator.state import EmulatorState
 
 TRANSPORT_KINDS = ("throttle", "http_error", "slow", "reset", "truncate", "malformed")
-DATA_KINDS = ("empty_page", "nextlink_loop", "nul_strings")
+DATA_KINDS = ("empty_page", "nextlink_loop", "nul_strings", "mutate")
+# Applied by the platform to a matching JSON response, $batch items included (see `mutate_body`).
+PLATFORM_DATA_KINDS = ("mutate",)
 # Identity fault kind -> the AADSTS code the token endpoint answers with.
 IDENTITY_KINDS: dict[str, int] = {
     "consent_revoked": 65001,
@@ -178,6 +182,18 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
         number("delay", 0, 300)
     elif kind in ("reset", "truncate"):
         number("fraction", 0, 0.99)
+    elif kind == "mutate":
+        if not isinstance(params.get("set", {}), dict) or not isinstance(params.get("remove", []), list):
+            raise FaultSpecError(
+                "mutate: set must be an object of path -> JSON value, remove a list of paths"
+            )
+        if not params.get("set") and not params.get("remove") and "raw" not in params:
+            raise FaultSpecError("mutate: give set, remove or raw")
+        items = params.get("items", 1)
+        if items != "all" and (not isinstance(items, int) or isinstance(items, bool) or items < 1):
+            raise FaultSpecError('mutate: items must be a positive integer or "all"')
+        if "raw" in params and not isinstance(params["raw"], dict):
+            raise FaultSpecError("mutate: raw must be an object of path -> JSON text (e.g. NaN)")
 
 
 class FaultRegistry:
@@ -364,3 +380,73 @@ async def _capture(
 
     await call_app(scope, receive, capture)
     return captured["status"], captured["headers"], b"".join(captured["body"])
+
+
+def mutate_body(fault: Fault, body: bytes) -> bytes:
+    """A JSON response with some of its items changed, as a service might send them (the `mutate` fault).
+
+    Params: `set` {path: value} and `remove` [path] — a path is keys and list indexes joined by dots
+    (`evidence`, `averageComparativeScores.0.averageScore`); `raw` {path: JSON text} writes text that is not
+    a JSON value (`NaN`, `Infinity`, `1e999`), which some services do emit; `items` how many items of the
+    collection (`value` or `items`; default 1, or "all"); a body that is not a collection is one item.
+    Bodies that are not JSON are left alone.
+    """
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    collection = None
+    if isinstance(document, dict):
+        for key in ("value", "items"):
+            if isinstance(document.get(key), list):
+                collection = document[key]
+                break
+    targets = collection if collection is not None else [document]
+    count = len(targets) if fault.params.get("items", 1) == "all" else int(fault.params.get("items", 1))
+    raw: dict[str, str] = {}
+    for index, item in enumerate(targets[:count]):
+        for path, value in (fault.params.get("set") or {}).items():
+            _set_path(item, path, value)
+        for path in fault.params.get("remove") or []:
+            _remove_path(item, path)
+        for path, text in (fault.params.get("raw") or {}).items():
+            marker = f"__emulator_raw_{index}_{len(raw)}__"
+            _set_path(item, path, marker)
+            raw[marker] = str(text)
+    encoded = orjson.dumps(document)
+    for marker, text in raw.items():
+        encoded = encoded.replace(orjson.dumps(marker), text.encode())
+    return encoded
+
+
+def _walk(item: Any, path: str) -> tuple[Any, str | int] | None:
+    parts = path.split(".")
+    node = item
+    for part in parts[:-1]:
+        key: str | int = int(part) if isinstance(node, list) and part.isdigit() else part
+        try:
+            node = node[key]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            return None
+    last = parts[-1]
+    return node, int(last) if isinstance(node, list) and last.isdigit() else last
+
+
+def _set_path(item: Any, path: str, value: Any) -> None:
+    found = _walk(item, path)
+    if found is None:
+        return
+    node, key = found
+    if isinstance(node, dict) or (isinstance(node, list) and isinstance(key, int) and key < len(node)):
+        node[key] = value
+
+
+def _remove_path(item: Any, path: str) -> None:
+    found = _walk(item, path)
+    if found is None:
+        return
+    node, key = found
+    if isinstance(node, dict):
+        node.pop(key, None)
+    elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+        del node[key]

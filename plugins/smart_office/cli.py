@@ -24,7 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(dashboard_app, name="dashboard")
-console = Console(stderr=True)
+# soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(require_partner: bool = True):  # type: ignore[no-untyped-def]
@@ -206,6 +207,10 @@ def token(
         typer.echo(access.token.reveal())
 
 
+# `smart-office run` exit codes: each failure is one line naming its cause and what to do.
+EXIT_COVERAGE, EXIT_CONFIG, EXIT_PARTNER_AUTH, EXIT_WAREHOUSE = 1, 2, 3, 4
+
+
 @app.command()
 def run(
     as_of: Annotated[
@@ -213,25 +218,60 @@ def run(
     ] = None,
     verbose: Annotated[bool, typer.Option("-v", help="Log progress.")] = False,
 ) -> None:
-    """Run the extraction once in this process (what the DAG does, without Airflow)."""
+    """Run the extraction once in this process (what the DAG does, without Airflow).
+
+    Exit codes: 0 done; 1 coverage under SMART_OFFICE_COVERAGE_THRESHOLD; 2 configuration error;
+    3 the partner's own authentication failed (a human must act, or the identity service is down);
+    4 the warehouse is unreachable.
+    """
     _logging(verbose)
+    import psycopg
+
+    from smart_office.auth.rotation import NoRefreshTokenError
+    from smart_office.auth.stores import TokenStoreError
+    from smart_office.extract.shard import WarehouseUnavailableError
+    from smart_office.extract.tenant import PartnerAuthFailure
     from smart_office.pipeline import (
+        CoverageError,
         check_partner_token,
+        close_run,
         discover_customers,
+        enforce_coverage,
         extract_shard,
-        finalize_run,
         prepare_warehouse,
     )
+    from smart_office.runtime import CredentialMissingError
 
     settings = _settings()
     when = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+    if when.tzinfo is None:
+        console.print("[red]configuration error:[/] --as-of needs a UTC offset, e.g. 2026-11-02T09:00:00Z")
+        raise typer.Exit(EXIT_CONFIG)
     run_id = f"cli/{when:%Y%m%dT%H%M%S}"
-    prepare_warehouse(settings)
-    check_partner_token(settings, as_of=when)
-    plan = discover_customers(settings, run_id=run_id, as_of=when)
-    for shard in range(plan["shards"]):
-        extract_shard(settings, run_id=run_id, shard=shard, shards=plan["shards"], as_of=when)
-    summary = finalize_run(settings, run_id=run_id)
+    try:
+        prepare_warehouse(settings)
+        check_partner_token(settings, as_of=when)
+        plan = discover_customers(settings, run_id=run_id, as_of=when)
+        for shard in range(plan["shards"]):
+            try:
+                extract_shard(settings, run_id=run_id, shard=shard, shards=plan["shards"], as_of=when)
+            except (WarehouseUnavailableError, psycopg.OperationalError) as error:
+                # This shard's tenants count as not extracted; the others still run.
+                console.print(f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {error}")
+        summary = close_run(settings, run_id=run_id)
+        enforce_coverage(summary)
+    except PartnerAuthFailure as failure:
+        console.print(f"[red]partner authentication failed:[/] {failure.error}")
+        raise typer.Exit(EXIT_PARTNER_AUTH) from None
+    except CoverageError as error:
+        console.print(f"[red]run failed:[/] {error}")
+        raise typer.Exit(EXIT_COVERAGE) from None
+    except (CredentialMissingError, NoRefreshTokenError, TokenStoreError) as error:
+        console.print(f"[red]configuration error:[/] {error}")
+        raise typer.Exit(EXIT_CONFIG) from None
+    except (WarehouseUnavailableError, psycopg.OperationalError) as error:
+        console.print(f"[red]warehouse unavailable:[/] {str(error).splitlines()[0]}")
+        raise typer.Exit(EXIT_WAREHOUSE) from None
     console.print(summary["sentence"])
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING
 
-from smart_office.auth.exchange import ClientCredential, TokenExchanger
+from smart_office.auth.exchange import DEFAULT_IDENTITY_RETRY, ClientCredential, TokenExchanger
 from smart_office.auth.rotation import RefreshTokenKeeper
 from smart_office.auth.stores import (
     CLIENT_CERTIFICATE_NAME,
@@ -93,4 +94,5 @@ def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
         credential=load_client_credential(store),
         partner_tenant_id=settings.partner_tenant_id,
         keeper=RefreshTokenKeeper(store),
+        retry=dataclasses.replace(DEFAULT_IDENTITY_RETRY, budget=settings.identity_retry_seconds),
     )

@@ -18,6 +18,9 @@
 | SMART_OFFICE_ALERTS_OVERLAP_HOURS | 12 | re-read window before the alerts/incidents watermark, for late updates |
 | SMART_OFFICE_ALERTS_INITIAL_DAYS | 30 | how far back a tenant's first alerts/incidents extraction reaches |
 | SMART_OFFICE_ALERTS_PAGE_SIZE | 500 | $top for alerts_v2 |
+| SMART_OFFICE_IDENTITY_RETRY_SECONDS | 60 | how long a transient identity failure (5xx, dropped connection) of one tenant is retried before it becomes that tenant's `transient` outcome (for the partner tenant: the run stops) |
+| SMART_OFFICE_TENANT_RETRY_SECONDS | 300 | how long, in total, one tenant's Graph requests may wait to retry 429/5xx/dropped connections (each Retry-After honoured up to 120 s); then its failing endpoints become outcomes |
+| SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES | 30 | wall-clock limit for one endpoint of one tenant (paging and retries); past it, a `pagination_error` outcome |
 | SMART_OFFICE_SCHEDULE | @daily | the extraction DAG's schedule |
 | SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY | 7 | ISO day (1 = Monday) whose run rebuilds and tests every dbt model in full; empty: never |
 """
@@ -53,6 +56,9 @@ class Settings:
     alerts_overlap_hours: float = 12.0
     alerts_initial_days: int = 30
     alerts_page_size: int = 500
+    endpoint_time_limit_minutes: float = 30.0
+    identity_retry_seconds: float = 60.0
+    tenant_retry_seconds: float = 300.0
     schedule: str = "@daily"
 
     def __repr__(self) -> str:
@@ -124,6 +130,9 @@ class Settings:
             alerts_overlap_hours=_float(get, "ALERTS_OVERLAP_HOURS", 12.0, 0.0, 24.0 * 30),
             alerts_initial_days=_int(get, "ALERTS_INITIAL_DAYS", 30, minimum=1, maximum=180),
             alerts_page_size=_int(get, "ALERTS_PAGE_SIZE", 500, minimum=1, maximum=1000),
+            endpoint_time_limit_minutes=_float(get, "ENDPOINT_TIME_LIMIT_MINUTES", 30.0, 0.1, 24 * 60.0),
+            identity_retry_seconds=_float(get, "IDENTITY_RETRY_SECONDS", 60.0, 0.0, 3600.0),
+            tenant_retry_seconds=_float(get, "TENANT_RETRY_SECONDS", 300.0, 0.0, 24 * 3600.0),
             schedule=get("SCHEDULE", "@daily"),
         )
 

@@ -87,11 +87,39 @@ def test_dags_do_not_catch_up_and_run_one_at_a_time(dagbag) -> None:  # type: ig
 def test_tasks_retry(dagbag) -> None:  # type: ignore[no-untyped-def]
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:
-            if task.task_id == "validate_partner_token":
-                # A broken partner credential will not fix itself: fail fast, once.
+            if task.task_id == "enforce_coverage":
+                # The coverage of a closed run does not change on a retry.
                 assert task.retries == 0
             else:
+                # validate_partner_token included: a 503 at the identity service is worth another try
+                # (errors that need a human fail without retrying: tests/unit/operators).
                 assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_every_task_and_run_has_a_time_limit(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.dagrun_timeout is not None, dag_id
+        for task in dag.tasks:
+            assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} can hang for ever"
+            assert task.execution_timeout <= dag.dagrun_timeout, f"{dag_id}.{task.task_id}"
+    # ops.runs calls a run abandoned after the same time the DAG gives up on it.
+    from smart_office.extract.runs import RUN_TIMEOUT_HOURS
+
+    assert dagbag.dags["smart_office_security_posture"].dagrun_timeout == timedelta(hours=RUN_TIMEOUT_HOURS)
+
+
+def test_a_failed_shard_does_not_block_the_marts(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["smart_office_security_posture"]
+    gate = dag.get_task("check_coverage")
+    # The gate waits for every shard, failed ones included, but only runs after a successful discovery.
+    assert gate.trigger_rule == "all_done_min_one_success"
+    assert gate.upstream_task_ids == {"discover_customers", "extract_shard"}
+    # Low coverage fails the run after the marts, whatever became of them.
+    enforce = dag.get_task("enforce_coverage")
+    assert enforce.trigger_rule == "all_done"
+    assert enforce.upstream_task_ids == {"check_coverage", "publish_marts"}
 
 
 def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untyped-def]
@@ -102,7 +130,12 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
         < order.index("discover_customers")
         < order.index("extract_shard")
     )
-    assert order.index("extract_shard") < order.index("check_coverage") < order.index("publish_marts")
+    assert (
+        order.index("extract_shard")
+        < order.index("check_coverage")
+        < order.index("publish_marts")
+        < order.index("enforce_coverage")
+    )
     dbt_tasks = [t for t in order if t.startswith("dbt_build.")]
     # `dbt build` per model: the model and its tests in one task, so a failing test fails that task.
     assert "dbt_build.fct_alerts_model_build" in dbt_tasks

@@ -58,8 +58,9 @@ REMEDIATION: dict[AuthState, str] = {
         "`smart-office register-app --rotate-credential` and update the credential store."
     ),
     AuthState.APP_NOT_FOUND: (
-        "The application id is unknown in this tenant: wrong SMART_OFFICE_CLIENT_ID, the app was deleted, or "
-        "it was never consented there. Check the app registration."
+        "The application id is unknown in this tenant (AADSTS700016). In a customer tenant the app was never "
+        "consented there (or its service principal was deleted): grant consent as for consent_required. In "
+        "the partner tenant SMART_OFFICE_CLIENT_ID is wrong or the app was deleted: check the app registration."
     ),
     AuthState.TENANT_NOT_FOUND: (
         "The tenant does not exist in this cloud (deleted, wrong cloud, or a typo). Check the customer list "
@@ -74,10 +75,10 @@ REMEDIATION: dict[AuthState, str] = {
 }
 
 # States that mean the partner's own credentials are broken: every tenant would fail the same way,
-# so a run stops at once with one clear message instead of recording 10,000 identical failures.
-PARTNER_LEVEL_STATES = frozenset(
-    {AuthState.REFRESH_TOKEN_EXPIRED, AuthState.INVALID_CLIENT, AuthState.APP_NOT_FOUND}
-)
+# so a run stops at once with one clear message instead of recording 10,000 identical failures. The refresh
+# token and the app credential are the same for every tenant. (An app unknown in one customer tenant,
+# AADSTS700016, is that customer's missing consent; only at the partner's own tenant does it stop the run.)
+PARTNER_LEVEL_STATES = frozenset({AuthState.REFRESH_TOKEN_EXPIRED, AuthState.INVALID_CLIENT})
 
 _BY_CODE: dict[int, AuthState] = {
     65001: AuthState.CONSENT_REQUIRED,

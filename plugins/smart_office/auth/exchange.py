@@ -4,6 +4,12 @@ One `ConfidentialClientApplication` per tenant authority (MSAL binds an app to o
 first use and kept in a bounded LRU. Access tokens are cached in-process until shortly before they expire,
 so a run makes one token request per tenant per resource, however many Graph requests follow. Each
 exchange returns a rotated refresh token, which `RefreshTokenKeeper` writes back compare-and-swap.
+
+Transient failures (a 5xx or a dropped connection at the identity service, during the tenant's OpenID
+discovery or at its token endpoint) are retried with backoff inside a time budget; AADSTS errors that need
+a human (consent, MFA, Conditional Access, an expired refresh token) are never retried. MSAL itself
+remembers a 429/5xx answer of the token endpoint for its Retry-After (5 s when absent) and replays it to a
+caller who asks again sooner, so a retry waits at least that long.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +36,47 @@ from smart_office.auth.errors import (
 )
 from smart_office.auth.rotation import RefreshTokenKeeper
 from smart_office.clouds import Cloud
+from smart_office.graph.limits import RetryPolicy
 from smart_office.redaction import Secret
 from smart_office.tls import requests_session
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXPIRY_SKEW = timedelta(minutes=5)
+# MSAL replays a throttled/5xx token response for its Retry-After, 5 s when the header is absent.
+MSAL_THROTTLE_SECONDS = 5.0
+# A customer's identity hiccup is retried for about a minute; longer outages become that tenant's
+# `transient` outcome and the next run tries again.
+DEFAULT_IDENTITY_RETRY = RetryPolicy(budget=60.0, max_wait=60.0, backoff_base=2.0, backoff_cap=20.0)
+
+
+class _StatusRecordingClient:
+    """The requests session MSAL uses, remembering (per thread) the status of the last GET it made.
+
+    MSAL turns any failed tenant discovery into the same ValueError ("Unable to get authority
+    configuration"), whether the tenant does not exist (400) or the service throttled us (429) or sent a
+    broken body; the status tells those apart.
+    """
+
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
+        self._local = threading.local()
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        self._local.status = None
+        response = self._session.get(url, **kwargs)
+        self._local.status = response.status_code
+        return response
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._session.post(url, **kwargs)
+
+    def close(self) -> None:
+        self._session.close()
+
+    @property
+    def last_get_status(self) -> int | None:
+        return getattr(self._local, "status", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +128,8 @@ class TokenExchanger:
     :param max_apps: bound on cached per-tenant MSAL applications (each holds its own discovery and HTTP
         state; a shard visits each customer once, so a few dozen cover the concurrency).
     :param clock: UTC clock for cache expiry (token lifetimes are relative, so wall time is right here).
+    :param retry: time budget for transient identity failures (5xx, connection errors) per token.
+    :param sleep: how the synchronous path waits between retries (tests pass a fake).
     """
 
     def __init__(
@@ -100,6 +144,8 @@ class TokenExchanger:
         expiry_skew: timedelta = DEFAULT_EXPIRY_SKEW,
         max_apps: int = 32,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry: RetryPolicy = DEFAULT_IDENTITY_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cloud = cloud
         self.client_id = client_id
@@ -107,18 +153,61 @@ class TokenExchanger:
         self.keeper = keeper
         self._credential = credential
         self._session = session or requests_session(cloud.ca_bundle)
+        self._http = _StatusRecordingClient(self._session)
         self._skew = expiry_skew
         self._max_apps = max_apps
         self._clock = clock
+        self._retry = retry
+        self._sleep = sleep
         self._apps: OrderedDict[str, msal.ConfidentialClientApplication] = OrderedDict()
         self._apps_lock = threading.Lock()
         self._tokens: dict[tuple[str, str], AccessToken] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self.exchanges = 0  # token requests made; "one per tenant per resource per run" is measurable
+        self.transient_retries = 0
 
     def get_token(self, tenant_id: str, scope: str, *, force_refresh: bool = False) -> AccessToken:
-        """An access token for `scope` (e.g. https://graph.microsoft.com/.default) in `tenant_id`."""
+        """An access token for `scope` (e.g. https://graph.microsoft.com/.default) in `tenant_id`.
+
+        Transient identity failures are retried (blocking) within the retry budget.
+        """
+        budget = self._retry.start()
+        while True:
+            try:
+                return self._get_token_once(tenant_id, scope, force_refresh)
+            except TransientAuthError:
+                wait = budget.next_wait(minimum=MSAL_THROTTLE_SECONDS)
+                if wait is None:
+                    raise
+                self.transient_retries += 1
+                log.info("identity service unavailable for %s; retrying in %.0fs", tenant_id, wait)
+                self._sleep(wait)
+
+    async def aget_token(self, tenant_id: str, scope: str, force_refresh: bool = False) -> str:
+        """Async form returning the bearer string, the shape GraphClient's token_provider takes.
+
+        MSAL runs in a worker thread; waits between retries are on the event loop, so a tenant waiting
+        out an identity hiccup holds no thread.
+        """
+        key = (tenant_id.lower(), scope)
+        cached = self._tokens.get(key)
+        if cached is not None and not force_refresh and cached.expires_at - self._skew > self._clock():
+            return cached.token.reveal()
+        budget = self._retry.start()
+        while True:
+            try:
+                token = await asyncio.to_thread(self._get_token_once, tenant_id, scope, force_refresh)
+                return token.token.reveal()
+            except TransientAuthError:
+                wait = budget.next_wait(minimum=MSAL_THROTTLE_SECONDS)
+                if wait is None:
+                    raise
+                self.transient_retries += 1
+                log.info("identity service unavailable for %s; retrying in %.0fs", tenant_id, wait)
+                await asyncio.sleep(wait)
+
+    def _get_token_once(self, tenant_id: str, scope: str, force_refresh: bool) -> AccessToken:
         key = (tenant_id.lower(), scope)
         with self._lock_for(key):
             cached = self._tokens.get(key)
@@ -127,15 +216,6 @@ class TokenExchanger:
             token = self._exchange(tenant_id, scope)
             self._tokens[key] = token
             return token
-
-    async def aget_token(self, tenant_id: str, scope: str, force_refresh: bool = False) -> str:
-        """Async form returning the bearer string, the shape GraphClient's token_provider takes."""
-        key = (tenant_id.lower(), scope)
-        cached = self._tokens.get(key)
-        if cached is not None and not force_refresh and cached.expires_at - self._skew > self._clock():
-            return cached.token.reveal()
-        token = await asyncio.to_thread(self.get_token, tenant_id, scope, force_refresh=force_refresh)
-        return token.token.reveal()
 
     def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
         with self._locks_lock:
@@ -158,18 +238,29 @@ class TokenExchanger:
                 # Instance discovery asks login.microsoftonline.com about the host; well-known hosts skip it
                 # anyway, and an explicit endpoint set is trusted by configuration.
                 instance_discovery=False,
-                http_client=self._session,
+                http_client=self._http,
                 token_cache=msal.TokenCache(),
             )
         except ValueError as exc:
-            # MSAL fetches the tenant's OpenID configuration in the constructor; an unknown tenant
-            # (AADSTS90002) surfaces here as ValueError, never as an error dict.
-            raise TenantNotFoundError(
-                AuthState.TENANT_NOT_FOUND, tenant_id=tenant_id, code=90002, detail=str(exc)
-            ) from None
-        except requests.RequestException as exc:
+            # MSAL fetches the tenant's OpenID configuration in the constructor and reports every 4xx, and a
+            # 200 whose body is not JSON, as this ValueError: 400/404 is an unknown tenant (AADSTS90002),
+            # anything else (429, a broken body) is transient.
+            status = self._http.last_get_status
+            if status in {400, 404}:
+                raise TenantNotFoundError(
+                    AuthState.TENANT_NOT_FOUND, tenant_id=tenant_id, code=90002, detail=str(exc)
+                ) from None
             raise TransientAuthError(
-                AuthState.TRANSIENT, tenant_id=tenant_id, detail=f"{type(exc).__name__} during discovery"
+                AuthState.TRANSIENT,
+                tenant_id=tenant_id,
+                detail=f"OpenID discovery failed (HTTP {status})" if status else "OpenID discovery failed",
+            ) from None
+        except (msal.exceptions.MsalError, requests.RequestException, RuntimeError) as exc:
+            # 5xx during discovery: MSAL raises MsalServiceError("HTTP Error: 503"), or requests' own error.
+            raise TransientAuthError(
+                AuthState.TRANSIENT,
+                tenant_id=tenant_id,
+                detail=f"{type(exc).__name__} during OpenID discovery: {exc}",
             ) from None
         with self._apps_lock:
             self._apps[tenant_id] = app
@@ -182,9 +273,9 @@ class TokenExchanger:
         refresh_token = self.keeper.current()
         try:
             result: dict[str, Any] = app.acquire_token_by_refresh_token(refresh_token.value.reveal(), [scope])
-        except msal.exceptions.MsalServiceError as exc:  # MSAL raises on 5xx
+        except msal.exceptions.MsalError as exc:  # MSAL raises on 5xx
             raise TransientAuthError(AuthState.TRANSIENT, tenant_id=tenant_id, detail=str(exc)) from None
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, RuntimeError) as exc:
             raise TransientAuthError(
                 AuthState.TRANSIENT, tenant_id=tenant_id, detail=type(exc).__name__
             ) from None

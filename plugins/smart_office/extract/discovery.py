@@ -211,6 +211,9 @@ async def _land_raw(
 async def _write_snapshot(
     conn: psycopg.AsyncConnection, run_id: str, records: list[CustomerRecord], seen_at: datetime
 ) -> None:
+    # Two discoveries of the same run (a retried task beside a slow first attempt, or the same interval
+    # run twice at once) replace the snapshot one after the other, never interleaved.
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"snapshot:{run_id}",))
     await conn.execute("delete from ops.customer_snapshots where run_id = %s", (run_id,))
     rows = [
         (

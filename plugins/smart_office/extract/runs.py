@@ -8,9 +8,16 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import sql
 
 # Endpoint outcomes. A tenant counts as loaded when none of its endpoints failed.
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
+# A tenant the run meant to extract but that has no outcome: its shard failed or never ran.
+NOT_EXTRACTED = "not_extracted"
+# Which customers of a run's snapshot are extracted (the shard planner and coverage read the same rule).
+EXTRACTABLE = "access_state in ('gdap', 'dap') and not is_excluded and not is_departed"
+# A run still `running` this long after it started has lost its process (the DAG's dagrun_timeout).
+RUN_TIMEOUT_HOURS = 12
 
 
 @dataclass(slots=True)
@@ -26,6 +33,7 @@ class TenantOutcome:
     rows_received: int = 0
     rows_new: int = 0
     quarantined: int = 0
+    repaired: int = 0
     pages: int = 0
     requests: int = 0
     throttled: int = 0
@@ -46,6 +54,8 @@ class Coverage:
     loaded: int = 0
     failed_by_state: dict[str, int] = field(default_factory=dict)
     not_extractable_by_state: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    repaired: int = 0
 
     @property
     def ratio(self) -> float:
@@ -59,7 +69,11 @@ class Coverage:
             f"{n} {s}" for s, n in sorted(self.failed_by_state.items(), key=lambda kv: -kv[1])
         )
         text = f"{self.loaded:,} of {self.attempted:,} customers loaded"
-        return f"{text}; {failures}" if failures else text
+        if failures:
+            text += f"; {failures}"
+        if self.quarantined:
+            text += f"; {self.quarantined:,} item(s) quarantined"
+        return text
 
 
 async def record_outcomes(conn: psycopg.AsyncConnection, run_id: str, outcomes: list[TenantOutcome]) -> None:
@@ -70,12 +84,13 @@ async def record_outcomes(conn: psycopg.AsyncConnection, run_id: str, outcomes: 
         await cur.executemany(
             """
             insert into ops.tenant_runs (
-                run_id, tenant_id, endpoint, outcome, state, rows_received, rows_new, quarantined, pages,
-                requests, throttled, retries, duration_ms, error, started_at, finished_at
-            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                run_id, tenant_id, endpoint, outcome, state, rows_received, rows_new, quarantined, repaired,
+                pages, requests, throttled, retries, duration_ms, error, started_at, finished_at
+            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             on conflict (run_id, tenant_id, endpoint) do update set
                 outcome = excluded.outcome, state = excluded.state, rows_received = excluded.rows_received,
-                rows_new = excluded.rows_new, quarantined = excluded.quarantined, pages = excluded.pages,
+                rows_new = excluded.rows_new, quarantined = excluded.quarantined, repaired = excluded.repaired,
+                pages = excluded.pages,
                 requests = excluded.requests, throttled = excluded.throttled, retries = excluded.retries,
                 duration_ms = excluded.duration_ms, error = excluded.error, started_at = excluded.started_at,
                 finished_at = excluded.finished_at
@@ -90,6 +105,7 @@ async def record_outcomes(conn: psycopg.AsyncConnection, run_id: str, outcomes: 
                     o.rows_received,
                     o.rows_new,
                     o.quarantined,
+                    o.repaired,
                     o.pages,
                     o.requests,
                     o.throttled,
@@ -112,8 +128,16 @@ def start_run(
     dag_run_id: str | None,
     logical_date: datetime | None,
 ) -> None:
-    """Create the run row (idempotent: a retried discovery task reuses it)."""
+    """Create the run row (idempotent: a retried discovery task reuses it), and close runs whose process
+    died long ago as `abandoned`, so no run stays `running` for ever."""
     with conn.transaction():
+        conn.execute(
+            """
+            update ops.runs set status = 'abandoned', finished_at = now()
+            where status = 'running' and run_id <> %s and started_at < now() - make_interval(hours => %s)
+            """,
+            (run_id, RUN_TIMEOUT_HOURS),
+        )
         conn.execute(
             """
             insert into ops.runs (run_id, dag_id, dag_run_id, logical_date)
@@ -133,36 +157,61 @@ def finish_run(conn: psycopg.Connection, run_id: str, *, status: str, summary: d
 
 
 def coverage(conn: psycopg.Connection, run_id: str) -> Coverage:
-    """Coverage of a run from ops.tenant_runs and the run's customer snapshot."""
+    """Coverage of a run: every extractable customer of its snapshot, loaded or why not.
+
+    A customer without any outcome (its shard failed or never ran) counts as attempted and failed
+    (`not_extracted`), so a lost shard lowers coverage instead of disappearing from it.
+    """
     result = Coverage(run_id=run_id)
     rows = conn.execute(
-        """
-        with per_tenant as (
-            select tenant_id,
-                   bool_or(outcome in ('failed', 'partial')) as has_failure,
-                   -- the state of the first failing endpoint, token failures first
-                   (array_agg(state order by (endpoint <> 'token'), endpoint)
-                        filter (where outcome in ('failed', 'partial')))[1] as failure_state
-            from ops.tenant_runs
-            where run_id = %s
-            group by tenant_id
-        )
-        select has_failure, coalesce(failure_state, 'ok'), count(*) from per_tenant group by 1, 2
-        """,
-        (run_id,),
+        sql.SQL(
+            """
+            with extractable as (
+                select tenant_id from ops.customer_snapshots where run_id = %(run)s and {extractable}
+            ),
+
+            per_tenant as (
+                select tenant_id,
+                       bool_or(outcome in ('failed', 'partial')) as has_failure,
+                       -- the state of the first failing endpoint, token failures first
+                       (array_agg(state order by (endpoint <> 'token'), endpoint)
+                            filter (where outcome in ('failed', 'partial')))[1] as failure_state,
+                       sum(quarantined) as quarantined,
+                       sum(repaired) as repaired
+                from ops.tenant_runs
+                where run_id = %(run)s
+                group by tenant_id
+            ),
+
+            tenants as (
+                select
+                    coalesce(e.tenant_id, p.tenant_id) as tenant_id,
+                    p.tenant_id is null or p.has_failure as has_failure,
+                    case when p.tenant_id is null then %(missing)s else coalesce(p.failure_state, 'ok') end
+                        as state,
+                    coalesce(p.quarantined, 0) as quarantined,
+                    coalesce(p.repaired, 0) as repaired
+                from extractable as e
+                full join per_tenant as p on e.tenant_id = p.tenant_id
+            )
+
+            select has_failure, state, count(*), sum(quarantined), sum(repaired) from tenants group by 1, 2
+            """
+        ).format(extractable=sql.SQL(EXTRACTABLE)),
+        {"run": run_id, "missing": NOT_EXTRACTED},
     ).fetchall()
-    for has_failure, state, count in rows:
+    for has_failure, state, count, quarantined, repaired in rows:
         result.attempted += count
+        result.quarantined += int(quarantined or 0)
+        result.repaired += int(repaired or 0)
         if has_failure:
             result.failed_by_state[state] = result.failed_by_state.get(state, 0) + count
         else:
             result.loaded += count
     for state, count in conn.execute(
-        """
-        select access_state, count(*) from ops.customer_snapshots
-        where run_id = %s and (access_state not in ('gdap', 'dap') or is_excluded or is_departed)
-        group by 1
-        """,
+        sql.SQL(
+            "select access_state, count(*) from ops.customer_snapshots where run_id = %s and not ({}) group by 1"
+        ).format(sql.SQL(EXTRACTABLE)),
         (run_id,),
     ).fetchall():
         result.not_extractable_by_state[state] = count

@@ -6,13 +6,19 @@ Incremental rules:
 - secureScoreControlProfiles: the full catalogue each run (only changed profiles become new versions).
 - alerts_v2 / incidents: `lastUpdateDateTime gt (watermark - overlap)`; the watermark advances to the
   newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
-Per-endpoint failures become outcomes; nothing here raises except a partner-level auth failure.
+Per-endpoint failures become outcomes. Nothing here raises except a partner-level auth failure and a lost
+warehouse connection (psycopg.OperationalError), after which the shard redoes the tenant on a new one.
+Each endpoint of a tenant has a wall-clock limit (`ExtractionWindow.endpoint_time_limit`), retries and
+paging included: past it, the endpoint's outcome is a `pagination_error` and the run goes on. All requests
+of a tenant draw their waits-to-retry from one allowance (`tenant_retry_budget`), so a tenant whose Graph
+keeps failing costs that allowance once, not once per endpoint and page.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +31,7 @@ from smart_office.auth.exchange import TokenExchanger
 from smart_office.extract.runs import FAILED, LOADED, PARTIAL, SKIPPED, TenantOutcome
 from smart_office.graph.client import BatchRequest, GraphClient, RequestStats
 from smart_office.graph.errors import GraphError, MalformedPageError
-from smart_office.graph.limits import SECURE_SCORE, SECURITY, Bucket
+from smart_office.graph.limits import SECURE_SCORE, SECURITY, Bucket, RetryAllowance
 from smart_office.redaction import redact_text
 from smart_office.warehouse.loader import LandResult, RawLoader
 
@@ -74,6 +80,8 @@ class ExtractionWindow:
     alerts_overlap: timedelta
     alerts_initial: timedelta
     alerts_page_size: int
+    endpoint_time_limit: timedelta = timedelta(minutes=30)
+    tenant_retry_budget: timedelta = timedelta(minutes=5)
 
 
 def odata_time(value: datetime) -> str:
@@ -148,7 +156,11 @@ class TenantExtractor:
         params = {
             spec.name: plan_params(spec, watermarks.get(spec.name), self.window) for spec in self.endpoints
         }
-        batch_stats = RequestStats()
+        # The one $batch round trip is booked to the first endpoint, so requests per tenant add up; what
+        # happened to each sub-request (throttling, retries) is booked to its own endpoint.
+        stats = {spec.name: RequestStats() for spec in self.endpoints}
+        allowance = RetryAllowance(self.window.tenant_retry_budget.total_seconds())
+        deadline = self._deadline()
         batch_started = self._clock()
         first_pages: dict[str, Any] = {}
         try:
@@ -158,7 +170,10 @@ class TenantExtractor:
                     BatchRequest(spec.name, _relative(self.graph, spec.path, params[spec.name]), spec.bucket)
                     for spec in self.endpoints
                 ],
-                stats=batch_stats,
+                stats=stats[self.endpoints[0].name],
+                item_stats=stats,
+                deadline=deadline,
+                allowance=allowance,
             )
         except AuthError as error:
             if self.exchanger.is_partner_failure(error):
@@ -171,8 +186,6 @@ class TenantExtractor:
         except GraphError as error:
             log.info("$batch for %s failed (%s); fetching each collection separately", tenant_id, error.state)
         for index, spec in enumerate(self.endpoints):
-            # The one $batch round trip is attributed to the first endpoint, so requests per tenant add up.
-            stats = batch_stats if index == 0 else RequestStats()
             response = first_pages.get(spec.name)
             outcomes.append(
                 await self._endpoint(
@@ -181,18 +194,20 @@ class TenantExtractor:
                     params[spec.name],
                     response.status if response else None,
                     response.body if response else None,
-                    stats,
+                    stats[spec.name],
                     batch_started if index == 0 else self._clock(),
+                    # Each endpoint has its own limit; the first one's began with the $batch.
+                    deadline=deadline if index == 0 else self._deadline(),
+                    allowance=allowance,
                 )
             )
         return outcomes
 
+    def _deadline(self) -> float:
+        return time.monotonic() + self.window.endpoint_time_limit.total_seconds()
+
     def _all_failed(self, tenant_id: str, state: str, started: datetime, error: str) -> list[TenantOutcome]:
-        now = self._clock()
-        return [
-            TenantOutcome(tenant_id, spec.name, FAILED, state, started, now, error=redact_text(error)[:500])
-            for spec in self.endpoints
-        ]
+        return failed_outcomes(tenant_id, self.endpoints, state, started, error, finished=self._clock())
 
     async def _endpoint(
         self,
@@ -203,6 +218,9 @@ class TenantExtractor:
         body: Any,
         stats: RequestStats,
         started: datetime,
+        *,
+        deadline: float,
+        allowance: RetryAllowance,
     ) -> TenantOutcome:
         """Land one collection; `status`/`body` are its first page from $batch, or None to fetch it here."""
         outcome = TenantOutcome(tenant_id, spec.name, LOADED, "ok", started, started)
@@ -211,14 +229,26 @@ class TenantExtractor:
             if status is not None and status != 200:
                 return self._finish(outcome, stats, totals, _batch_failure(status, body, spec.name))
             async for page in self.graph.pages(
-                tenant_id, spec.path, params=params, bucket=spec.bucket, stats=stats, first_page=body
+                tenant_id,
+                spec.path,
+                params=params,
+                bucket=spec.bucket,
+                stats=stats,
+                first_page=body,
+                deadline=deadline,
+                allowance=allowance,
             ):
                 last = page.next_link is None
                 page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None
                 candidate = _later(totals.max_updated_at, page_max)
                 watermark = (spec.name, candidate) if last and candidate is not None else None
                 result = await self.loader.land(
-                    spec.entity, tenant_id, page.items, endpoint=spec.path, watermark=watermark
+                    spec.entity,
+                    tenant_id,
+                    page.items,
+                    endpoint=spec.path,
+                    watermark=watermark,
+                    hold_before=totals.hold_before,
                 )
                 totals.add(result)
         except MalformedPageError as error:
@@ -231,9 +261,14 @@ class TenantExtractor:
             return self._finish(
                 outcome, stats, totals, (PARTIAL if totals.received else FAILED, error.state, str(error))
             )
+        except psycopg.OperationalError:
+            raise  # the connection is gone: the shard reconnects and redoes the tenant
         except psycopg.Error as error:
-            # A landing failure of this tenant must not take the shard down; the run reports it.
-            return self._finish(outcome, stats, totals, (FAILED, "warehouse_error", type(error).__name__))
+            # PostgreSQL refused this tenant's data (the transaction was rolled back): that endpoint's
+            # failure, reported by the run; the connection stays usable for the next one.
+            return self._finish(
+                outcome, stats, totals, (FAILED, "warehouse_error", f"{type(error).__name__}: {error}")
+            )
         return self._finish(outcome, stats, totals, None)
 
     def _finish(
@@ -247,6 +282,7 @@ class TenantExtractor:
         outcome.rows_received = totals.received
         outcome.rows_new = totals.new
         outcome.quarantined = totals.quarantined
+        outcome.repaired = totals.repaired
         outcome.pages = stats.pages
         outcome.requests = stats.requests
         outcome.throttled = stats.throttled
@@ -256,6 +292,8 @@ class TenantExtractor:
             outcome.error = redact_text(error)[:500]
         elif totals.quarantined:
             outcome.state = "quarantined_items"
+        elif totals.repaired:
+            outcome.state = "repaired_items"
         return outcome
 
     async def _watermarks(self, tenant_id: str) -> dict[str, datetime]:
@@ -264,6 +302,24 @@ class TenantExtractor:
         )
         rows = await cur.fetchall()
         return {endpoint: value for endpoint, value in rows}
+
+
+def failed_outcomes(
+    tenant_id: str,
+    endpoints: tuple[EndpointSpec, ...],
+    state: str,
+    started: datetime,
+    error: str,
+    *,
+    finished: datetime | None = None,
+) -> list[TenantOutcome]:
+    """One failed outcome per endpoint: a tenant whose unit of work could not be done at all."""
+    finished = finished or datetime.now(UTC)
+    text = redact_text(error)[:500]
+    return [
+        TenantOutcome(tenant_id, spec.name, FAILED, state, started, finished, error=text)
+        for spec in endpoints
+    ]
 
 
 def _batch_failure(status: int, body: Any, endpoint: str) -> tuple[str, str, str]:

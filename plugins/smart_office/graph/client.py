@@ -37,7 +37,14 @@ from smart_office.graph.errors import (
     MalformedPageError,
     PaginationError,
 )
-from smart_office.graph.limits import SECURITY, Bucket, RetryPolicy, TenantLimits, parse_retry_after
+from smart_office.graph.limits import (
+    SECURITY,
+    Bucket,
+    RetryAllowance,
+    RetryPolicy,
+    TenantLimits,
+    parse_retry_after,
+)
 from smart_office.graph.paging import NextLinkPaginator
 from smart_office.redaction import redact_url
 from smart_office.tls import USER_AGENT, ssl_context
@@ -156,10 +163,19 @@ class GraphClient:
         return url
 
     async def get_json(
-        self, tenant_id: str, url: str, *, bucket: Bucket = SECURITY, stats: RequestStats | None = None
+        self,
+        tenant_id: str,
+        url: str,
+        *,
+        bucket: Bucket = SECURITY,
+        stats: RequestStats | None = None,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
     ) -> tuple[Any, int, bool]:
         """GET one URL and parse it. Returns (json, size in bytes, salvaged)."""
-        return await self._send_json(tenant_id, "GET", url, bucket=bucket, stats=stats)
+        return await self._send_json(
+            tenant_id, "GET", url, bucket=bucket, stats=stats, deadline=deadline, allowance=allowance
+        )
 
     async def _send_json(
         self,
@@ -170,12 +186,21 @@ class GraphClient:
         bucket: Bucket,
         stats: RequestStats | None,
         json_body: Any = None,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
     ) -> tuple[Any, int, bool]:
         """Send and parse. A body that is not JSON is usually a connection cut short behind a proxy: it is
         requested again a couple of times before it counts as malformed."""
         for attempt in range(3):
             response = await self._send(
-                tenant_id, method, url, bucket=bucket, stats=stats, json_body=json_body
+                tenant_id,
+                method,
+                url,
+                bucket=bucket,
+                stats=stats,
+                json_body=json_body,
+                deadline=deadline,
+                allowance=allowance,
             )
             try:
                 return _parse_body(response, tenant_id=tenant_id, endpoint=_endpoint(url))
@@ -196,19 +221,25 @@ class GraphClient:
         bucket: Bucket = SECURITY,
         stats: RequestStats | None = None,
         first_page: Any = None,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
     ) -> AsyncIterator[GraphPage]:
         """Yield the pages of a collection one at a time, following @odata.nextLink.
 
-        `first_page` lets a caller that fetched page one through $batch continue from it.
+        `first_page` lets a caller that fetched page one through $batch continue from it. `deadline` (a
+        `time.monotonic()` value) bounds the whole collection: retries stop at it, and a page that would
+        start after it raises PaginationError.
         """
         stats = stats if stats is not None else RequestStats()
         url = self.url(path, params)
-        paginator = NextLinkPaginator(url, max_pages=self.max_pages)
+        paginator = NextLinkPaginator(url, max_pages=self.max_pages, deadline=deadline)
         body: Any = first_page
         size, salvaged = 0, False
         while True:
             if body is None:
-                body, size, salvaged = await self.get_json(tenant_id, url, bucket=bucket, stats=stats)
+                body, size, salvaged = await self.get_json(
+                    tenant_id, url, bucket=bucket, stats=stats, deadline=deadline, allowance=allowance
+                )
             if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise MalformedPageError(
                     "collection page without a `value` array",
@@ -230,17 +261,29 @@ class GraphClient:
             url, body = next_url, None
 
     async def batch(
-        self, tenant_id: str, requests: list[BatchRequest], *, stats: RequestStats | None = None
+        self,
+        tenant_id: str,
+        requests: list[BatchRequest],
+        *,
+        stats: RequestStats | None = None,
+        item_stats: Mapping[str, RequestStats] | None = None,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
     ) -> dict[str, BatchResponse]:
         """Run up to 20 GETs in one $batch round trip; retry only the sub-requests that were throttled or failed
-        transiently, in a new batch after the longest Retry-After among them."""
+        transiently, in a new batch after the longest Retry-After among them.
+
+        `stats` gets the round trips; `item_stats[id]` what happened to each sub-request (its throttling
+        and retries), so a throttled alerts_v2 request is booked to alerts_v2, not to the batch.
+        """
         if not requests:
             return {}
         if len(requests) > 20:
             raise ValueError("Graph $batch takes at most 20 requests")
         pending = {r.id: r for r in requests}
         done: dict[str, BatchResponse] = {}
-        for attempt in range(self.retry.max_attempts):
+        budget = self.retry.start(deadline=deadline, allowance=allowance)
+        while True:
             # Headers are per item inside a batch: the outer Prefer does not reach them.
             payload = {
                 "requests": [
@@ -255,42 +298,55 @@ class GraphClient:
                 bucket=SECURITY,
                 stats=stats,
                 json_body=payload,
+                deadline=deadline,
+                allowance=allowance,
             )
             body, _, _ = _parse_body(response, tenant_id=tenant_id, endpoint="/$batch")
+            responses = body.get("responses") if isinstance(body, dict) else None
+            if not isinstance(responses, list):
+                raise MalformedPageError(
+                    "$batch response without a `responses` array",
+                    raw=response.content,
+                    tenant_id=tenant_id,
+                    endpoint="/$batch",
+                    status=response.status_code,
+                )
+            retryable: dict[str, BatchResponse] = {}
             waits: list[float] = []
-            for item in body.get("responses", []):
+            for item in responses:
+                if not isinstance(item, dict):
+                    continue
                 item_id = str(item.get("id"))
                 if item_id not in pending:
                     continue
-                status = int(item.get("status", 0))
+                status = _int_or_zero(item.get("status"))
                 headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-                if status in _RETRYABLE_STATUS and attempt + 1 < self.retry.max_attempts:
-                    if stats is not None:
-                        stats.throttled += status == 429
-                        stats.retries += 1
+                answer = BatchResponse(item_id, status, headers, item.get("body"))
+                if status in _RETRYABLE_STATUS:
+                    own = (item_stats or {}).get(item_id)
+                    if own is not None:
+                        own.throttled += status == 429
+                        own.retries += 1
+                    retryable[item_id] = answer
                     wait = parse_retry_after(headers.get("retry-after"))
-                    waits.append(wait if wait is not None else self.retry.backoff(attempt))
+                    waits.append(wait if wait is not None else self.retry.backoff(budget.attempts))
                     continue
-                done[item_id] = BatchResponse(item_id, status, headers, item.get("body"))
+                done[item_id] = answer
                 del pending[item_id]
             if not pending:
                 return done
-            missing_from_response = [
-                i for i in pending if i not in {str(x.get("id")) for x in body.get("responses", [])}
-            ]
-            if missing_from_response and not waits:
+            missing = [i for i in pending if i not in retryable]
+            if missing and not retryable:
                 raise GraphTransientError(
-                    f"$batch response lacks ids {missing_from_response}",
-                    tenant_id=tenant_id,
-                    endpoint="/$batch",
+                    f"$batch response lacks ids {missing}", tenant_id=tenant_id, endpoint="/$batch"
                 )
-            delay = max(waits) if waits else 0.0
-            if delay > self.retry.max_wait:
-                break
-            await asyncio.sleep(delay)
-        for item_id in pending:
-            done[item_id] = BatchResponse(item_id, 429, {}, None)
-        return done
+            wait = budget.next_wait(max(waits) if waits else None)
+            if wait is None:
+                # Out of time: what is still throttled is answered as Graph last answered it.
+                for item_id in pending:
+                    done[item_id] = retryable.get(item_id) or BatchResponse(item_id, 503, {}, None)
+                return done
+            await asyncio.sleep(wait)
 
     async def _send(
         self,
@@ -301,13 +357,17 @@ class GraphClient:
         bucket: Bucket,
         stats: RequestStats | None,
         json_body: Any = None,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
     ) -> httpx.Response:
-        """Send with limits, token, and retries. Returns a 2xx response whose body has been read."""
+        """Send with limits, token, and retries within the policy's time budget. Returns a 2xx response
+        whose body has been read; raises the typed GraphError of the last answer when time runs out."""
         endpoint = _endpoint(url)
         slots, rate = self.limits.for_tenant(tenant_id, bucket)
         force_refresh = False
-        last_error: GraphError | None = None
-        for attempt in range(self.retry.max_attempts):
+        budget = self.retry.start(deadline=deadline, allowance=allowance)
+        content = orjson.dumps(json_body) if json_body is not None else None
+        while True:
             token = await self._tokens(tenant_id, self.cloud.graph_scope, force_refresh)
             headers = {
                 "Authorization": f"Bearer {token}",
@@ -315,7 +375,6 @@ class GraphClient:
                 # Without it Graph hides newer enum members behind `unknownFutureValue`; we keep real values.
                 "Prefer": "include-unknown-enum-members",
             }
-            content = orjson.dumps(json_body) if json_body is not None else None
             if content is not None:
                 headers["Content-Type"] = "application/json"
             await rate.acquire()
@@ -327,13 +386,17 @@ class GraphClient:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 if stats is not None:
                     stats.requests += 1
-                    stats.retries += 1
-                last_error = GraphTransientError(
+                error: GraphError = GraphTransientError(
                     f"{type(exc).__name__} after {time.monotonic() - started:.1f}s",
                     tenant_id=tenant_id,
                     endpoint=endpoint,
                 )
-                await asyncio.sleep(self.retry.backoff(attempt))
+                wait = budget.next_wait()
+                if wait is None:
+                    raise error from None
+                if stats is not None:
+                    stats.retries += 1
+                await asyncio.sleep(wait)
                 continue
             if stats is not None:
                 stats.requests += 1
@@ -344,24 +407,25 @@ class GraphClient:
             error = _graph_error(response, tenant_id=tenant_id, endpoint=endpoint)
             if status == 401 and not force_refresh:
                 force_refresh = True  # the cached token may have been revoked or expired early
-                last_error = error
                 continue
-            if status in _RETRYABLE_STATUS:
-                if stats is not None:
-                    stats.throttled += status == 429
-                    stats.retries += 1
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-                if wait is None:
-                    wait = self.retry.backoff(attempt)
-                if wait > self.retry.max_wait:
-                    raise error
-                log.debug("retrying %s for %s in %.2fs (HTTP %s)", redact_url(url), tenant_id, wait, status)
-                last_error = error
-                await asyncio.sleep(wait)
-                continue
-            raise error
-        assert last_error is not None
-        raise last_error
+            if status not in _RETRYABLE_STATUS:
+                raise error
+            if stats is not None:
+                stats.throttled += status == 429
+            wait = budget.next_wait(parse_retry_after(response.headers.get("Retry-After")))
+            if wait is None:
+                raise error
+            if stats is not None:
+                stats.retries += 1
+            log.debug("retrying %s for %s in %.2fs (HTTP %s)", redact_url(url), tenant_id, wait, status)
+            await asyncio.sleep(wait)
+
+
+def _int_or_zero(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _endpoint(url: str) -> str:

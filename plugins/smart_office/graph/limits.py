@@ -12,6 +12,7 @@ import email.utils
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -98,14 +99,83 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How long to keep trying. `max_wait` bounds a single Retry-After we are willing to honour."""
+    """How long to keep trying one request: a budget of time, not a number of attempts.
 
-    max_attempts: int = 6
+    A burst of six 429s within five seconds costs five seconds, not the tenant's data for the day; a server
+    that keeps failing is given up on once `budget` seconds have gone by. Retry-After is honoured up to
+    `max_wait` seconds (a longer one means the service wants us gone for a while: the request fails at
+    once, as an outcome, and the next run tries again). `max_attempts` only stops a server that fails
+    instantly from being asked thousands of times inside the budget.
+    """
+
+    budget: float = 300.0
+    max_wait: float = 120.0
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
-    max_wait: float = 120.0
+    max_attempts: int = 50
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Full-jitter exponential backoff for when the server gives no Retry-After."""
         ceiling = min(self.backoff_cap, self.backoff_base * (2**attempt))
         return (rng or random).uniform(0, ceiling)
+
+    def start(
+        self,
+        *,
+        deadline: float | None = None,
+        allowance: RetryAllowance | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> RetryBudget:
+        """A budget for one request; `deadline` (a `clock()` value) can only shorten it, and the waits are
+        also drawn from `allowance`, shared by every request of one tenant."""
+        return RetryBudget(self, clock, deadline, allowance)
+
+
+@dataclass(slots=True)
+class RetryAllowance:
+    """Seconds of waiting-to-retry one tenant may still spend, shared by all its requests.
+
+    Without it, a tenant whose every request keeps failing would spend the full per-request budget on each
+    of its endpoints and pages in turn; with it, once the tenant has waited this long in total, its
+    remaining requests fail at their first error and the run moves on.
+    """
+
+    seconds: float
+
+    def take(self, wait: float) -> bool:
+        if wait > self.seconds:
+            self.seconds = 0.0
+            return False
+        self.seconds -= wait
+        return True
+
+
+class RetryBudget:
+    """The retries left for one request: `next_wait()` says how long to wait, or None to give up."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        clock: Callable[[], float],
+        deadline: float | None,
+        allowance: RetryAllowance | None = None,
+    ) -> None:
+        self.policy = policy
+        self._clock = clock
+        end = clock() + policy.budget
+        self.deadline = end if deadline is None else min(end, deadline)
+        self.allowance = allowance
+        self.attempts = 0
+
+    def next_wait(self, retry_after: float | None = None, *, minimum: float = 0.0) -> float | None:
+        """Seconds to wait before the next attempt (Retry-After when given), or None when out of budget."""
+        self.attempts += 1
+        if self.attempts >= self.policy.max_attempts:
+            return None
+        wait = self.policy.backoff(self.attempts - 1) if retry_after is None else retry_after
+        wait = max(wait, minimum)
+        if wait > self.policy.max_wait or self._clock() + wait > self.deadline:
+            return None
+        if self.allowance is not None and not self.allowance.take(wait):
+            return None
+        return wait

@@ -1,9 +1,16 @@
-"""Following @odata.nextLink: a small strategy object with loop detection, an origin check and a page cap."""
+"""Following @odata.nextLink: a small strategy object with loop detection, an origin check and caps."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
+
+DEFAULT_MAX_PAGES = 10_000
+# Graph may legitimately answer an empty page with a nextLink (a partition with nothing in the window), but
+# never many in a row: a run of them is a service fault that would otherwise page until the page cap.
+DEFAULT_MAX_EMPTY_PAGES = 25
 
 
 class NextLinkPaginator:
@@ -11,18 +18,33 @@ class NextLinkPaginator:
 
     Graph says: follow @odata.nextLink verbatim until it is absent; a page may be empty. We also refuse a
     link we already followed (a loop would never end), a link to another origin (the bearer token must
-    only ever go to Graph), and more than `max_pages` pages.
+    only ever go to Graph), more than `max_pages` pages, more than `max_empty_pages` empty pages in a row,
+    and paging past `deadline` (a `clock()` value): one endpoint of one tenant never holds a run hostage.
     """
 
-    def __init__(self, first_url: str, *, max_pages: int = 10_000) -> None:
+    def __init__(
+        self,
+        first_url: str,
+        *,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        max_empty_pages: int = DEFAULT_MAX_EMPTY_PAGES,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._origin = _origin(first_url)
         self._seen = {first_url}
         self.max_pages = max_pages
+        self.max_empty_pages = max_empty_pages
+        self.deadline = deadline
+        self._clock = clock
         self.pages = 0
+        self.empty_in_a_row = 0
 
     def next_url(self, page: dict[str, Any]) -> str | None:
         """The URL of the next page, or None when the collection is complete. Raises ValueError on a bad link."""
         self.pages += 1
+        value = page.get("value")
+        self.empty_in_a_row = self.empty_in_a_row + 1 if isinstance(value, list) and not value else 0
         link = page.get("@odata.nextLink")
         if not link:
             return None
@@ -34,6 +56,10 @@ class NextLinkPaginator:
             raise ValueError(f"@odata.nextLink loop after {self.pages} pages")
         if self.pages >= self.max_pages:
             raise ValueError(f"page cap of {self.max_pages} pages reached")
+        if self.empty_in_a_row >= self.max_empty_pages:
+            raise ValueError(f"{self.empty_in_a_row} empty pages in a row, each with a nextLink")
+        if self.deadline is not None and self._clock() >= self.deadline:
+            raise ValueError(f"time limit reached after {self.pages} pages")
         self._seen.add(link)
         return link
 

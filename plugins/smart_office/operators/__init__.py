@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smart_office.operators.extraction import (
+    CoverageCheckOperator,
     CoverageGateOperator,
     DiscoverCustomersOperator,
     ExtractShardOperator,
@@ -10,6 +11,7 @@ from smart_office.operators.extraction import (
 )
 
 __all__ = [
+    "CoverageCheckOperator",
     "CoverageGateOperator",
     "DiscoverCustomersOperator",
     "ExtractShardOperator",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -69,6 +71,32 @@ def _run_id(context: Context) -> str:
     return re.sub(r"[^A-Za-z0-9_.:+-]", "_", f"{context['dag'].dag_id}/{context['run_id']}")[:200]
 
 
+@contextmanager
+def fail_fast_on_human_errors() -> Iterator[None]:
+    """Errors only a human can fix fail the task without Airflow's retries; transient ones are retried.
+
+    Retrying an expired refresh token or a missing setting five minutes later only delays the page to the
+    data engineer; a 503 from the identity service is worth another try.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from smart_office.auth.errors import AuthState
+    from smart_office.auth.rotation import NoRefreshTokenError
+    from smart_office.auth.stores import TokenStoreError
+    from smart_office.extract.tenant import PartnerAuthFailure
+    from smart_office.runtime import CredentialMissingError
+    from smart_office.settings import SettingsError
+
+    try:
+        yield
+    except PartnerAuthFailure as failure:
+        if failure.error.state is AuthState.TRANSIENT:
+            raise
+        raise AirflowFailException(str(failure)) from None
+    except (SettingsError, CredentialMissingError, NoRefreshTokenError, TokenStoreError) as error:
+        raise AirflowFailException(f"configuration error: {error}") from None
+
+
 class _SmartOfficeOperator(BaseOperator):
     """Resolves settings from the environment and the warehouse URL from the Airflow connection.
 
@@ -99,9 +127,10 @@ class PartnerTokenCheckOperator(_SmartOfficeOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from smart_office.pipeline import check_partner_token, prepare_warehouse
 
-        settings = self.settings()
-        prepare_warehouse(settings)
-        return check_partner_token(settings, as_of=_as_of(context))
+        with fail_fast_on_human_errors():
+            settings = self.settings()
+            prepare_warehouse(settings)
+            return check_partner_token(settings, as_of=_as_of(context))
 
 
 class DiscoverCustomersOperator(_SmartOfficeOperator):
@@ -111,13 +140,14 @@ class DiscoverCustomersOperator(_SmartOfficeOperator):
         from smart_office.pipeline import discover_customers
 
         run_id = _run_id(context)
-        summary = discover_customers(
-            self.settings(),
-            run_id=run_id,
-            as_of=_as_of(context),
-            dag_id=context["dag"].dag_id,
-            dag_run_id=context["run_id"],
-        )
+        with fail_fast_on_human_errors():
+            summary = discover_customers(
+                self.settings(),
+                run_id=run_id,
+                as_of=_as_of(context),
+                dag_id=context["dag"].dag_id,
+                dag_run_id=context["run_id"],
+            )
         self.log.info("discovery: %s", summary)
         return [{"run_id": run_id, "shard": i, "shards": summary["shards"]} for i in range(summary["shards"])]
 
@@ -141,19 +171,42 @@ class ExtractShardOperator(_SmartOfficeOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from smart_office.pipeline import extract_shard
 
-        return extract_shard(
-            self.settings(),
-            run_id=self.run_id,
-            shard=int(self.shard),
-            shards=int(self.shards),
-            as_of=_as_of(context),
-        )
+        with fail_fast_on_human_errors():
+            return extract_shard(
+                self.settings(),
+                run_id=self.run_id,
+                shard=int(self.shard),
+                shards=int(self.shards),
+                as_of=_as_of(context),
+            )
 
 
 class CoverageGateOperator(_SmartOfficeOperator):
-    """Closes the run and fails it when coverage is below SMART_OFFICE_COVERAGE_THRESHOLD."""
+    """Closes the run with its coverage, computed from ops: runs once every shard is done, failed ones included,
+    so the marts are built from whatever landed. Low coverage fails the run later, in CoverageCheckOperator."""
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from smart_office.pipeline import finalize_run
+        from smart_office.pipeline import close_run
 
-        return finalize_run(self.settings(), run_id=_run_id(context))
+        with fail_fast_on_human_errors():
+            return close_run(self.settings(), run_id=_run_id(context))
+
+
+class CoverageCheckOperator(_SmartOfficeOperator):
+    """Fails (and so notifies) when the run's coverage was under SMART_OFFICE_COVERAGE_THRESHOLD, after the marts
+    were built from what landed. Not retried: a retry would not change the coverage of a closed run."""
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from smart_office.pipeline import CoverageError, enforce_coverage, run_coverage
+
+        with fail_fast_on_human_errors():
+            summary = run_coverage(self.settings(), run_id=_run_id(context))
+        if summary is None:
+            raise AirflowFailException("the run was never closed: discovery or the coverage gate failed")
+        try:
+            enforce_coverage(summary)
+        except CoverageError as error:
+            raise AirflowFailException(str(error)) from None
+        return summary

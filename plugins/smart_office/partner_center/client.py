@@ -48,6 +48,8 @@ class PartnerCenterClient:
     :param session: requests session that trusts the right CA.
     :param page_size: `size` query parameter.
     :param max_pages: safety cap on pages.
+    :param retry: how long to keep retrying 429/5xx/broken connections (a time budget per request).
+    :param timeout: seconds per request; a hung connection is a failed attempt, never a hung run.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class PartnerCenterClient:
         page_size: int = 500,
         max_pages: int = 10_000,
         retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base = base_url.rstrip("/")
@@ -67,6 +70,7 @@ class PartnerCenterClient:
         self.page_size = page_size
         self.max_pages = max_pages
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self._sleep = sleep
         self.stats = PartnerCenterStats()
 
@@ -112,7 +116,8 @@ class PartnerCenterClient:
 
     def _get(self, url: str, extra_headers: dict[str, str]) -> dict[str, Any]:
         request_id = str(uuid.uuid4())  # reused on retries: Partner Center's idempotency key
-        for attempt in range(self.retry.max_attempts):
+        budget = self.retry.start()
+        while True:
             headers = {
                 "Authorization": f"Bearer {self._token()}",
                 "Accept": "application/json",
@@ -122,31 +127,31 @@ class PartnerCenterClient:
                 **extra_headers,
             }
             self.stats.requests += 1
+            retry_after: float | None = None
             try:
-                response = self._session.get(url, headers=headers)
+                response = self._session.get(url, headers=headers, timeout=self.timeout)
             except requests.RequestException as exc:
-                self.stats.retries += 1
-                log.warning("Partner Center %s: %s; retrying", redact_url(url), type(exc).__name__)
-                self._sleep(self.retry.backoff(attempt))
-                continue
-            if response.status_code == 200:
-                try:
-                    return orjson.loads(response.content)
-                except orjson.JSONDecodeError:
-                    self.stats.retries += 1
-                    self._sleep(self.retry.backoff(attempt))
-                    continue
-            if response.status_code in {429, 500, 502, 503, 504}:
-                self.stats.retries += 1
-                self.stats.throttled += response.status_code == 429
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-                wait = self.retry.backoff(attempt) if wait is None else wait
-                if wait > self.retry.max_wait:
-                    break
-                self._sleep(wait)
-                continue
-            raise _error(response)
-        raise PartnerCenterError(f"gave up on {redact_url(url)} after {self.retry.max_attempts} attempts")
+                problem = type(exc).__name__
+            else:
+                if response.status_code == 200:
+                    try:
+                        return orjson.loads(response.content)
+                    except orjson.JSONDecodeError:
+                        problem = "a body that is not JSON"
+                elif response.status_code in {429, 500, 502, 503, 504}:
+                    self.stats.throttled += response.status_code == 429
+                    problem = f"HTTP {response.status_code}"
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                else:
+                    raise _error(response)
+            wait = budget.next_wait(retry_after)
+            if wait is None:
+                raise PartnerCenterError(
+                    f"gave up on {redact_url(url)} after {budget.attempts} attempts (last: {problem})"
+                )
+            self.stats.retries += 1
+            log.warning("Partner Center %s: %s; retrying in %.1fs", redact_url(url), problem, wait)
+            self._sleep(wait)
 
 
 def _error(response: requests.Response) -> PartnerCenterError:

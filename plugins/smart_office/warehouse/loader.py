@@ -2,9 +2,15 @@
 
 A payload is identified by (tenant, entity id, sha256 of its canonical JSON). Landing the same payload
 twice is a no-op; a changed payload (an alert that moved to `resolved`) is a new version next to the old
-one. Items PostgreSQL would reject — NUL characters inside strings, undecodable bytes — or that lack an id
-go to raw.quarantine with the reason; the rest of the page lands. Watermarks move in the same transaction
-as the data they cover.
+one. Watermarks move in the same transaction as the data they cover.
+
+Nothing is lost:
+- an item PostgreSQL cannot store as sent (NUL characters inside strings, bytes that are not UTF-8) lands
+  with those characters replaced by U+FFFD, its exact original bytes in `original_payload` and what was
+  replaced in `repairs`; its hash is the hash of the original, so its identity does not depend on the repair;
+- an item that cannot be an entity at all (not an object, no id) goes to raw.quarantine with its bytes and
+  the reason, and the page reports the oldest such item's change time (`hold_before`) so the caller can
+  keep the watermark from moving past it: when the source sends it again, corrected, it is read again.
 """
 
 from __future__ import annotations
@@ -39,62 +45,95 @@ ENTITIES: dict[str, Entity] = {
 }
 
 
+REPLACEMENT = "\ufffd"
+
+
 @dataclass(slots=True)
 class LandResult:
     received: int = 0
     new: int = 0
     quarantined: int = 0
+    repaired: int = 0
     max_updated_at: datetime | None = None
+    hold_before: datetime | None = None
 
     def add(self, other: LandResult) -> None:
         self.received += other.received
         self.new += other.new
         self.quarantined += other.quarantined
-        if other.max_updated_at is not None and (
-            self.max_updated_at is None or other.max_updated_at > self.max_updated_at
-        ):
-            self.max_updated_at = other.max_updated_at
+        self.repaired += other.repaired
+        self.max_updated_at = _latest(self.max_updated_at, other.max_updated_at)
+        self.hold_before = _earliest(self.hold_before, other.hold_before)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedItem:
+    entity_id: str | None
+    reason: str
+    error: str
+    payload: bytes
+    updated_at: datetime | None
 
 
 @dataclass(slots=True)
 class PreparedPage:
-    """COPY-ready text for the good items, plus what must go to quarantine."""
+    """COPY-ready text for the items that land, plus what must go to quarantine."""
 
     copy_text: bytearray = field(default_factory=bytearray)
     rows: int = 0
-    quarantine: list[tuple[str | None, str, str, bytes]] = field(default_factory=list)
+    repaired: int = 0
+    quarantine: list[QuarantinedItem] = field(default_factory=list)
     max_updated_at: datetime | None = None
+    hold_before: datetime | None = None
 
 
 def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
-    """Serialise items canonically, hash them, and sort out what PostgreSQL would reject."""
+    """Serialise items canonically, hash them, repair what PostgreSQL cannot store, set aside non-entities."""
     page = PreparedPage()
     tenant = _copy_field(tenant_id)
     for item in items:
+        updated = (
+            _timestamp(item.get(entity.updated_field))
+            if isinstance(item, dict) and entity.updated_field
+            else None
+        )
         if not isinstance(item, dict):
             page.quarantine.append(
-                (None, "not_an_object", f"item is a {type(item).__name__}", _lenient(item))
+                QuarantinedItem(
+                    None, "not_an_object", f"item is a {type(item).__name__}", _lenient(item), None
+                )
             )
             continue
         entity_id = item.get(entity.id_field)
-        if not isinstance(entity_id, str) or not entity_id:
-            page.quarantine.append((None, "missing_id", f"no string `{entity.id_field}`", _lenient(item)))
+        if not isinstance(entity_id, str) or not entity_id or not _storable(entity_id):
+            page.quarantine.append(
+                QuarantinedItem(
+                    None, "missing_id", f"no usable string `{entity.id_field}`", _lenient(item), updated
+                )
+            )
+            page.hold_before = _earliest(page.hold_before, updated)
             continue
+        repairs: list[str] = []
+        original: bytes | None = None
         try:
             data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError as exc:
+        except orjson.JSONEncodeError:
             # Lone surrogates: the source sent bytes that are not UTF-8 inside a string.
-            page.quarantine.append((entity_id, "invalid_utf8", str(exc), _lenient(item)))
-            continue
+            original = _canonical_lenient(item)
+            item = _replace_in_strings(item, _unpaired_surrogate, REPLACEMENT)
+            repairs.append("invalid_utf8")
+            data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
         if b"\\u0000" in data:
-            page.quarantine.append(
-                (entity_id, "nul_character", "string contains \\u0000, which jsonb rejects", data)
-            )
-            continue
-        updated = _timestamp(item.get(entity.updated_field)) if entity.updated_field else None
-        if updated is not None and (page.max_updated_at is None or updated > page.max_updated_at):
-            page.max_updated_at = updated
-        digest = hashlib.sha256(data).hexdigest()
+            # jsonb cannot hold U+0000. Decide on the parsed value, not on the bytes: `\\u0000` in the JSON
+            # may be an escaped backslash followed by the text "u0000".
+            fixed = _replace_in_strings(item, "\x00", REPLACEMENT)
+            if fixed != item:
+                original = original or data
+                item = fixed
+                repairs.append("nul_character")
+                data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        page.max_updated_at = _latest(page.max_updated_at, updated)
+        digest = hashlib.sha256(original if original is not None else data).hexdigest()
         page.copy_text += b"\t".join(
             (
                 tenant,
@@ -102,10 +141,13 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
                 data.replace(b"\\", b"\\\\"),
                 b"\\\\x" + digest.encode(),
                 updated.isoformat().encode() if updated else b"\\N",
+                b"\\\\x" + original.hex().encode() if original is not None else b"\\N",
+                ("{" + ",".join(repairs) + "}").encode() if repairs else b"\\N",
             )
         )
         page.copy_text += b"\n"
         page.rows += 1
+        page.repaired += bool(repairs)
     return page
 
 
@@ -132,28 +174,40 @@ class RawLoader:
         *,
         endpoint: str | None = None,
         watermark: tuple[str, datetime] | None = None,
+        hold_before: datetime | None = None,
     ) -> LandResult:
-        """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically."""
+        """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically.
+
+        The watermark never passes a quarantined item: not this page's (see `LandResult.hold_before`), nor
+        `hold_before`, the earliest one of the collection's earlier pages.
+        """
         entity = ENTITIES[entity_name]
         page = prepare(entity, tenant_id, items)
         result = LandResult(
-            received=len(items), quarantined=len(page.quarantine), max_updated_at=page.max_updated_at
+            received=len(items),
+            quarantined=len(page.quarantine),
+            repaired=page.repaired,
+            max_updated_at=page.max_updated_at,
+            hold_before=page.hold_before,
         )
         async with self._conn.transaction():
             if page.rows:
                 result.new = await self._merge(entity, page)
-            for entity_id, reason, error, payload in page.quarantine:
+            for bad in page.quarantine:
                 await self.quarantine(
                     endpoint or entity_name,
                     tenant_id,
-                    reason,
-                    error,
-                    payload,
-                    entity_id=entity_id,
+                    bad.reason,
+                    bad.error,
+                    bad.payload,
+                    entity_id=bad.entity_id,
+                    updated_at=bad.updated_at,
                     in_transaction=True,
                 )
             if watermark is not None:
-                await self._advance_watermark(tenant_id, *watermark)
+                name, value = watermark
+                held = _earliest(hold_before, page.hold_before)
+                await self._advance_watermark(tenant_id, name, value if held is None else min(value, held))
         return result
 
     async def quarantine(
@@ -165,14 +219,32 @@ class RawLoader:
         payload: bytes,
         *,
         entity_id: str | None = None,
+        updated_at: datetime | None = None,
         in_transaction: bool = False,
     ) -> None:
-        """Keep what could not be landed, with why, so nothing is silently lost."""
+        """Keep what could not be landed, with why, so nothing is silently lost (one row per distinct item)."""
         query = """
-            insert into raw.quarantine (run_id, tenant_id, endpoint, entity_id, reason, error, payload_bytes)
-            values (%s, %s, %s, %s, %s, %s, %s)
+            insert into raw.quarantine (
+                run_id, tenant_id, endpoint, entity_id, reason, error, payload_bytes, payload_hash,
+                source_updated_at, last_run_id, last_received_at
+            )
+            values (%s, %s, %s, %s, %s, %s, %s, sha256(%s), %s, %s, now())
+            on conflict (
+                coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), endpoint, reason, payload_hash
+            ) do update set last_run_id = excluded.last_run_id, last_received_at = excluded.last_received_at
         """
-        params = (self.run_id, tenant_id, endpoint, entity_id, reason, error[:2000], payload)
+        params = (
+            self.run_id,
+            tenant_id,
+            endpoint,
+            entity_id,
+            reason,
+            error[:2000],
+            payload,
+            payload,
+            updated_at,
+            self.run_id,
+        )
         if in_transaction:
             await self._conn.execute(query, params)
         else:
@@ -188,21 +260,26 @@ class RawLoader:
             await self._conn.execute(
                 """
                 create temp table if not exists _landing (
-                    tenant_id uuid, entity_id text, payload jsonb, payload_hash bytea, source_updated_at timestamptz
+                    tenant_id uuid, entity_id text, payload jsonb, payload_hash bytea, source_updated_at timestamptz,
+                    original_payload bytea, repairs text[]
                 ) on commit delete rows
                 """
             )
             self._temp_ready = True
         async with self._conn.cursor() as cur:
             async with cur.copy(
-                "copy _landing (tenant_id, entity_id, payload, payload_hash, source_updated_at) from stdin"
+                "copy _landing (tenant_id, entity_id, payload, payload_hash, source_updated_at, original_payload, "
+                "repairs) from stdin"
             ) as copy:
                 await copy.write(bytes(page.copy_text))
             await cur.execute(
                 sql.SQL(
                     """
-                    insert into raw.{table} (tenant_id, entity_id, payload, payload_hash, source_updated_at, run_id)
-                    select tenant_id, entity_id, payload, payload_hash, source_updated_at, %s from _landing
+                    insert into raw.{table} (
+                        tenant_id, entity_id, payload, payload_hash, source_updated_at, original_payload, repairs, run_id
+                    )
+                    select tenant_id, entity_id, payload, payload_hash, source_updated_at, original_payload, repairs, %s
+                    from _landing
                     on conflict (tenant_id, entity_id, payload_hash) do nothing
                     """
                 ).format(table=sql.Identifier(entity.table)),
@@ -250,3 +327,38 @@ def _timestamp(value: Any) -> datetime | None:
 def _lenient(item: Any) -> bytes:
     """Bytes of an item that orjson refused (e.g. lone surrogates), keeping the original bytes where possible."""
     return json.dumps(item, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape")
+
+
+def _canonical_lenient(item: Any) -> bytes:
+    """The canonical form of an item holding undecodable bytes, those bytes kept as they came."""
+    text = json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _unpaired_surrogate(text: str) -> str:
+    # surrogateescape maps an undecodable byte to U+DC80..U+DCFF; orjson refuses any lone surrogate.
+    return "".join(REPLACEMENT if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
+def _replace_in_strings(value: Any, old: str | Any, new: str) -> Any:
+    """`value` with `old` replaced in every string, keys included (`old` may be a str -> str function)."""
+    if isinstance(value, str):
+        return old(value) if callable(old) else value.replace(old, new)
+    if isinstance(value, dict):
+        return {_replace_in_strings(k, old, new): _replace_in_strings(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_in_strings(v, old, new) for v in value]
+    return value
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL's text type takes the string (no NUL, valid UTF-8)."""
+    return "\x00" not in text and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)

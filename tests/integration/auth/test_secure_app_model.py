@@ -296,7 +296,8 @@ def _secret(value: str):  # type: ignore[no-untyped-def]
         ("no_delegated_access", AuthState.GDAP_MISSING, False),
         ("refresh_token_expired", AuthState.REFRESH_TOKEN_EXPIRED, True),
         ("invalid_client", AuthState.INVALID_CLIENT, True),
-        ("app_not_found", AuthState.APP_NOT_FOUND, True),
+        # The app has no service principal in that customer tenant: its consent, not the partner's credential.
+        ("app_not_found", AuthState.APP_NOT_FOUND, False),
         ("tenant_not_found", AuthState.TENANT_NOT_FOUND, False),
     ],
 )
@@ -314,6 +315,16 @@ def test_aadsts_errors_become_states(
     assert error.tenant_id == customer["tenant_id"]
     assert exchanger.is_partner_failure(error) is partner_level
     assert error.remediation
+
+
+def test_app_unknown_at_the_partner_tenant_stops_the_run(partner: Partner) -> None:
+    handle = partner.handle
+    handle.add_fault(kind="app_not_found", service="identity", tenant=handle.partner_tenant_id)
+    exchanger = _exchanger(partner)
+    with pytest.raises(AuthError) as caught:
+        exchanger.get_token(handle.partner_tenant_id, GRAPH_SCOPE)
+    assert caught.value.state is AuthState.APP_NOT_FOUND
+    assert exchanger.is_partner_failure(caught.value)
 
 
 def test_baked_faults_of_the_realistic_portfolio_are_per_tenant_outcomes(partner: Partner) -> None:

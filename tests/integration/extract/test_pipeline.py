@@ -188,7 +188,7 @@ def _readable_tenant(s: Setup, offset: int = 0) -> str:
         ({"kind": "malformed"}, "alerts_v2", "failed", "malformed_page"),
         ({"kind": "nextlink_loop"}, "alerts_v2", None, "pagination_error"),
         ({"kind": "empty_page", "count": 1}, "alerts_v2", "loaded", "ok"),
-        ({"kind": "nul_strings"}, "alerts_v2", "loaded", "quarantined_items"),
+        ({"kind": "nul_strings"}, "alerts_v2", "loaded", "repaired_items"),
     ],
 )
 def test_faults_are_absorbed_or_recorded_per_tenant(
@@ -206,11 +206,19 @@ def test_faults_are_absorbed_or_recorded_per_tenant(
     other = _readable_tenant(setup, 1)
     assert outcomes[(other, endpoint)] == ("loaded", "ok")
     assert result["coverage"]["attempted"] >= 2
-    if expected_state in {"malformed_page", "quarantined_items"}:
+    if expected_state == "malformed_page":
         reasons = {
             r[0] for r in setup.query("select reason from raw.quarantine where tenant_id = %s", tenant)
         }
-        assert reasons & {"malformed_page", "nul_character"}
+        assert reasons == {"malformed_page"}
+    if expected_state == "repaired_items":
+        # Landed, not set aside: the original bytes are kept beside the storable payload.
+        repaired = setup.query(
+            "select count(*) from raw.alerts_v2 where tenant_id = %s and 'nul_character' = any(repairs) "
+            "and original_payload is not null",
+            tenant,
+        )
+        assert repaired[0][0] >= 1
 
 
 def test_consent_revoked_tenant_is_an_outcome_not_a_crash(setup: Setup) -> None:
@@ -265,3 +273,39 @@ def test_throttled_partner_center_is_retried_after_retry_after(setup: Setup) -> 
     setup.handle.add_fault(kind="throttle", service="partner_center", count=1, params={"retry_after": 0.5})
     result = setup.run("run-pc")
     assert result["plan"]["listed"] == sum(c.is_listed(setup.now) for c in _portfolio())
+
+
+def test_a_shard_that_never_ran_lowers_coverage_instead_of_vanishing(setup: Setup) -> None:
+    from smart_office.pipeline import close_run, enforce_coverage
+
+    settings, now = setup.settings, setup.now
+    check_partner_token(settings, as_of=now)
+    plan = discover_customers(settings, run_id="run-s", as_of=now)
+    assert plan["shards"] >= 2
+    extract_shard(settings, run_id="run-s", shard=0, shards=plan["shards"], as_of=now)
+    summary = close_run(dataclasses.replace(settings, coverage_threshold=0.9), run_id="run-s")
+    extracted = len({t for t, _ in setup.outcomes("run-s")})
+    assert summary["attempted"] == plan["extractable"]
+    assert summary["failed_by_state"]["not_extracted"] == plan["extractable"] - extracted
+    assert not summary["ok"]
+    # The run is closed (never left `running`), and failing it is a separate, later step.
+    assert setup.query("select status from ops.runs where run_id = 'run-s'") == [("failed",)]
+    with pytest.raises(CoverageError, match="not_extracted"):
+        enforce_coverage(summary)
+
+
+def test_a_run_whose_process_died_long_ago_is_marked_abandoned(setup: Setup) -> None:
+    from smart_office.extract.runs import start_run
+
+    with psycopg.connect(setup.url) as conn:
+        from smart_office.warehouse.migrations import migrate
+
+        migrate(conn)
+        conn.execute(
+            "insert into ops.runs (run_id, started_at) values ('old', now() - interval '13 hours'), "
+            "('recent', now() - interval '1 hour')"
+        )
+        conn.commit()
+        start_run(conn, "new", dag_id=None, dag_run_id=None, logical_date=None)
+    statuses = dict(setup.query("select run_id, status from ops.runs"))
+    assert statuses == {"old": "abandoned", "recent": "running", "new": "running"}

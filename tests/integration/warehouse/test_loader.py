@@ -1,10 +1,13 @@
-"""COPY-then-merge landing: idempotent, versioned, quarantining what PostgreSQL would reject."""
+"""COPY-then-merge landing: idempotent, versioned, lossless (repairing what PostgreSQL cannot store, quarantining
+what cannot be an entity)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import orjson
 import psycopg
 import pytest
 
@@ -80,31 +83,84 @@ async def test_unknown_fields_and_copy_special_characters_survive(conn: psycopg.
     assert payload == odd
 
 
-async def test_rejects_go_to_quarantine_and_the_rest_lands(conn: psycopg.AsyncConnection) -> None:
+async def test_what_postgres_cannot_store_lands_repaired_with_its_original_bytes(
+    conn: psycopg.AsyncConnection,
+) -> None:
     page = [
         _alert("good", "new", "2026-11-01T10:00:00Z"),
-        _alert("nul", "new", "2026-11-01T10:00:00Z", title="bad\u0000title"),
-        _alert(
-            "utf8", "new", "2026-11-01T10:00:00Z", title="caf\udce9"
-        ),  # an undecodable byte, surrogate-escaped
-        {"status": "new"},
-        "not an object",
+        _alert("nul", "new", "2026-11-01T10:00:00Z", title="bad\u0000title", tags={"k\u0000": ["x\u0000"]}),
+        # An undecodable byte, surrogate-escaped by the client's lenient decoder.
+        _alert("utf8", "new", "2026-11-01T10:00:00Z", title="caf\udce9"),
+        # An escaped backslash followed by the text u0000 is not a NUL: nothing to repair.
+        _alert("text", "new", "2026-11-01T10:00:00Z", title="C:\\u0000"),
     ]
     result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, page, endpoint="/security/alerts_v2")
-    assert (result.received, result.new, result.quarantined) == (5, 1, 4)
+    assert (result.received, result.new, result.quarantined, result.repaired) == (4, 4, 0, 2)
     cur = await conn.execute(
-        "select entity_id, reason, endpoint, payload_bytes from raw.quarantine order by quarantine_id"
+        "select entity_id, payload, repairs, original_payload, encode(payload_hash, 'hex') "
+        "from raw.alerts_v2 order by entity_id"
+    )
+    rows = {r[0]: r[1:] for r in await cur.fetchall()}
+    assert rows["good"][1:3] == (None, None)
+    assert rows["text"][0]["title"] == "C:\\u0000"
+    assert rows["text"][1] is None
+    payload, repairs, original, digest = rows["nul"]
+    assert payload["title"] == "bad\ufffdtitle"
+    assert payload["tags"] == {"k\ufffd": ["x\ufffd"]}
+    assert repairs == ["nul_character"]
+    assert orjson.loads(bytes(original)) == page[1]  # exactly what Graph sent
+    assert digest == hashlib.sha256(bytes(original)).hexdigest()
+    payload, repairs, original, _ = rows["utf8"]
+    assert payload["title"] == "caf\ufffd"
+    assert repairs == ["invalid_utf8"]
+    assert b"caf\xe9" in bytes(original)  # the undecodable byte itself, not a replacement
+    # Landing the same broken item again is the same version: its identity is the original's hash.
+    again = await RawLoader(conn, "run-2").land("alerts_v2", TENANT, page[1:3])
+    assert again.new == 0
+    assert await _count(conn, "quarantine") == 0
+
+
+async def test_non_entities_are_quarantined_once_and_hold_the_watermark(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    page = [
+        _alert("good", "new", "2026-11-01T12:00:00Z"),
+        {"status": "new", "lastUpdateDateTime": "2026-11-01T10:00:00Z"},
+        {"id": "nul\u0000id", "lastUpdateDateTime": "2026-11-01T11:00:00Z"},
+        "not an object",
+    ]
+    loader = RawLoader(conn, "run-1")
+    newest = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    result = await loader.land(
+        "alerts_v2", TENANT, page, endpoint="/security/alerts_v2", watermark=("alerts_v2", newest)
+    )
+    assert (result.received, result.new, result.quarantined) == (4, 1, 3)
+    assert result.max_updated_at == newest
+    assert result.hold_before == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    # The next run reads again from the oldest item that could not land, not from the newest one seen.
+    assert await read_watermark(conn, TENANT, "alerts_v2") == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    # An earlier page's quarantined item holds the watermark too.
+    other = "00000000-0000-4000-8000-000000000002"
+    await loader.land(
+        "alerts_v2",
+        other,
+        [_alert("last-page", "new", newest.isoformat())],
+        watermark=("alerts_v2", newest),
+        hold_before=datetime(2026, 11, 1, 9, tzinfo=UTC),
+    )
+    assert await read_watermark(conn, other, "alerts_v2") == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    await RawLoader(conn, "run-2").land("alerts_v2", TENANT, page, endpoint="/security/alerts_v2")
+    cur = await conn.execute(
+        "select reason, endpoint, run_id, last_run_id, source_updated_at from raw.quarantine order by reason"
     )
     rows = await cur.fetchall()
-    assert [(r[0], r[1]) for r in rows] == [
-        ("nul", "nul_character"),
-        ("utf8", "invalid_utf8"),
-        (None, "missing_id"),
-        (None, "not_an_object"),
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("missing_id", "run-1", "run-2"),
+        ("missing_id", "run-1", "run-2"),
+        ("not_an_object", "run-1", "run-2"),
     ]
-    assert {r[2] for r in rows} == {"/security/alerts_v2"}
-    assert b"\xe9" in bytes(rows[1][3])  # the original byte is kept, not replaced
-    assert await _count(conn, "alerts_v2") == 1
+    assert {r[1] for r in rows} == {"/security/alerts_v2"}
+    assert await _count(conn, "alerts_v2") == 2  # "good" and "last-page"
 
 
 async def test_watermark_moves_with_the_data_and_never_backwards(conn: psycopg.AsyncConnection) -> None:

@@ -109,3 +109,52 @@ def test_delete_and_clear(registry) -> None:
 )
 def test_retry_after_is_written_as_microsoft_writes_it(value, text) -> None:
     assert retry_after_text(value) == text
+
+
+def _mutation(**params: object):  # type: ignore[no-untyped-def]
+    return parse_fault({"kind": "mutate", "service": "graph", "params": params}, now=NOW)
+
+
+def test_mutate_changes_the_first_items_of_a_collection() -> None:
+    import orjson
+
+    from emulator.faults import mutate_body
+
+    body = orjson.dumps(
+        {
+            "@odata.context": "x",
+            "value": [
+                {"id": "a", "evidence": [{"x": 1}], "scores": [{"averageScore": 5}]},
+                {"id": "b", "evidence": [], "scores": [{"averageScore": 6}]},
+                {"id": "c", "evidence": []},
+            ],
+        }
+    )
+    changed = orjson.loads(
+        mutate_body(
+            _mutation(set={"evidence": None, "scores.0.averageScore": "NaN"}, remove=["id"], items=2), body
+        )
+    )
+    assert changed["value"][0] == {"evidence": None, "scores": [{"averageScore": "NaN"}]}
+    assert changed["value"][1] == {"evidence": None, "scores": [{"averageScore": "NaN"}]}
+    assert changed["value"][2] == {"id": "c", "evidence": []}
+    assert changed["@odata.context"] == "x"
+    # Raw JSON text that is not a JSON value, as some services send it.
+    raw = mutate_body(_mutation(raw={"scores.0.averageScore": "NaN"}), body)
+    assert b'"averageScore":NaN' in raw
+    # A body that is not JSON is left as it is; a single entity is one item.
+    assert mutate_body(_mutation(set={"x": 1}), b"not json") == b"not json"
+    assert orjson.loads(mutate_body(_mutation(set={"x": 1}), b'{"id": "e"}')) == {"id": "e", "x": 1}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "give set, remove or raw"),
+        ({"set": [1]}, "set must be"),
+        ({"set": {"a": 1}, "items": 0}, "items"),
+    ],
+)
+def test_invalid_mutations_are_rejected(params: dict[str, object], message: str) -> None:
+    with pytest.raises(FaultSpecError, match=message):
+        _mutation(**params)
