@@ -214,7 +214,16 @@ EXIT_COVERAGE, EXIT_CONFIG, EXIT_PARTNER_AUTH, EXIT_WAREHOUSE = 1, 2, 3, 4
 @app.command()
 def run(
     as_of: Annotated[
-        str | None, typer.Option(help="The run's point in time (ISO 8601); default now.")
+        str | None,
+        typer.Option(
+            help="The run's point in time (ISO 8601 with offset): every window ends here; default now."
+        ),
+    ] = None,
+    interval_start: Annotated[
+        str | None,
+        typer.Option(
+            help="Start of the run's data interval, for a backfill behind the watermarks (default: a day before --as-of)."
+        ),
     ] = None,
     verbose: Annotated[bool, typer.Option("-v", help="Log progress.")] = False,
 ) -> None:
@@ -243,9 +252,16 @@ def run(
     from smart_office.runtime import CredentialMissingError
 
     settings = _settings()
-    when = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
-    if when.tzinfo is None:
-        console.print("[red]configuration error:[/] --as-of needs a UTC offset, e.g. 2026-11-02T09:00:00Z")
+    try:
+        when = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
+        start = datetime.fromisoformat(interval_start) if interval_start else None
+    except ValueError as error:
+        console.print(f"[red]configuration error:[/] --as-of/--interval-start: {error}")
+        raise typer.Exit(EXIT_CONFIG) from None
+    if when.tzinfo is None or (start is not None and start.tzinfo is None):
+        console.print(
+            "[red]configuration error:[/] --as-of and --interval-start need a UTC offset, e.g. 2026-11-02T09:00:00Z"
+        )
         raise typer.Exit(EXIT_CONFIG)
     run_id = f"cli/{when:%Y%m%dT%H%M%S}"
     try:
@@ -254,7 +270,14 @@ def run(
         plan = discover_customers(settings, run_id=run_id, as_of=when)
         for shard in range(plan["shards"]):
             try:
-                extract_shard(settings, run_id=run_id, shard=shard, shards=plan["shards"], as_of=when)
+                extract_shard(
+                    settings,
+                    run_id=run_id,
+                    shard=shard,
+                    shards=plan["shards"],
+                    as_of=when,
+                    interval_start=start,
+                )
             except (WarehouseUnavailableError, psycopg.OperationalError) as error:
                 # This shard's tenants count as not extracted; the others still run.
                 console.print(f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {error}")

@@ -120,9 +120,19 @@ def discover_customers(
 
 
 def extract_shard(
-    settings: Settings, *, run_id: str, shard: int, shards: int, as_of: datetime
+    settings: Settings,
+    *,
+    run_id: str,
+    shard: int,
+    shards: int,
+    as_of: datetime,
+    interval_start: datetime | None = None,
 ) -> dict[str, Any]:
-    """Extract one shard of the run's tenants; per-tenant failures are outcomes, partner failures raise."""
+    """Extract one shard of the run's tenants; per-tenant failures are outcomes, partner failures raise.
+
+    `as_of` ends every window (the data interval's end); `interval_start` is where a run for a past interval
+    (a backfill, behind the watermarks) starts reading.
+    """
     url = _warehouse(settings)
     with connect(url) as conn:
         tenants = shard_tenants(conn, run_id, shard, shards)
@@ -130,6 +140,7 @@ def extract_shard(
     exchanger = build_exchanger(settings, store)
     window = ExtractionWindow(
         as_of=as_of,
+        interval_start=interval_start,
         alerts_overlap=timedelta(hours=settings.alerts_overlap_hours),
         alerts_initial=timedelta(days=settings.alerts_initial_days),
         alerts_page_size=settings.alerts_page_size,

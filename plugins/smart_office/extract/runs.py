@@ -39,6 +39,9 @@ class TenantOutcome:
     throttled: int = 0
     retries: int = 0
     error: str | None = None
+    # The span of source time (from, to] the loaded endpoint holds completely after this run.
+    window_from: datetime | None = None
+    window_to: datetime | None = None
 
     @property
     def duration_ms(self) -> int:
@@ -85,15 +88,17 @@ async def record_outcomes(conn: psycopg.AsyncConnection, run_id: str, outcomes: 
             """
             insert into ops.tenant_runs (
                 run_id, tenant_id, endpoint, outcome, state, rows_received, rows_new, quarantined, repaired,
-                pages, requests, throttled, retries, duration_ms, error, started_at, finished_at
-            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                pages, requests, throttled, retries, duration_ms, error, started_at, finished_at,
+                window_from, window_to
+            ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             on conflict (run_id, tenant_id, endpoint) do update set
                 outcome = excluded.outcome, state = excluded.state, rows_received = excluded.rows_received,
                 rows_new = excluded.rows_new, quarantined = excluded.quarantined, repaired = excluded.repaired,
                 pages = excluded.pages,
                 requests = excluded.requests, throttled = excluded.throttled, retries = excluded.retries,
                 duration_ms = excluded.duration_ms, error = excluded.error, started_at = excluded.started_at,
-                finished_at = excluded.finished_at
+                finished_at = excluded.finished_at, window_from = excluded.window_from,
+                window_to = excluded.window_to
             """,
             [
                 (
@@ -114,6 +119,8 @@ async def record_outcomes(conn: psycopg.AsyncConnection, run_id: str, outcomes: 
                     o.error,
                     o.started_at,
                     o.finished_at,
+                    o.window_from if o.outcome == LOADED else None,
+                    o.window_to if o.outcome == LOADED else None,
                 )
                 for o in outcomes
             ],

@@ -1,11 +1,20 @@
 """Extract one customer tenant: token, one $batch for the first page of every endpoint, then nextLinks.
 
-Incremental rules:
-- secureScores: first run all 90 days; later only the days not landed yet ($top = days since the newest
-  landed record + 1, newest first as Graph returns them).
-- secureScoreControlProfiles: the full catalogue each run (only changed profiles become new versions).
-- alerts_v2 / incidents: `lastUpdateDateTime gt (watermark - overlap)`; the watermark advances to the
-  newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
+Every window ends at the run's point in time (`as_of`, the end of its data interval), so a run for a past
+interval fetches what belonged to that interval (as far as the API keeps it) and no watermark ever moves
+past it. Windows start:
+- secureScores: first run all 90 days Graph keeps; later the days since the newest landed record (inclusive),
+  `createdDateTime le as_of`, newest first as Graph returns them.
+- secureScoreControlProfiles: the full catalogue each run (current state only; only changed profiles become
+  new versions).
+- alerts_v2 / incidents: first run all 180 days Defender keeps (`SMART_OFFICE_ALERTS_INITIAL_DAYS` takes less);
+  later `lastUpdateDateTime gt (watermark - overlap)`; `lastUpdateDateTime le as_of` always. The watermark
+  advances to the newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
+A run whose interval ends before the watermark (a backfill) reads from its interval's start instead. A
+tenant whose watermark is older than what Microsoft still keeps (its access lapsed for longer than the
+retention) reads what is kept, and its outcome says `history_gap`: the span it covered is recorded
+(`window_from`/`window_to` in ops.tenant_runs), so the marts know where each tenant's history is complete.
+
 Per-endpoint failures become outcomes. Nothing here raises except a partner-level auth failure and a lost
 warehouse connection (psycopg.OperationalError), after which the shard redoes the tenant on a new one.
 Each endpoint of a tenant has a wall-clock limit (`ExtractionWindow.endpoint_time_limit`), retries and
@@ -37,7 +46,8 @@ from smart_office.warehouse.loader import LandResult, RawLoader
 
 log = logging.getLogger(__name__)
 
-SECURE_SCORE_DAYS = 90
+SECURE_SCORE_DAYS = 90  # "By default, 90 days of data is held" (secureScore docs)
+ALERT_RETENTION = timedelta(days=180)  # Defender keeps alerts and incidents for 180 days
 INCIDENTS_MAX_TOP = 50  # Graph answers 400 above this
 
 
@@ -80,6 +90,7 @@ class ExtractionWindow:
     alerts_overlap: timedelta
     alerts_initial: timedelta
     alerts_page_size: int
+    interval_start: datetime | None = None
     endpoint_time_limit: timedelta = timedelta(minutes=30)
     tenant_retry_budget: timedelta = timedelta(minutes=5)
 
@@ -89,18 +100,60 @@ def odata_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointPlan:
+    """What one endpoint of one tenant asks Graph for, and which span of history that answer covers.
+
+    `covers` is (from, to] of source time the loaded endpoint then holds completely; None for an endpoint
+    without history (control profiles). `gap` is the span Microsoft no longer keeps, when the watermark is
+    older than the retention.
+    """
+
+    params: dict[str, str]
+    covers: tuple[datetime, datetime] | None = None
+    gap: tuple[datetime, datetime] | None = None
+
+
+def _backfill_start(window: ExtractionWindow) -> datetime:
+    return window.interval_start or window.as_of - timedelta(days=1)
+
+
+def plan_endpoint(spec: EndpointSpec, watermark: datetime | None, window: ExtractionWindow) -> EndpointPlan:
+    """Query options for one endpoint given its watermark, bounded above by the run's point in time."""
+    as_of = window.as_of
+    if spec.name == "secure_scores":
+        floor = as_of - timedelta(days=SECURE_SCORE_DAYS)
+        if watermark is None:
+            lower = floor
+        elif watermark > as_of:
+            lower = _backfill_start(window)
+        else:
+            lower = watermark
+        days = max(1, min(SECURE_SCORE_DAYS, math.ceil((as_of - lower) / timedelta(days=1)) + 1))
+        gap = (watermark, floor) if watermark is not None and watermark < floor else None
+        params = {"$filter": f"createdDateTime le {odata_time(as_of)}", "$top": str(days)}
+        return EndpointPlan(params, (max(floor, as_of - timedelta(days=days)), as_of), gap)
+    if spec.name in {"alerts_v2", "incidents"}:
+        floor = as_of - ALERT_RETENTION
+        if watermark is None:
+            since = as_of - window.alerts_initial
+        elif watermark > as_of:
+            since = _backfill_start(window) - window.alerts_overlap
+        else:
+            since = watermark - window.alerts_overlap
+        gap = (watermark, floor) if watermark is not None and watermark < floor else None
+        top = window.alerts_page_size if spec.name == "alerts_v2" else INCIDENTS_MAX_TOP
+        params = {
+            "$filter": f"lastUpdateDateTime gt {odata_time(since)} and lastUpdateDateTime le {odata_time(as_of)}",
+            "$top": str(top),
+        }
+        return EndpointPlan(params, (max(since, floor), as_of), gap)
+    return EndpointPlan({})
+
+
 def plan_params(spec: EndpointSpec, watermark: datetime | None, window: ExtractionWindow) -> dict[str, str]:
     """Query options for one endpoint given its watermark."""
-    if spec.name == "secure_scores":
-        if watermark is None:
-            return {"$top": str(SECURE_SCORE_DAYS)}
-        days = math.ceil((window.as_of - watermark) / timedelta(days=1)) + 1
-        return {"$top": str(max(1, min(SECURE_SCORE_DAYS, days)))}
-    if spec.name in {"alerts_v2", "incidents"}:
-        since = watermark - window.alerts_overlap if watermark else window.as_of - window.alerts_initial
-        top = window.alerts_page_size if spec.name == "alerts_v2" else INCIDENTS_MAX_TOP
-        return {"$filter": f"lastUpdateDateTime gt {odata_time(since)}", "$top": str(top)}
-    return {}
+    return plan_endpoint(spec, watermark, window).params
 
 
 class TenantExtractor:
@@ -153,9 +206,10 @@ class TenantExtractor:
             ]
         outcomes = [TenantOutcome(tenant_id, "token", LOADED, "ok", started, self._clock(), requests=1)]
         watermarks = await self._watermarks(tenant_id)
-        params = {
-            spec.name: plan_params(spec, watermarks.get(spec.name), self.window) for spec in self.endpoints
+        plans = {
+            spec.name: plan_endpoint(spec, watermarks.get(spec.name), self.window) for spec in self.endpoints
         }
+        params = {name: plan.params for name, plan in plans.items()}
         # The one $batch round trip is booked to the first endpoint, so requests per tenant add up; what
         # happened to each sub-request (throttling, retries) is booked to its own endpoint.
         stats = {spec.name: RequestStats() for spec in self.endpoints}
@@ -195,6 +249,7 @@ class TenantExtractor:
                     response.status if response else None,
                     response.body if response else None,
                     stats[spec.name],
+                    plans[spec.name],
                     batch_started if index == 0 else self._clock(),
                     # Each endpoint has its own limit; the first one's began with the $batch.
                     deadline=deadline if index == 0 else self._deadline(),
@@ -217,6 +272,7 @@ class TenantExtractor:
         status: int | None,
         body: Any,
         stats: RequestStats,
+        plan: EndpointPlan,
         started: datetime,
         *,
         deadline: float,
@@ -240,7 +296,8 @@ class TenantExtractor:
             ):
                 last = page.next_link is None
                 page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None
-                candidate = _later(totals.max_updated_at, page_max)
+                # Never past the run's point in time, whatever the source sent.
+                candidate = _earlier(_later(totals.max_updated_at, page_max), self.window.as_of)
                 watermark = (spec.name, candidate) if last and candidate is not None else None
                 result = await self.loader.land(
                     spec.entity,
@@ -269,6 +326,14 @@ class TenantExtractor:
             return self._finish(
                 outcome, stats, totals, (FAILED, "warehouse_error", f"{type(error).__name__}: {error}")
             )
+        if plan.covers is not None:
+            outcome.window_from, outcome.window_to = plan.covers
+        if plan.gap is not None:
+            outcome.state = "history_gap"
+            outcome.error = (
+                f"history from {plan.gap[0]:%Y-%m-%d %H:%M} to {plan.gap[1]:%Y-%m-%d %H:%M} UTC is no longer "
+                "kept by Microsoft (access lapsed for longer than the retention)"
+            )
         return self._finish(outcome, stats, totals, None)
 
     def _finish(
@@ -290,6 +355,8 @@ class TenantExtractor:
         if failure is not None:
             outcome.outcome, outcome.state, error = failure
             outcome.error = redact_text(error)[:500]
+        elif outcome.state != "ok":
+            pass  # history_gap: the endpoint loaded, and its history has a hole before this run
         elif totals.quarantined:
             outcome.state = "quarantined_items"
         elif totals.repaired:
@@ -353,6 +420,10 @@ def _max_time(items: list[Any], field: str | None) -> datetime | None:
             if parsed.tzinfo is not None and (latest is None or parsed > latest):
                 latest = parsed
     return latest
+
+
+def _earlier(a: datetime | None, b: datetime) -> datetime | None:
+    return None if a is None else min(a, b)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -67,6 +67,12 @@ def _as_of(context: Context) -> datetime:
     return datetime.fromtimestamp(value.timestamp(), UTC)
 
 
+def _interval_start(context: Context) -> datetime | None:
+    """Where the run's data interval starts (None for a run triggered without a logical date)."""
+    value = context.get("data_interval_start")
+    return datetime.fromtimestamp(value.timestamp(), UTC) if value else None
+
+
 def _run_id(context: Context) -> str:
     return re.sub(r"[^A-Za-z0-9_.:+-]", "_", f"{context['dag'].dag_id}/{context['run_id']}")[:200]
 
@@ -178,6 +184,7 @@ class ExtractShardOperator(_SmartOfficeOperator):
                 shard=int(self.shard),
                 shards=int(self.shards),
                 as_of=_as_of(context),
+                interval_start=_interval_start(context),
             )
 
 
