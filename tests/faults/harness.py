@@ -37,10 +37,13 @@ RAW_TABLES = (
     "alerts_v2",
     "incidents",
 )
-# Small pages so every tenant's alerts span several of them; short identity retries so an identity outage
+# Small pages so every tenant's alerts span several of them, over 30 days of history (the matrix is about
+# faults; a first run's full 180 days would be hundreds of pages per tenant at Graph's 150 requests a minute,
+# tests/integration/extract/test_history.py covers that); short identity retries so an identity outage
 # costs seconds, not minutes; a low threshold so one broken tenant is an outcome, not a failed run.
 BASE_ENV = {
     "SMART_OFFICE_ALERTS_PAGE_SIZE": "25",
+    "SMART_OFFICE_ALERTS_INITIAL_DAYS": "30",
     "SMART_OFFICE_SHARD_SIZE": "7",
     "SMART_OFFICE_TENANT_CONCURRENCY": "4",
     "SMART_OFFICE_COVERAGE_THRESHOLD": "0.5",
