@@ -80,6 +80,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_manifest(target_path=tmp_path_factory.mktemp("dbt-target"))
 
 
+@pytest.mark.timeout(1500)  # a whole DAG, dbt included, beside the other scenarios on two cores
 def test_a_shard_that_fails_for_good_costs_its_tenants_not_the_marts(
     portfolio: Portfolio, reference: Reference, manifest: Path, tmp_path: Path, record_property: object
 ) -> None:

@@ -31,7 +31,7 @@ from emulator.data.determinism import stable_uuid
 from emulator.data.portfolio import Customer, Portfolio
 from emulator.data.profiles import control_profiles
 from emulator.data.securescore import secure_score_record
-from emulator.data.timestamps import day_of, iso7, to_us
+from emulator.data.timestamps import day_of, from_us, iso7, to_us
 from smart_office.dbt_runner import run_dbt
 from smart_office.warehouse.loader import RawLoader
 from smart_office.warehouse.migrations import migrate
@@ -71,6 +71,9 @@ class MartsDataSpec:
     )
     # "succeeded", or "running" for a last run still in progress.
     last_run_status: str = "succeeded"
+    # The first extractable customer's first run reached back only this many days (as with
+    # SMART_OFFICE_ALERTS_INITIAL_DAYS): its history is complete from later than the others'.
+    late_history_days: int | None = 30
 
 
 @dataclass(slots=True)
@@ -306,6 +309,7 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
     last_seen: dict[str, tuple[datetime, str]] = {}
     departed: dict[str, datetime] = {}
     history_start_us = to_us(spec.as_of) - spec.history_days * 86_400_000_000
+    windows: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     for index, (at, run_id) in enumerate(zip(times, landed.run_ids, strict=True)):
         is_last = index == len(times) - 1
         status = spec.last_run_status if is_last else "succeeded"
@@ -325,8 +329,12 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
         since_us = to_us(times[index - 1]) if index else history_start_us
         at_us = to_us(at)
         loader = RawLoader(conn, run_id)
+        late = next((c.tenant_id for c in customers if _access_state(c) in _EXTRACTABLE), None)
         for position, customer in enumerate(customers):
             tenant = customer.tenant_id
+            tenant_since_us = since_us
+            if index == 0 and tenant == late and spec.late_history_days is not None:
+                tenant_since_us = at_us - spec.late_history_days * 86_400_000_000
             if not customer.is_listed(at):
                 if tenant in last_seen and tenant not in departed:
                     departed[tenant] = at
@@ -366,19 +374,27 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
                     if failure is not None and failure[0] == endpoint:
                         outcomes.append((endpoint, "failed", failure[1], 0))
                         continue
-                    items = _endpoint_items(customer, alerts[tenant], endpoint, since_us, at_us)
+                    items = _endpoint_items(customer, alerts[tenant], endpoint, tenant_since_us, at_us)
                     entity = "secure_score_control_profiles" if endpoint == "control_profiles" else endpoint
                     result = await loader.land(entity, tenant, items, endpoint=endpoint)
                     outcomes.append((endpoint, "loaded", "ok", result.new))
+                    if endpoint != "control_profiles":
+                        # The span of history this run covered, as the pipeline records it.
+                        keep_us = 90 if endpoint == "secure_scores" else 180
+                        windows[(tenant, endpoint)] = (
+                            from_us(max(tenant_since_us, at_us - keep_us * 86_400_000_000)),
+                            at,
+                        )
                     if endpoint == "alerts_v2":
                         landed.alerts += result.new
             if failure is not None:
                 landed.failed_last_run[tenant] = failure[1]
             for offset, (endpoint, outcome, state, rows) in enumerate(outcomes):
+                window = windows.pop((tenant, endpoint), (None, None))
                 await conn.execute(
                     "insert into ops.tenant_runs (run_id, tenant_id, endpoint, outcome, state, rows_received,"
-                    " rows_new, pages, requests, duration_ms, error, started_at, finished_at)"
-                    " values (%s, %s, %s, %s, %s, %s, %s, 1, 1, 900, %s, %s, %s)",
+                    " rows_new, pages, requests, duration_ms, error, started_at, finished_at, window_from,"
+                    " window_to) values (%s, %s, %s, %s, %s, %s, %s, 1, 1, 900, %s, %s, %s, %s, %s)",
                     (
                         run_id,
                         tenant,
@@ -390,6 +406,7 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
                         None if outcome == "loaded" else state,
                         started + timedelta(seconds=offset),
                         started + timedelta(seconds=offset + 1),
+                        *window,
                     ),
                 )
     for customer in customers:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 
@@ -123,6 +125,20 @@ def categories(frame: pd.DataFrame) -> alt.LayerChart:
     )
     text = base.mark_text(align="left", dx=4, color="#37474f").encode(text="label:N")
     return alt.layer(bars, text).properties(height=max(90, 40 * len(data)))
+
+
+def complete_from_marker(chart: alt.Chart | alt.LayerChart, day: date | None) -> alt.Chart | alt.LayerChart:
+    """A dashed rule where every customer's history is complete (days before it count fewer customers)."""
+    if day is None:
+        return chart
+    marker = pd.DataFrame({"day": [pd.Timestamp(day)], "label": ["complete for all customers from here"]})
+    rule = alt.Chart(marker).mark_rule(color="#546e7a", strokeDash=[4, 3]).encode(x="day:T")
+    text = (
+        alt.Chart(marker)
+        .mark_text(align="left", baseline="top", dx=4, dy=2, color="#546e7a", fontSize=11)
+        .encode(x="day:T", y=alt.value(0), text="label:N")
+    )
+    return alt.layer(chart, rule, text)
 
 
 def severity_bars(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -173,3 +174,33 @@ def page_header(title: str, subtitle: str) -> None:
 
 def empty_state(message: str) -> None:
     st.info(message, icon=":material/info:")
+
+
+def completeness_note(completeness: Any, what: str, start: date, end: date) -> date | None:
+    """Say which customers a portfolio series counts, and return where it is complete for all of them.
+
+    `completeness` is `queries.history_completeness`: a customer counts on a day only once its history of
+    the dataset is complete (its first run's reach, or its return after a lapse longer than Microsoft keeps
+    data). Returns the day from which every customer counts, if that falls inside the range.
+    """
+    customers = int(completeness["customers"] or 0)
+    partial = int(completeness["complete_part_of_range"] or 0)
+    if customers == 0:
+        return None
+    if partial == 0:
+        st.caption(f"Complete {what} history for all {customers:,} customers over the whole range.")
+        return None
+    whole = int(completeness["complete_whole_range"] or 0)
+    from_day = completeness["complete_for_all_from"]
+    gaps = int(completeness["with_gaps"] or 0)
+    why = (
+        f" ({gaps:,} came back after a lapse longer than Microsoft keeps {what}s)"
+        if gaps
+        else " (their first run reached back less far)"
+    )
+    st.caption(
+        f"Counts each customer from the day its {what} history is complete: {whole:,} of {customers:,} "
+        f"customers are complete over the whole range, {partial:,} only from a later day{why}; from "
+        f"{from_day:%d %b %Y} every customer counts (dashed line)."
+    )
+    return from_day

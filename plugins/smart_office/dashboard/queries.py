@@ -147,6 +147,7 @@ _REQUIRED_MARTS = (
     "fct_incidents",
     "fct_ingestion_coverage",
     "fct_tenant_freshness",
+    "fct_tenant_history",
     "mart_customer_posture",
     "mart_opportunities",
 )
@@ -291,10 +292,15 @@ def portfolio_trend(reader: Reader, start: date, end: date) -> pd.DataFrame:
                 scores.score_date between %(start)s and %(end)s
                 and scores.secure_score_pct is not null
                 and not customers.is_departed
+                and {complete}
             group by scores.score_date
             order by scores.score_date
             """
-        ).format(scores=_t("fct_secure_scores"), customers=_t("dim_customers")),
+        ).format(
+            scores=_t("fct_secure_scores"),
+            customers=_t("dim_customers"),
+            complete=_complete_on("secure_scores", "scores", "score_date"),
+        ),
         {"start": start, "end": end},
     )
 
@@ -588,19 +594,64 @@ def alert_source_options(reader: Reader) -> list[str]:
     return [str(value) for value in found["service_source"]]
 
 
+def _complete_on(dataset: str, table: str, day: str) -> sql.Composable:
+    """`table.day` falls in the customer's complete history of `dataset` (fct_tenant_history's rule).
+
+    A customer without a history row (data landed before history spans were recorded) counts as complete.
+    """
+    return sql.SQL(
+        "not exists (select 1 from {history} as history where history.tenant_id = {table}.tenant_id "
+        "and history.dataset = {dataset} and {table}.{day} < history.complete_from_date)"
+    ).format(
+        history=_t("fct_tenant_history"),
+        table=sql.Identifier(table),
+        day=sql.Identifier(day),
+        dataset=sql.Literal(dataset),
+    )
+
+
+def history_completeness(
+    reader: Reader, dataset: str, start: date, end: date, tenant_id: str | None = None
+) -> pd.Series:
+    """How many customers' history of `dataset` is complete over the whole range, and from when the others'."""
+    condition = sql.SQL(" and tenant_id = %(tenant)s::uuid") if tenant_id else sql.SQL("")
+    params: dict[str, Any] = {"tenant": tenant_id} if tenant_id else {}
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                count(*) as customers,
+                count(*) filter (where complete_from_date <= %(start)s) as complete_whole_range,
+                count(*) filter (where complete_from_date > %(start)s and complete_from_date <= %(end)s)
+                    as complete_part_of_range,
+                max(complete_from_date) filter (where complete_from_date <= %(end)s) as complete_for_all_from,
+                count(*) filter (where history_gaps > 0) as with_gaps
+            from {history}
+            where dataset = %(dataset)s{condition}
+            """
+        ).format(history=_t("fct_tenant_history"), condition=condition),
+        {**params, "dataset": dataset, "start": start, "end": end},
+    ).iloc[0]
+
+
 def alerts_created_daily(reader: Reader, filters: Filters, start: date, end: date) -> pd.DataFrame:
-    """Per day and severity: alerts created (from fct_alerts by created_date: only the range's alerts)."""
+    """Per day and severity: alerts created (from fct_alerts by created_date: only the range's alerts), counting
+    a customer only on the days its alert history is complete."""
     conditions, params = _alert_conditions(filters)
     return reader.frame(
         sql.SQL(
             """
             select created_date as activity_date, severity, count(*) as created
-            from {alerts}
-            where created_date between %(start)s and %(end)s{conditions}
+            from {alerts} as alerts
+            where created_date between %(start)s and %(end)s{conditions} and {complete}
             group by created_date, severity
             order by created_date, severity
             """
-        ).format(alerts=_t("fct_alerts"), conditions=conditions),
+        ).format(
+            alerts=_t("fct_alerts"),
+            conditions=conditions,
+            complete=_complete_on("alerts_v2", "alerts", "created_date"),
+        ),
         {**params, "start": start, "end": end},
     )
 
@@ -618,15 +669,20 @@ def alert_backlog_trend(reader: Reader, filters: Filters, start: date, end: date
         sql.SQL(
             """
             select activity_date, sum(open_backlog)::bigint as backlog
-            from {volume}
+            from {volume} as volume
             where
                 activity_date = any(
                     array(select generate_series(%(end)s::date, %(start)s::date, -%(step)s * interval '1 day')::date)
                 ){conditions}
+                and {complete}
             group by activity_date
             order by activity_date
             """
-        ).format(volume=_t("fct_alert_volume_daily"), conditions=conditions),
+        ).format(
+            volume=_t("fct_alert_volume_daily"),
+            conditions=conditions,
+            complete=_complete_on("alerts_v2", "volume", "activity_date"),
+        ),
         {**params, "start": start, "end": end, "step": step},
     )
 

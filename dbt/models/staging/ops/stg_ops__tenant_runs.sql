@@ -17,6 +17,7 @@ final as (
         rows_received,
         rows_new,
         quarantined,
+        repaired,
         pages,
         requests,
         throttled,
@@ -24,7 +25,9 @@ final as (
         duration_ms,
         error,
         started_at,
-        finished_at
+        finished_at,
+        window_from,
+        window_to
     from source
 
 )

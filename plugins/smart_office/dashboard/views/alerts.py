@@ -11,6 +11,7 @@ from smart_office.dashboard.data import load
 from smart_office.dashboard.filters import SEVERITIES
 from smart_office.dashboard.layout import (
     FilterSet,
+    completeness_note,
     data_banner,
     empty_state,
     explain_missing_data,
@@ -120,14 +121,21 @@ def render() -> None:
         empty_state(f"No alerts in this range ({start:%d %b %Y} to {end:%d %b %Y}) for these filters.")
     else:
         st.subheader("Alerts created per day, by severity")
-        st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
+        completeness = load("history_completeness", "alerts_v2", start, end, filters.customer)
+        from_day = completeness_note(completeness, "alert", start, end)
+        st.altair_chart(
+            charts.complete_from_marker(charts.severity_bars(volume, "activity_date", "created"), from_day),
+            width="stretch",
+        )
         backlog_trend = load("alert_backlog_trend", filters, start, end)
         weekly = (
             len(backlog_trend) > 1
             and (backlog_trend["activity_date"].iloc[1] - backlog_trend["activity_date"].iloc[0]).days > 1
         )
         st.markdown(f"**Open alerts at the end of each {'week' if weekly else 'day'}**")
-        st.altair_chart(charts.backlog_line(backlog_trend), width="stretch")
+        st.altair_chart(
+            charts.complete_from_marker(charts.backlog_line(backlog_trend), from_day), width="stretch"
+        )
 
         left, middle, right = st.columns(3)
         with left:

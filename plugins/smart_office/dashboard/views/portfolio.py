@@ -10,6 +10,7 @@ from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.data import load
 from smart_office.dashboard.layout import (
     FilterSet,
+    completeness_note,
     data_banner,
     empty_state,
     explain_missing_data,
@@ -242,7 +243,11 @@ def render() -> None:
         if trend.empty:
             empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
         else:
-            st.altair_chart(charts.portfolio_trend(trend), width="stretch")
+            completeness = load("history_completeness", "secure_scores", start, end)
+            from_day = completeness_note(completeness, "Secure Score", start, end)
+            st.altair_chart(
+                charts.complete_from_marker(charts.portfolio_trend(trend), from_day), width="stretch"
+            )
             st.caption(
                 f"Median Secure Score % per day, {start:%d %b %Y} to {end:%d %b %Y}; the band spans the 10th to "
                 "the 90th percentile of customers."
