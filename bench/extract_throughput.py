@@ -166,11 +166,13 @@ async def floor(
         conn.execute("truncate floor_items")
         conn.commit()
     since = (as_of - timedelta(days=alert_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+    window = f"lastUpdateDateTime gt {since} and lastUpdateDateTime le {until}"
     paths = [
-        "/security/secureScores?$top=90",
+        f"/security/secureScores?$filter=createdDateTime le {until}&$top=90",
         "/security/secureScoreControlProfiles",
-        f"/security/alerts_v2?$filter=lastUpdateDateTime gt {since}&$top=1000",
-        f"/security/incidents?$filter=lastUpdateDateTime gt {since}&$top=50",
+        f"/security/alerts_v2?$filter={window}&$top=1000",
+        f"/security/incidents?$filter={window}&$top=50",
     ]
     totals = {"requests": 0, "bytes": 0, "rows": 0, "throttled": 0}
     base = endpoints["graph"].rstrip("/") + "/v1.0"
@@ -245,7 +247,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--alert-days", type=int, default=30)
+    # A first run takes all Defender keeps (the pipeline's default); --alert-days takes less, as the setting does.
+    parser.add_argument("--alert-days", type=int, default=180)
     parser.add_argument("--skip-floor", action="store_true")
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-extract-"))
