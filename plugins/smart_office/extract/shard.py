@@ -17,6 +17,7 @@ from smart_office.auth.exchange import TokenExchanger
 from smart_office.extract.runs import FAILED, PARTIAL, TenantOutcome, record_outcomes
 from smart_office.extract.tenant import ENDPOINTS, EndpointSpec, ExtractionWindow, TenantExtractor
 from smart_office.graph.client import GraphClient
+from smart_office.warehouse.connection import WarehouseTarget, aconnect
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ async def extract_tenants(
     shards: int,
     graph: GraphClient,
     exchanger: TokenExchanger,
-    warehouse_url: str,
+    warehouse_url: WarehouseTarget | str,
     window: ExtractionWindow,
     concurrency: int,
     endpoints: tuple[EndpointSpec, ...] = ENDPOINTS,
@@ -91,9 +92,7 @@ async def extract_tenants(
         queue.put_nowait(tenant)
 
     async def worker() -> None:
-        conn = await psycopg.AsyncConnection.connect(
-            warehouse_url, autocommit=True, application_name="smart-office-extract"
-        )
+        conn = await aconnect(warehouse_url, autocommit=True, application_name="smart-office-extract")
         try:
             extractor = TenantExtractor(graph, exchanger, conn, run_id, window, endpoints)
             while True:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
 
 from airflow.sdk import BaseOperator
 
@@ -15,47 +14,6 @@ if TYPE_CHECKING:
     from smart_office.settings import Settings
 
 WAREHOUSE_CONN_ID = "smart_office_warehouse"
-
-
-def warehouse_url_from_connection(conn_id: str) -> str | None:
-    """A libpq URL from an Airflow Postgres connection (None if it does not exist).
-
-    Socket directories work as host; libpq options in the connection's extras (sslmode, sslrootcert, …)
-    are kept, so a managed warehouse that requires TLS gets it.
-    """
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException, AirflowRuntimeError
-
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except (AirflowNotFoundException, AirflowRuntimeError):
-        return None
-    host = conn.host or ""
-    auth = quote(conn.login or "", safe="")
-    if conn.password:
-        auth += ":" + quote(conn.password, safe="")
-    database = conn.schema or "postgres"
-    options = {k: str(v) for k, v in (conn.extra_dejson or {}).items() if k in LIBPQ_OPTIONS}
-    if host.startswith("/"):
-        options = {"host": host, **({"port": str(conn.port)} if conn.port else {}), **options}
-        return f"postgresql://{auth}@/{database}?{urlencode(options, safe='/')}"
-    port = f":{conn.port}" if conn.port else ""
-    query = f"?{urlencode(options, safe='/')}" if options else ""
-    return f"postgresql://{auth}@{host}{port}/{database}{query}"
-
-
-LIBPQ_OPTIONS = frozenset(
-    {
-        "sslmode",
-        "sslrootcert",
-        "sslcert",
-        "sslkey",
-        "connect_timeout",
-        "application_name",
-        "options",
-        "target_session_attrs",
-    }
-)
 
 
 def _as_of(context: Context) -> datetime:
@@ -70,9 +28,12 @@ def _run_id(context: Context) -> str:
 
 
 class _SmartOfficeOperator(BaseOperator):
-    """Resolves settings from the environment and the warehouse URL from the Airflow connection.
+    """Resolves settings from the environment and the warehouse through the connection translator.
 
-    :param warehouse_conn_id: Airflow Postgres connection of the warehouse (falls back to SMART_OFFICE_WAREHOUSE_URL).
+    A configuration error (a refused login, a missing setting) fails the task for good with one line; a
+    transient one (the warehouse unreachable) fails it so that Airflow retries.
+
+    :param warehouse_conn_id: Airflow Postgres connection of the warehouse (SMART_OFFICE_WAREHOUSE_URL wins).
     """
 
     def __init__(self, *, warehouse_conn_id: str = WAREHOUSE_CONN_ID, **kwargs: Any) -> None:
@@ -82,21 +43,31 @@ class _SmartOfficeOperator(BaseOperator):
     def settings(self) -> Settings:
         import dataclasses
 
+        from smart_office.operators.errors import as_airflow_error
         from smart_office.settings import Settings
+        from smart_office.warehouse.connection import resolve_warehouse
 
-        settings = Settings.from_env()
-        url = settings.warehouse_url or warehouse_url_from_connection(self.warehouse_conn_id)
-        if not url:
-            raise RuntimeError(
-                f"no warehouse: define Airflow connection {self.warehouse_conn_id!r} or SMART_OFFICE_WAREHOUSE_URL"
-            )
-        return dataclasses.replace(settings, warehouse_url=url)
+        with as_airflow_error():
+            settings = Settings.from_env()
+            if settings.warehouse is not None:
+                return settings
+            target = resolve_warehouse(conn_id=self.warehouse_conn_id, cloud=settings.cloud)
+        return dataclasses.replace(settings, warehouse=target)
+
+    def execute(self, context: Context) -> Any:
+        from smart_office.operators.errors import as_airflow_error
+
+        with as_airflow_error():
+            return self.work(context)
+
+    def work(self, context: Context) -> Any:
+        raise NotImplementedError
 
 
 class PartnerTokenCheckOperator(_SmartOfficeOperator):
     """Exchanges (and thereby rotates) the partner refresh token; fails fast with one clear message."""
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def work(self, context: Context) -> dict[str, Any]:
         from smart_office.pipeline import check_partner_token, prepare_warehouse
 
         settings = self.settings()
@@ -107,7 +78,7 @@ class PartnerTokenCheckOperator(_SmartOfficeOperator):
 class DiscoverCustomersOperator(_SmartOfficeOperator):
     """Lists customers and GDAP relationships and returns the shard plan: `[{"run_id", "shard", "shards"}]`."""
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
+    def work(self, context: Context) -> list[dict[str, Any]]:
         from smart_office.pipeline import discover_customers
 
         run_id = _run_id(context)
@@ -138,7 +109,7 @@ class ExtractShardOperator(_SmartOfficeOperator):
         self.shard = shard
         self.shards = shards
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def work(self, context: Context) -> dict[str, Any]:
         from smart_office.pipeline import extract_shard
 
         return extract_shard(
@@ -153,7 +124,7 @@ class ExtractShardOperator(_SmartOfficeOperator):
 class CoverageGateOperator(_SmartOfficeOperator):
     """Closes the run and fails it when coverage is below SMART_OFFICE_COVERAGE_THRESHOLD."""
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def work(self, context: Context) -> dict[str, Any]:
         from smart_office.pipeline import finalize_run
 
         return finalize_run(self.settings(), run_id=_run_id(context))
