@@ -420,11 +420,16 @@ _TRANSIENT_MESSAGES = re.compile(
     r"connection refused|timeout expired|timed out|no route to host|network is unreachable|"
     r"connection reset|server closed the connection unexpectedly|could not receive data|could not send data|"
     r"temporary failure in name resolution|is the server running|the database system is (starting up|"
-    r"shutting down|in recovery mode)|ssl syscall error|eof detected",
+    r"shutting down|in recovery mode)|ssl syscall error|eof detected|too many clients|"
+    r"remaining connection slots are reserved",
     re.IGNORECASE,
 )
 # Server answers that a retry can outlive: starting up, too many connections, admin shutdown, crash recovery.
+# (A failed connection attempt rarely carries its SQLSTATE through libpq; the messages above are the rule.)
 _TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "53400", "08006", "08001"})
+
+
+_LOGIN_REFUSED = re.compile(r"authentication failed|pg_hba\.conf", re.IGNORECASE)
 
 
 def _reason(exc: BaseException, target: WarehouseTarget, password: str | None) -> str:
@@ -444,7 +449,8 @@ def connect_error(
     if transient:
         return WarehouseUnreachableError(target.origin, f"cannot reach {target.display}: {reason}")
     hint = ""
-    if target.auth == "entra" and (sqlstate or "").startswith("28"):
+    refused = (sqlstate or "").startswith("28") or _LOGIN_REFUSED.search(reason)
+    if target.auth == "entra" and refused:
         hint = (
             f" ({WAREHOUSE_AUTH_ENV}=entra: the user must be the role pgaadauth_create_principal made for this "
             "identity, and the identity must be the one azure-identity signs in as)"

@@ -355,6 +355,10 @@ def _error(sqlstate: str | None, message: str) -> psycopg.Error:
         ("3D000", 'FATAL:  database "wh" does not exist', WarehouseLoginError),
         ("57P03", "FATAL:  the database system is starting up", WarehouseUnreachableError),
         ("53300", "FATAL:  sorry, too many clients already", WarehouseUnreachableError),
+        # What libpq really reports for a failed attempt: the server's message without its SQLSTATE.
+        (None, 'FATAL:  password authentication failed for user "loader"', WarehouseLoginError),
+        (None, "FATAL:  sorry, too many clients already", WarehouseUnreachableError),
+        (None, "FATAL:  the database system is starting up", WarehouseUnreachableError),
         (None, "fe_sendauth: no password supplied", WarehouseLoginError),
         (None, 'root certificate file "/missing.pem" does not exist', WarehouseLoginError),
         (None, "SSL error: certificate verify failed", WarehouseLoginError),
