@@ -11,9 +11,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from smart_office.warehouse.connection import WarehouseTarget
-from smart_office.warehouse.dbt_login import DbtLogin, dbt_login
+if TYPE_CHECKING:
+    # Imported where used: the DAG file reads DBT_PROJECT_DIR at parse time and must not load psycopg.
+    from smart_office.warehouse.connection import WarehouseTarget
+    from smart_office.warehouse.dbt_login import DbtLogin
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 _NO_TELEMETRY = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
@@ -34,6 +37,8 @@ def login_env(login: DbtLogin) -> dict[str, str]:
 
 def dbt_env(warehouse: WarehouseTarget | str, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a dbt process against `warehouse` (logs in once first; raises its one-line errors)."""
+    from smart_office.warehouse.dbt_login import dbt_login
+
     env = dict(os.environ if base is None else base)
     env.update(login_env(dbt_login(warehouse)))
     env.update(_NO_TELEMETRY)

@@ -13,11 +13,13 @@ rest (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, …). No secret is written 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cosmos.profiles.base import BaseProfileMapping, DbtProfileConfigVars
 
-from smart_office.warehouse.dbt_login import DbtLogin
+if TYPE_CHECKING:
+    # The DAG file builds this mapping at parse time; psycopg and the translator load when a task runs.
+    from smart_office.warehouse.dbt_login import DbtLogin
 
 
 class WarehouseProfileMapping(BaseProfileMapping):

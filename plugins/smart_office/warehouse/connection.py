@@ -5,8 +5,8 @@ dashboard, the CLI and `check-config` — connects through it.
 Where the warehouse comes from, first match wins:
 
 1. `SMART_OFFICE_WAREHOUSE_URL`: a libpq URL (`postgresql://…`) or key=value connection string;
-2. the Airflow connection `smart_office_warehouse`: `AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE` (URI or JSON), else
-   whatever Airflow's secrets backends hold (Azure Key Vault, the metadata database).
+2. the Airflow connection `smart_office_warehouse`, in Airflow's order: a configured secrets backend (Azure
+   Key Vault), then `AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE` (URI or JSON), then the metadata database.
 
 libpq keeps doing what it does — trust, a password in the URL, `PGPASSWORD`, `.pgpass`/`PGPASSFILE`,
 `service=` with `PGSERVICEFILE`, `sslmode`/`sslrootcert`/`sslcert`/`sslkey` — and the translator passes the
@@ -353,6 +353,15 @@ def lookup_airflow_connection(conn_id: str) -> Any | None:
         return None
 
 
+def secrets_backend_configured() -> bool:
+    """Whether Airflow has a secrets backend besides the environment and its database (airflow.cfg or env)."""
+    try:
+        from airflow.configuration import conf
+    except ImportError:
+        return False
+    return bool((conf.get("secrets", "backend", fallback="") or "").strip())
+
+
 def airflow_connection_env(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
@@ -376,14 +385,18 @@ def resolve_warehouse(
         return target_from_url(url, origin=WAREHOUSE_URL_ENV, auth=auth, env=environ, cloud=cloud)
     setting = airflow_connection_env(conn_id)
     value = environ.get(setting, "").strip()
+    if env is None and lookup is not None:
+        # Airflow's own order: a configured secrets backend (e.g. Key Vault) first, then the environment,
+        # then the metadata database.
+        found = lookup(conn_id)
+        if found is not None:
+            origin = (
+                setting if value and not secrets_backend_configured() else f"Airflow connection {conn_id!r}"
+            )
+            return target_from_airflow_connection(found, origin=origin, auth=auth, env=environ, cloud=cloud)
     if value:
         conn = _parse_airflow_connection(value, conn_id, setting)
         return target_from_airflow_connection(conn, origin=setting, auth=auth, env=environ, cloud=cloud)
-    if env is None and lookup is not None:
-        found = lookup(conn_id)
-        if found is not None:
-            origin = f"Airflow connection {conn_id!r}"
-            return target_from_airflow_connection(found, origin=origin, auth=auth, env=environ, cloud=cloud)
     raise WarehouseConfigError(
         setting,
         f"no warehouse configured: set this Airflow connection (or a secrets backend's {conn_id!r}), "
