@@ -65,6 +65,11 @@ class EntraPostgresFront:
                 self._loop.run_forever()
             finally:
                 server.close()
+                # Sessions still relaying (pooled connections of a test) end with the front.
+                pending = asyncio.all_tasks(self._loop)
+                for task in pending:
+                    task.cancel()
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 self._loop.run_until_complete(server.wait_closed())
                 self._loop.close()
 

@@ -8,6 +8,7 @@ The whole DAG per method: tests/deploy/test_dag_login_methods.py.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+import yaml
 
 from smart_office.auth.stores import PostgresSecretStore
 from smart_office.dashboard.connection import MartsSource, MartsUnavailableError, open_connection
@@ -204,3 +206,113 @@ def test_the_dashboard_says_what_is_wrong_in_one_line(
         open_connection(MartsSource(url, READER_ROLE))
     assert 'password authentication failed for user "smart_url"' in str(caught.value)
     assert "fake-wrong-pw" not in str(caught.value)
+
+
+def _context() -> dict:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    return {
+        "dag": SimpleNamespace(dag_id="smart_office_security_posture"),
+        "run_id": "manual__login_check",
+        "data_interval_end": datetime(2026, 11, 2, 9, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize("task", ["PartnerTokenCheckOperator", "DiscoverCustomersOperator"])
+def test_a_refused_login_fails_the_task_for_good_and_an_unreachable_one_for_a_retry(
+    matrix: LoginMatrix, task: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    import smart_office.operators as operators
+
+    operator = getattr(operators, task)(task_id="check", retries=2)
+    monkeypatch.setenv("SMART_OFFICE_PARTNER_TENANT_ID", "00000000-0000-4000-8000-000000000001")
+    monkeypatch.setenv("SMART_OFFICE_CLIENT_ID", "00000000-0000-4000-8000-000000000002")
+    monkeypatch.setenv("SMART_OFFICE_TOKEN_STORE_KEY", "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMzJieXRlcyE=")
+    wrong = matrix.method("password_url").url.replace("fake-url-pw-1", "fake-wrong-pw")
+    monkeypatch.setenv("SMART_OFFICE_WAREHOUSE_URL", wrong)
+    # Airflow does not retry AirflowFailException: a wrong password stays wrong.
+    with pytest.raises(AirflowFailException) as refused:
+        operator.execute(_context())
+    assert 'password authentication failed for user "smart_url"' in str(refused.value)
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__
+    monkeypatch.setenv(
+        "SMART_OFFICE_WAREHOUSE_URL", f"postgresql://smart_trust@127.0.0.1:{free_port()}/trust_db"
+    )
+    with pytest.raises(AirflowException) as unreachable:
+        operator.execute(_context())
+    assert not isinstance(unreachable.value, AirflowFailException)  # retried: the server may be restarting
+    assert "Connection refused" in str(unreachable.value)
+
+
+def test_the_dbt_tasks_refuse_a_wrong_login_before_dbt_starts(
+    matrix: LoginMatrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from smart_office.operators.dbt_profile import WarehouseProfileMapping
+
+    monkeypatch.delenv("SMART_OFFICE_WAREHOUSE_URL", raising=False)
+    wrong = matrix.method("password_url").url.replace("fake-url-pw-1", "fake-wrong-pw")
+    monkeypatch.setenv("AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE", wrong)
+    mapping = WarehouseProfileMapping("smart_office_warehouse", {"schema": "dbt"})
+    with pytest.raises(
+        AirflowFailException, match=r"^AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE: cannot log in to "
+    ):
+        _ = mapping.profile
+    assert "fake-wrong-pw" not in str(mapping.mock_profile)
+
+
+def test_the_dbt_profile_needs_no_password_and_writes_none(
+    matrix: LoginMatrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smart_office.operators.dbt_profile import WarehouseProfileMapping
+
+    monkeypatch.delenv("SMART_OFFICE_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE", matrix.method("password_url").url)
+    mapping = WarehouseProfileMapping("smart_office_warehouse", {"schema": "dbt"})
+    contents = mapping.get_profile_file_contents("smart_office", "airflow")
+    assert "fake-url-pw-1" not in contents
+    written = yaml.safe_load(contents)["smart_office"]["outputs"]["airflow"]
+    assert written["password"] == "{{ env_var('COSMOS_CONN_POSTGRES_PASSWORD') }}"
+    assert (written["user"], written["dbname"], written["schema"]) == ("smart_url", "password_url_db", "dbt")
+    assert mapping.env_vars["COSMOS_CONN_POSTGRES_PASSWORD"] == "fake-url-pw-1"
+    trust = WarehouseProfileMapping("smart_office_warehouse", {"schema": "dbt"})
+    monkeypatch.setenv("AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE", matrix.method("trust").url)
+    assert trust.env_vars["COSMOS_CONN_POSTGRES_PASSWORD"] == ""  # trust: nothing to send, nothing invented
+    assert trust.profile["user"] == "smart_trust"
+
+
+def test_make_demo_stops_at_once_with_one_line_on_a_refused_login(
+    matrix: LoginMatrix, tmp_path: Path
+) -> None:
+    wrong = matrix.method("password_url").url.replace("fake-url-pw-1", "fake-wrong-pw")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMART_OFFICE_", "AIRFLOW_CONN_"))}
+    env.update(
+        {
+            "SMART_OFFICE_WAREHOUSE_URL": wrong,
+            "SMART_OFFICE_STATE_DIR": str(tmp_path / "state"),
+            "COLUMNS": "300",
+        }
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "smart-office"), "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert time.monotonic() - started < 30  # (the emulator and Airflow never start)
+    assert result.returncode == 2
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert len(output) == 1, output
+    assert output[0].startswith(
+        "warehouse: SMART_OFFICE_WAREHOUSE_URL: cannot log in to postgresql://smart_url:***@127.0.0.1:"
+    )
+    assert 'password authentication failed for user "smart_url"' in output[0]
+    assert "fake-wrong-pw" not in output[0]
