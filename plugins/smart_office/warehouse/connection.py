@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -407,24 +407,6 @@ def resolve_warehouse(
 def as_target(target: WarehouseTarget | str) -> WarehouseTarget:
     """A target as is, or one from a plain URL (libpq login; tests and benchmarks pass URLs)."""
     return target if isinstance(target, WarehouseTarget) else target_from_url(target, origin="warehouse URL")
-
-
-def warehouse_url_from_env() -> str | None:
-    """SMART_OFFICE_WAREHOUSE_URL, checked; None when unset."""
-    url = os.environ.get(WAREHOUSE_URL_ENV, "").strip()
-    if not url:
-        return None
-    target_from_url(url)
-    return url
-
-
-def safe_url(url: str) -> str:
-    """A URL with its password masked, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 # -- connecting ---------------------------------------------------------------------------------------------
