@@ -1,13 +1,15 @@
 """The DAG end to end — extraction, every dbt model through Cosmos, the dashboard — once per way a partner's
 PostgreSQL lets it in, against a PostgreSQL the test started (tests/support/login_methods.py).
 
-As `make demo` runs it: the emulator (one, shared, a portfolio of four customers), `register-app` + `consent`
-into the method's warehouse, `check-config` (smart_office.preflight), then `airflow dags test` with the
-warehouse as the Airflow connection `smart_office_warehouse` — for `password_url` read from the emulator's Key
-Vault by Airflow's own AzureKeyVaultBackend, as the Helm values configure it (workload identity). The runs go
-in parallel (SMART_OFFICE_TEST_DAG_PARALLEL, default 3); each then has to show landed rows, a successful run
-record, every dbt model in the warehouse and every task of the DAG run succeeded, and the four dashboard
-pages rendered through the method's login.
+`trust` is `smart-office demo` itself (`make demo`), with SMART_OFFICE_WAREHOUSE_URL pointing at the test's
+server, which has to print the marts summary. The others run as the demo does, on one shared emulator (a
+portfolio of four customers): `register-app` + `consent` into the method's warehouse, `check-config`
+(smart_office.preflight), then `airflow dags test` with the warehouse as the Airflow connection
+`smart_office_warehouse` — for `password_url` read from the emulator's Key Vault by Airflow's own
+AzureKeyVaultBackend, configured as deploy/helm/values-azure.yaml configures it (workload identity). The runs
+go in parallel (SMART_OFFICE_TEST_DAG_PARALLEL, default 3); each then has to show landed rows, a successful
+run record, every dbt model in the warehouse and every task of the DAG run succeeded, and the four
+dashboard pages rendered through the method's login.
 
     .venv/bin/pytest tests/dags/test_dag_login_methods.py -v -s     (several minutes on 2 cores)
 """
@@ -56,6 +58,7 @@ class DagRun:
     home: Path
     log: Path
     refused: bool = False  # a wrong login on purpose: check-config and the first task must stop it
+    demo: bool = False  # `smart-office demo`, which starts its own emulator and Airflow
     preflight: subprocess.CompletedProcess[str] | None = None
     returncode: int | None = None
     seconds: float = 0.0
@@ -146,8 +149,37 @@ def _prepare(method: LoginMethod, emulator: EmulatorHandle, folder: Path, templa
     return DagRun(method=method, env=env, home=home, log=run_dir / "airflow.log")
 
 
+def _prepare_demo(method: LoginMethod, folder: Path) -> DagRun:
+    """`make demo` with SMART_OFFICE_WAREHOUSE_URL=<the method's URL> (README's "bring your own PostgreSQL")."""
+    run_dir = folder / method.name
+    run_dir.mkdir()
+    env = {
+        **_base_env(),
+        **method.settings(),
+        "SMART_OFFICE_STATE_DIR": str(run_dir / "state"),
+        "SMART_OFFICE_DEMO_TENANTS": str(TENANTS),
+        "SMART_OFFICE_DEMO_NOW": LOGICAL_DATE,
+        "SMART_OFFICE_DEMO_DASHBOARD": "0",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(run_dir / "cosmos-cache"),
+        "COLUMNS": "200",
+    }
+    return DagRun(
+        method=method, env=env, home=run_dir / "state" / "airflow", log=run_dir / "demo.log", demo=True
+    )
+
+
 def _run(run: DagRun) -> DagRun:
     started = time.monotonic()
+    if run.demo:
+        with run.log.open("wb") as log:
+            command = [str(BIN / "smart-office"), "demo"]
+            result = subprocess.run(
+                command, env=run.env, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=1500
+            )
+        run.returncode = result.returncode
+        run.seconds = time.monotonic() - started
+        _phase(f"{run.method.name}: smart-office demo {run.returncode}, {run.seconds:.0f}s")
+        return run
     # What docker-compose's airflow-init and the Helm init container run before Airflow starts.
     run.preflight = subprocess.run(
         [sys.executable, "-m", "smart_office.preflight"],
@@ -190,9 +222,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, D
         for name in DAG_METHODS:
             if name in matrix.skipped:
                 continue
+            if name == "trust":
+                prepared.append(_prepare_demo(matrix.methods[name], folder))
+                continue
             prepared.append(_prepare(matrix.methods[name], emulator, folder, template.result()))
             _phase(f"{name}: warehouse migrated, app registered, partner consented")
-        prepared.append(_refused(prepared[0], matrix, folder, template.result()))
+        pgpass = next(run for run in prepared if run.method.name == "pgpass")
+        prepared.append(_refused(pgpass, matrix, folder, template.result()))
         done = {("refused" if run.refused else run.method.name): run for run in pool.map(_run, prepared)}
         yield done, matrix
 
@@ -230,11 +266,22 @@ def test_the_dag_runs_end_to_end_with_each_login(
     done, matrix = runs
     method = matrix.method(name)  # skips a method this machine cannot serve (certificates without OpenSSL)
     run = done[name]
-    assert run.preflight is not None
-    assert (run.preflight.returncode, run.preflight.stderr.strip()) == (0, "configuration: OK"), (
-        run.preflight.stderr
-    )
-    assert run.returncode == 0, run.tail()
+    if run.demo:
+        assert run.returncode == 0, run.tail()
+        printed = run.log.read_text(errors="replace")
+        assert f"warehouse: {method.url}" in printed
+        for summary in (
+            "Portfolio Secure Score: average",
+            "Weakest controls across the portfolio",
+            "Alerts by severity",
+        ):
+            assert summary in printed, summary  # the marts summary
+    else:
+        assert run.preflight is not None
+        assert (run.preflight.returncode, run.preflight.stderr.strip()) == (0, "configuration: OK"), (
+            run.preflight.stderr
+        )
+        assert run.returncode == 0, run.tail()
 
     from smart_office.warehouse.connection import connect, target_from_url
 
