@@ -39,7 +39,10 @@ IDENTITY_KINDS: dict[str, int] = {
     "tenant_not_found": 90002,
     "no_delegated_access": 50020,
 }
-KINDS = (*TRANSPORT_KINDS, *DATA_KINDS, *IDENTITY_KINDS)
+# Not an error: the app-only access tokens the identity service issues live `seconds` (an Entra token
+# lifetime policy), so a client's refresh ahead of expiry can be watched without waiting an hour.
+LIFETIME_KINDS = ("token_lifetime",)
+KINDS = (*TRANSPORT_KINDS, *DATA_KINDS, *IDENTITY_KINDS, *LIFETIME_KINDS)
 FAULT_SERVICES = ("identity", "graph", "partner_center", "key_vault")
 _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
     "throttle": {"retry_after": 1, "status": 429},
@@ -47,6 +50,7 @@ _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
     "slow": {"delay": 2.0},
     "reset": {"fraction": 0.5},
     "truncate": {"fraction": 0.5},
+    "token_lifetime": {"seconds": 600},
 }
 _SPEC_KEYS = {"kind", "service", "endpoint", "tenant", "count", "probability", "params"}
 
@@ -122,13 +126,13 @@ def parse_fault(spec: dict[str, Any], *, now: datetime) -> Fault:
     if kind not in KINDS:
         raise FaultSpecError(f"kind must be one of {', '.join(KINDS)}")
     service = spec.get("service")
-    if kind in IDENTITY_KINDS:
+    if kind in IDENTITY_KINDS or kind in LIFETIME_KINDS:
         service = service or "identity"
     if service is not None and service not in FAULT_SERVICES:
         raise FaultSpecError(
             f"service must be one of {', '.join(FAULT_SERVICES)} (the admin API is never faulted)"
         )
-    if kind in IDENTITY_KINDS and service != "identity":
+    if (kind in IDENTITY_KINDS or kind in LIFETIME_KINDS) and service != "identity":
         raise FaultSpecError(f"{kind} is an identity fault; service must be identity")
     count = spec.get("count")
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
@@ -194,6 +198,8 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
             raise FaultSpecError('mutate: items must be a positive integer or "all"')
         if "raw" in params and not isinstance(params["raw"], dict):
             raise FaultSpecError("mutate: raw must be an object of path -> JSON text (e.g. NaN)")
+    elif kind == "token_lifetime":
+        number("seconds", 60, 86400)
 
 
 class FaultRegistry:

@@ -366,10 +366,18 @@ class Issuer:
         return self.ctx.tokens.mint(claims)
 
     def app_access_token(
-        self, *, tenant: Tenant, client: ClientApp, auth: str, request: ScopeRequest, roles: list[str]
+        self,
+        *,
+        tenant: Tenant,
+        client: ClientApp,
+        auth: str,
+        request: ScopeRequest,
+        roles: list[str],
+        lifetime: int = ACCESS_TOKEN_SECONDS,
     ) -> str:
         now_ts = self.ctx.clock.timestamp()
         claims = self._base_claims(request.identifier, tenant, client, auth, now_ts)
+        claims["exp"] = now_ts + lifetime
         sp_oid = self.service_principal_id(client, tenant)
         claims.update(
             {

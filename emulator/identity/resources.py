@@ -14,6 +14,7 @@ PARTNER_CENTER_APP_ID = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
 AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
+OSSRDBMS_APP_ID = "123cd850-d9df-40bd-94d5-c9f07b7fa203"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 
 
@@ -216,7 +217,31 @@ KEY_VAULT = Resource(
         ),
     ),
 )
-RESOURCES: tuple[Resource, ...] = (GRAPH, PARTNER_CENTER, AAD_GRAPH, ARM, KEY_VAULT)
+# Azure Database for PostgreSQL (and MySQL) flexible server with Microsoft Entra authentication: a token for
+# this resource is the password. Managed identities and service principals ask for `/.default` with client
+# credentials and need no app role; the server maps the token's `oid` to a role made by
+# pgaadauth_create_principal.
+OSSRDBMS = Resource(
+    app_id=OSSRDBMS_APP_ID,
+    display_name="Azure OSSRDBMS Database",
+    identifier_uris=(
+        "https://ossrdbms-aad.database.windows.net",
+        "https://ossrdbms-aad.database.windows.net/",
+    ),
+    scopes=(
+        _p(
+            "cef99a3a-4cd3-4408-8143-4375d1e38a17", "user_impersonation", "Access OSSRDBMS services as a user"
+        ),
+    ),
+    roles=(
+        _p(
+            "017211c5-049f-46b5-a0f0-bcc46299e550",
+            "app_impersonation",
+            "Access OSSRDBMS services from the application",
+        ),
+    ),
+)
+RESOURCES: tuple[Resource, ...] = (GRAPH, PARTNER_CENTER, AAD_GRAPH, ARM, KEY_VAULT, OSSRDBMS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,14 @@ from emulator.identity.clients import (
     find_client,
 )
 from emulator.identity.errors import AadError, aad_error_response
-from emulator.identity.issuer import DEVICE_POLL_INTERVAL, Issued, Issuer, ScopeRequest, pkce_matches
+from emulator.identity.issuer import (
+    ACCESS_TOKEN_SECONDS,
+    DEVICE_POLL_INTERVAL,
+    Issued,
+    Issuer,
+    ScopeRequest,
+    pkce_matches,
+)
 from emulator.tenants import Tenant
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -320,12 +327,14 @@ class TokenEndpoint:
                 "tenant.",
             )
         roles = self.issuer.app_roles(client, request)
+        policy = self.ctx.faults.take("identity", endpoint, tenant.tenant_id, ("token_lifetime",))
+        lifetime = int(policy.params["seconds"]) if policy is not None else ACCESS_TOKEN_SECONDS
         token = self.issuer.app_access_token(
-            tenant=tenant, client=client, auth=auth, request=request, roles=roles
+            tenant=tenant, client=client, auth=auth, request=request, roles=roles, lifetime=lifetime
         )
         return Issued(
             access_token=token,
-            expires_in=3599,
+            expires_in=lifetime,
             scope="",
             resource=request.identifier,
             extra={"app_only": True},

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 import webbrowser
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from emulator.cli import emulator_app
@@ -26,16 +29,53 @@ app.add_typer(emulator_app, name="emulator")
 app.add_typer(dashboard_app, name="dashboard")
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
 console = Console(stderr=True, soft_wrap=True)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _settings(require_partner: bool = True):  # type: ignore[no-untyped-def]
+    """Settings from the environment; without SMART_OFFICE_WAREHOUSE_URL, the warehouse of the Airflow
+    connection (as the DAG sees it), so a deployment's CLI needs no second copy of the warehouse login."""
+    import dataclasses
+
     from smart_office.settings import Settings, SettingsError
+    from smart_office.warehouse.connection import (
+        WarehouseConfigError,
+        WarehouseError,
+        airflow_connection_env,
+        resolve_warehouse,
+    )
 
     try:
-        return Settings.from_env(require_partner=require_partner)
-    except SettingsError as exc:
-        console.print(f"[red]configuration error:[/] {exc}")
+        settings = Settings.from_env(require_partner=require_partner)
+        if settings.warehouse is None:
+            try:
+                target = resolve_warehouse(cloud=settings.cloud)
+            except WarehouseConfigError as exc:
+                if exc.setting != airflow_connection_env("smart_office_warehouse"):
+                    raise
+                return settings  # none configured: the commands that need one say so
+            settings = dataclasses.replace(settings, warehouse=target)
+        return settings
+    except (SettingsError, WarehouseError) as exc:
+        console.print(f"[red]configuration error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def _warehouse_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """A warehouse that cannot be used ends the command with its one-line reason (exit code 2), no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from smart_office.warehouse.connection import WarehouseError
+
+        try:
+            return command(*args, **kwargs)
+        except WarehouseError as exc:
+            console.print(f"[red]warehouse:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
 
 
 def _logging(verbose: bool) -> None:
@@ -63,6 +103,7 @@ def check_config() -> None:
 
 
 @app.command()
+@_warehouse_errors
 def migrate() -> None:
     """Apply the warehouse's schema migrations."""
     from smart_office.pipeline import prepare_warehouse
@@ -72,6 +113,7 @@ def migrate() -> None:
 
 
 @app.command("register-app")
+@_warehouse_errors
 def register_app_command(
     display_name: Annotated[
         str, typer.Option(help="Display name of the app registration.")
@@ -150,6 +192,7 @@ def _open_browser(url: str) -> None:
 
 
 @app.command()
+@_warehouse_errors
 def consent(
     device_code: Annotated[
         bool, typer.Option(help="Use a device code instead of a local browser redirect.")
@@ -168,6 +211,7 @@ def consent(
 
 
 @app.command()
+@_warehouse_errors
 def token(
     tenant: Annotated[str, typer.Option(help="Tenant id or domain (a customer, or the partner).")],
     resource: Annotated[str, typer.Option(help="Resource URI or scope, e.g. https://graph.microsoft.com")],
@@ -212,6 +256,7 @@ EXIT_COVERAGE, EXIT_CONFIG, EXIT_PARTNER_AUTH, EXIT_WAREHOUSE = 1, 2, 3, 4
 
 
 @app.command()
+@_warehouse_errors
 def run(
     as_of: Annotated[
         str | None,
@@ -234,8 +279,6 @@ def run(
     4 the warehouse is unreachable.
     """
     _logging(verbose)
-    import psycopg
-
     from smart_office.auth.rotation import NoRefreshTokenError
     from smart_office.auth.stores import TokenStoreError
     from smart_office.extract.shard import WarehouseUnavailableError
@@ -250,6 +293,7 @@ def run(
         prepare_warehouse,
     )
     from smart_office.runtime import CredentialMissingError
+    from smart_office.warehouse.connection import WarehouseError, is_configuration_error
 
     settings = _settings()
     try:
@@ -278,22 +322,25 @@ def run(
                     as_of=when,
                     interval_start=start,
                 )
-            except (WarehouseUnavailableError, psycopg.OperationalError) as error:
+            except WarehouseUnavailableError as error:
                 # This shard's tenants count as not extracted; the others still run.
-                console.print(f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {error}")
+                console.print(f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {escape(str(error))}")
         summary = close_run(settings, run_id=run_id)
         enforce_coverage(summary)
     except PartnerAuthFailure as failure:
-        console.print(f"[red]partner authentication failed:[/] {failure.error}")
+        console.print(f"[red]partner authentication failed:[/] {escape(str(failure.error))}")
         raise typer.Exit(EXIT_PARTNER_AUTH) from None
     except CoverageError as error:
-        console.print(f"[red]run failed:[/] {error}")
+        console.print(f"[red]run failed:[/] {escape(str(error))}")
         raise typer.Exit(EXIT_COVERAGE) from None
     except (CredentialMissingError, NoRefreshTokenError, TokenStoreError) as error:
-        console.print(f"[red]configuration error:[/] {error}")
+        console.print(f"[red]configuration error:[/] {escape(str(error))}")
         raise typer.Exit(EXIT_CONFIG) from None
-    except (WarehouseUnavailableError, psycopg.OperationalError) as error:
-        console.print(f"[red]warehouse unavailable:[/] {str(error).splitlines()[0]}")
+    except WarehouseError as error:
+        console.print(f"[red]warehouse:[/] {escape(str(error))}")
+        raise typer.Exit(EXIT_CONFIG if is_configuration_error(error) else EXIT_WAREHOUSE) from None
+    except WarehouseUnavailableError as error:
+        console.print(f"[red]warehouse unavailable:[/] {escape(str(error))}")
         raise typer.Exit(EXIT_WAREHOUSE) from None
     console.print(summary["sentence"])
 
@@ -309,15 +356,16 @@ def dbt_parse() -> None:
 @app.command(
     "dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
 )
+@_warehouse_errors
 def dbt_command(ctx: typer.Context) -> None:
     """Run dbt on this project against SMART_OFFICE_WAREHOUSE_URL, e.g. `smart-office dbt build`."""
     from smart_office.dbt_runner import run_dbt
 
     settings = _settings(require_partner=False)
-    if not settings.warehouse_url:
+    if settings.warehouse is None:
         console.print("[red]configuration error:[/] SMART_OFFICE_WAREHOUSE_URL is not set")
         raise typer.Exit(2)
-    raise typer.Exit(run_dbt(list(ctx.args), settings.warehouse_url).returncode)
+    raise typer.Exit(run_dbt(list(ctx.args), settings.warehouse).returncode)
 
 
 @app.command()

@@ -7,6 +7,7 @@ resources on its own hosts, exactly as a client of Microsoft would see them. See
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ class Cloud:
     partner_center_resource: str
     key_vault_suffix: str | None = None
     ca_bundle: str | None = None
+    # Azure Database for PostgreSQL's Entra ID resource: the audience of the tokens used as passwords.
+    postgres_resource: str = "https://ossrdbms-aad.database.windows.net"
 
     def authority(self, tenant: str) -> str:
         """The MSAL authority for a tenant id or domain."""
@@ -41,6 +44,11 @@ class Cloud:
     @property
     def partner_center_scope(self) -> str:
         return f"{self.partner_center_resource}/user_impersonation"
+
+    @property
+    def postgres_scope(self) -> str:
+        """The scope of an access token that Azure Database for PostgreSQL accepts as a password."""
+        return f"{self.postgres_resource}/.default"
 
     def with_overrides(self, **changes: Any) -> Cloud:
         """A copy with the given fields replaced (None values are ignored)."""
@@ -64,6 +72,7 @@ USGOV = Cloud(
     partner_center_url="https://api.partnercenter.microsoft.com",
     partner_center_resource="https://api.partnercenter.microsoft.com",
     key_vault_suffix="vault.usgovcloudapi.net",
+    postgres_resource="https://ossrdbms-aad.database.usgovcloudapi.net",
 )
 CHINA = Cloud(
     name="china",
@@ -73,6 +82,7 @@ CHINA = Cloud(
     partner_center_url="https://partner.partnercenterapi.microsoftonline.cn",
     partner_center_resource="https://api.partnercenter.microsoft.com",
     key_vault_suffix="vault.azure.cn",
+    postgres_resource="https://ossrdbms-aad.database.chinacloudapi.cn",
 )
 NAMED_CLOUDS: dict[str, Cloud] = {c.name: c for c in (PUBLIC, USGOV, CHINA)}
 
@@ -123,3 +133,22 @@ def cloud_from_endpoints_file(path: str | Path) -> Cloud:
     if not isinstance(data, dict):
         raise CloudConfigError(f"SMART_OFFICE_ENDPOINTS_FILE {str(path)!r} must hold a JSON object")
     return cloud_from_endpoints(data, name="custom")
+
+
+def cloud_from_env(env: Mapping[str, str]) -> Cloud:
+    """The endpoint set the settings name: SMART_OFFICE_ENDPOINTS_FILE, else SMART_OFFICE_CLOUD (default public),
+    with SMART_OFFICE_CA_BUNDLE as the extra trusted CA."""
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(f"SMART_OFFICE_{name}", default).strip()
+
+    endpoints_file = get("ENDPOINTS_FILE")
+    cloud = (
+        cloud_from_endpoints_file(endpoints_file) if endpoints_file else named_cloud(get("CLOUD", "public"))
+    )
+    ca_bundle = get("CA_BUNDLE")
+    if ca_bundle:
+        if not Path(ca_bundle).is_file():
+            raise CloudConfigError(f"SMART_OFFICE_CA_BUNDLE={ca_bundle!r} does not exist")
+        cloud = cloud.with_overrides(ca_bundle=ca_bundle)
+    return cloud

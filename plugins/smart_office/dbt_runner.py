@@ -1,4 +1,9 @@
-"""Run the dbt project against a warehouse URL: the profile reads only environment variables set here."""
+"""Run the dbt project against the warehouse: dbt/profiles.yml reads only environment variables set here.
+
+The values come from the connection translator (`smart_office.warehouse.dbt_login`): one login first, then
+dbt with exactly what libpq resolved for it — whatever the login method (trust, password, .pgpass, service
+file, client certificate, Entra ID token).
+"""
 
 from __future__ import annotations
 
@@ -6,41 +11,59 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Imported where used: the DAG file reads DBT_PROJECT_DIR at parse time and must not load psycopg.
+    from smart_office.warehouse.connection import WarehouseTarget
+    from smart_office.warehouse.dbt_login import DbtLogin
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+_NO_TELEMETRY = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
 
 
-def dbt_env(warehouse_url: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for dbt/profiles.yml from a libpq URL (socket-directory hosts included)."""
-    parts = urlsplit(warehouse_url)
-    query = parse_qs(parts.query)
+def login_env(login: DbtLogin) -> dict[str, str]:
+    """The variables dbt/profiles.yml reads, plus libpq's own for the parameters a profile cannot carry."""
+    return {
+        **login.libpq_env,
+        "SMART_OFFICE_DBT_HOST": login.host,
+        "SMART_OFFICE_DBT_PORT": str(login.port),
+        "SMART_OFFICE_DBT_USER": login.user,
+        "SMART_OFFICE_DBT_PASSWORD": login.password.reveal(),
+        "SMART_OFFICE_DBT_DBNAME": login.dbname,
+        "SMART_OFFICE_DBT_CONNECT_TIMEOUT": str(login.connect_timeout),
+    }
+
+
+def dbt_env(warehouse: WarehouseTarget | str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a dbt process against `warehouse` (logs in once first; raises its one-line errors)."""
+    from smart_office.warehouse.dbt_login import dbt_login
+
     env = dict(os.environ if base is None else base)
-    env.update(
-        {
-            "SMART_OFFICE_DBT_HOST": query.get("host", [parts.hostname or "localhost"])[0],
-            "SMART_OFFICE_DBT_PORT": str(query.get("port", [parts.port or 5432])[0]),
-            "SMART_OFFICE_DBT_USER": unquote(parts.username or "postgres"),
-            "SMART_OFFICE_DBT_PASSWORD": unquote(parts.password or ""),
-            "SMART_OFFICE_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DO_NOT_TRACK": "1",
-        }
-    )
+    env.update(login_env(dbt_login(warehouse)))
+    env.update(_NO_TELEMETRY)
     return env
 
 
-def run_dbt(
-    args: list[str], warehouse_url: str, *, capture: bool = False, target_path: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`dbt <args>` with this project's profile; raises nothing, the caller checks returncode."""
+def _dbt_command(args: list[str], target_path: Path | None) -> list[str]:
     dbt = str(Path(sys.executable).parent / "dbt")
     command = [dbt, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
+    return command
+
+
+def run_dbt(
+    args: list[str],
+    warehouse: WarehouseTarget | str,
+    *,
+    capture: bool = False,
+    target_path: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`dbt <args>` with this project's profile; the caller checks returncode (login errors raise first)."""
     return subprocess.run(
-        command,
-        env=dbt_env(warehouse_url),
+        _dbt_command(args, target_path),
+        env=dbt_env(warehouse),
         cwd=DBT_PROJECT_DIR,
         text=True,
         capture_output=capture,
@@ -50,13 +73,22 @@ def run_dbt(
 
 def build_manifest(*, target_path: Path | None = None) -> Path:
     """`dbt parse` with placeholder connection settings (parse never connects); returns manifest.json's path."""
-    env = dbt_env("postgresql://parse-only@localhost:5432/parse_only")
-    dbt = str(Path(sys.executable).parent / "dbt")
-    command = [dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    if target_path is not None:
-        command += ["--target-path", str(target_path)]
+    env = {
+        **os.environ,
+        "SMART_OFFICE_DBT_HOST": "localhost",
+        "SMART_OFFICE_DBT_PORT": "5432",
+        "SMART_OFFICE_DBT_USER": "parse-only",
+        "SMART_OFFICE_DBT_PASSWORD": "",
+        "SMART_OFFICE_DBT_DBNAME": "parse_only",
+        **_NO_TELEMETRY,
+    }
     result = subprocess.run(
-        command, env=env, cwd=DBT_PROJECT_DIR, text=True, capture_output=True, check=False
+        _dbt_command(["parse"], target_path),
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+        text=True,
+        capture_output=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout[-3000:]}")

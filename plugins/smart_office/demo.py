@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shlex
 import subprocess
 import sys
@@ -17,12 +16,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import psycopg
 from psycopg import sql
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from smart_office.warehouse.connection import WarehouseTarget, as_target, connect
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "smart_office_security_posture"
@@ -35,35 +35,24 @@ def _state_dir() -> Path:
     return path
 
 
-def demo_warehouse(state: Path) -> str:
-    """The warehouse URL: SMART_OFFICE_WAREHOUSE_URL, or database `smart_office` on an embedded server."""
-    from smart_office.warehouse.connection import warehouse_url_from_env
+def demo_warehouse(state: Path) -> WarehouseTarget:
+    """The warehouse: SMART_OFFICE_WAREHOUSE_URL (any libpq login, or SMART_OFFICE_WAREHOUSE_AUTH=entra), else
+    database `smart_office` on an embedded server, which trusts its local socket: no password anywhere."""
+    from smart_office.warehouse.connection import WAREHOUSE_URL_ENV, resolve_warehouse, target_from_url
     from smart_office.warehouse.embedded import start_embedded_postgres
 
-    configured = warehouse_url_from_env()
-    if configured:
-        return configured
-    server_url = start_embedded_postgres(state / "warehouse")
-    # The embedded server trusts its local socket, but Airflow connections (and Cosmos' profile mapping)
-    # expect a password: give the user a random one, kept beside the demo state.
-    password_file = state / "warehouse.password"
-    if not password_file.exists():
-        password_file.write_text(secrets.token_urlsafe(24))
-        password_file.chmod(0o600)
-    password = password_file.read_text().strip()
-    with psycopg.connect(server_url, autocommit=True) as conn:
+    if os.environ.get(WAREHOUSE_URL_ENV, "").strip():
+        return resolve_warehouse(lookup=None)
+    server = target_from_url(start_embedded_postgres(state / "warehouse"), origin="the embedded PostgreSQL")
+    with connect(server, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = 'smart_office'").fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier("smart_office")))
-        conn.execute(
-            sql.SQL("alter user {} password {}").format(sql.Identifier("postgres"), sql.Literal(password))
-        )
-    parts = urlsplit(server_url)
-    netloc = f"postgres:{quote(password, safe='')}@"
-    return parts._replace(path="/smart_office", netloc=netloc).geturl()
+    # Demos before this one gave the embedded login a password; the socket never asked for it.
+    return server.with_params(dbname="smart_office", password=None)
 
 
-def write_demo_env(state: Path, warehouse: str, token_store_key: str) -> Path:
+def write_demo_env(state: Path, warehouse: WarehouseTarget | str, token_store_key: str) -> Path:
     """`.state/demo.env`: the settings that point other commands at the demo's warehouse.
 
     `set -a; . .state/demo.env; set +a` and then `smart-office dashboard export`, `smart-office dbt build` or
@@ -72,7 +61,7 @@ def write_demo_env(state: Path, warehouse: str, token_store_key: str) -> Path:
     """
     path = state / "demo.env"
     values = {
-        "SMART_OFFICE_WAREHOUSE_URL": warehouse,
+        **as_target(warehouse).env(),
         "SMART_OFFICE_TOKEN_STORE": "postgres",
         "SMART_OFFICE_TOKEN_STORE_KEY": token_store_key,
     }
@@ -81,24 +70,6 @@ def write_demo_env(state: Path, warehouse: str, token_store_key: str) -> Path:
     path.chmod(0o600)
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def airflow_connection_json(url: str) -> str:
-    """An AIRFLOW_CONN_* value (JSON form) for a libpq URL, including socket-directory hosts."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or ""])[0]
-    port = int(query.get("port", [parts.port or 5432])[0])
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": host,
-            "port": port,
-            "login": unquote(parts.username or "postgres"),
-            "password": unquote(parts.password or ""),
-            "schema": parts.path.lstrip("/") or "postgres",
-        }
-    )
 
 
 def _token_store_key(state: Path) -> str:
@@ -155,8 +126,8 @@ def setup_partner(endpoints: dict[str, Any], env: dict[str, str]) -> str:
 
 
 def run_demo(tenants: int | None = None) -> int:
-    from emulator.launcher import start_emulator
-    from smart_office.warehouse.connection import safe_url
+    """The whole demo; a warehouse that cannot be used stops it at once with one line (exit code 2)."""
+    from smart_office.warehouse.connection import WarehouseError, check_warehouse
 
     started = time.monotonic()
     state = _state_dir()
@@ -166,8 +137,18 @@ def run_demo(tenants: int | None = None) -> int:
         os.environ.get("SMART_OFFICE_DEMO_NOW")
         or datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     )
-    warehouse = demo_warehouse(state)
-    console.print(f"warehouse: {safe_url(warehouse)}")
+    try:
+        warehouse = demo_warehouse(state)
+        check_warehouse(warehouse)
+    except WarehouseError as exc:
+        console.print(f"[red]warehouse:[/] {escape(str(exc))}", soft_wrap=True)
+        return 2
+    console.print(f"warehouse: {warehouse.display}")
+
+    from emulator.launcher import start_emulator
+    from smart_office.pipeline import prepare_warehouse
+    from smart_office.settings import Settings
+    from smart_office.warehouse.connection import WAREHOUSE_AUTH_ENV
 
     emulator_state = state / "emulator"
     with start_emulator(
@@ -184,11 +165,10 @@ def run_demo(tenants: int | None = None) -> int:
             "SMART_OFFICE_PARTNER_TENANT_ID": emulator.endpoints["partner_tenant_id"],
             "SMART_OFFICE_TOKEN_STORE": "postgres",
             "SMART_OFFICE_TOKEN_STORE_KEY": _token_store_key(state),
-            "SMART_OFFICE_WAREHOUSE_URL": warehouse,
+            **warehouse.env(),
         }
-        from smart_office.pipeline import prepare_warehouse
-        from smart_office.settings import Settings
-
+        if warehouse.auth == "libpq":
+            env.pop(WAREHOUSE_AUTH_ENV, None)
         prepare_warehouse(Settings.from_env(env, require_partner=False))
         setup_partner(emulator.endpoints, env)
         code = _airflow_dags_test(env, warehouse, now, state)
@@ -201,7 +181,7 @@ def run_demo(tenants: int | None = None) -> int:
     return code
 
 
-def start_dashboard(warehouse: str, state: Path, port: int | None = None) -> None:
+def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = None) -> None:
     """Start the dashboard in the background (replacing one an earlier demo left) and print its URL."""
     import signal
     import socket
@@ -222,10 +202,10 @@ def start_dashboard(warehouse: str, state: Path, port: int | None = None) -> Non
             )
             return
     log = (state / "dashboard.log").open("ab")
-    # The warehouse URL (with its password) goes through the environment, never the command line.
+    # The warehouse URL (with its password, if it has one) goes through the environment, never the command line.
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "smart-office"), "dashboard", "serve", "--port", str(port)],
-        env={**os.environ, "SMART_OFFICE_WAREHOUSE_URL": warehouse},
+        env={**os.environ, **warehouse.env()},
         stdout=log,
         stderr=log,
         start_new_session=True,
@@ -242,7 +222,9 @@ def start_dashboard(warehouse: str, state: Path, port: int | None = None) -> Non
     console.print(f"dashboard: [bold]{url}[/] (stop it with: kill -- -$(cat {pid_file}))")
 
 
-def _airflow_dags_test(env: dict[str, str], warehouse: str, logical_date: str, state: Path) -> int:
+def _airflow_dags_test(
+    env: dict[str, str], warehouse: WarehouseTarget, logical_date: str, state: Path
+) -> int:
     airflow_home = state / "airflow"
     airflow_home.mkdir(exist_ok=True)
     env = {
@@ -253,7 +235,7 @@ def _airflow_dags_test(env: dict[str, str], warehouse: str, logical_date: str, s
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DO_NOT_TRACK": "1",
-        "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": airflow_connection_json(warehouse),
+        "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": warehouse.airflow_connection(),
     }
     # The DAG reads the warehouse through its Airflow connection, like a deployment does.
     env.pop("SMART_OFFICE_WAREHOUSE_URL", None)
@@ -266,8 +248,8 @@ def _airflow_dags_test(env: dict[str, str], warehouse: str, logical_date: str, s
     return result.returncode
 
 
-def print_summary(warehouse: str) -> None:
-    with psycopg.connect(warehouse) as conn:
+def print_summary(warehouse: WarehouseTarget) -> None:
+    with connect(warehouse) as conn:
         run = conn.execute(
             "select run_id, status, started_at, finished_at, summary from ops.runs order by started_at desc limit 1"
         ).fetchone()
@@ -306,9 +288,9 @@ def print_summary(warehouse: str) -> None:
     print_marts_summary(warehouse)
 
 
-def print_marts_summary(warehouse: str) -> None:
+def print_marts_summary(warehouse: WarehouseTarget) -> None:
     """What an analyst would look at first, read from the marts the DAG just built."""
-    with psycopg.connect(warehouse) as conn:
+    with connect(warehouse) as conn:
         exists = conn.execute("select to_regclass('marts.mart_customer_posture')").fetchone()[0]
         if exists is None:
             console.print("[yellow]marts not built (the dbt step did not run)[/]")

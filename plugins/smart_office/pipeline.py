@@ -12,8 +12,6 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
-
 from smart_office.auth.errors import AuthError
 from smart_office.extract.discovery import discover
 from smart_office.extract.runs import Coverage, coverage, finish_run, start_run
@@ -24,7 +22,7 @@ from smart_office.partner_center.client import PartnerCenterClient
 from smart_office.runtime import build_exchanger, build_secret_store
 from smart_office.settings import Settings
 from smart_office.tls import requests_session
-from smart_office.warehouse.connection import connect
+from smart_office.warehouse.connection import WarehouseTarget, aconnect, connect
 from smart_office.warehouse.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -34,10 +32,10 @@ class CoverageError(RuntimeError):
     """The run loaded too few customers; the message says how many and why."""
 
 
-def _warehouse(settings: Settings) -> str:
-    if not settings.warehouse_url:
+def _warehouse(settings: Settings) -> WarehouseTarget:
+    if settings.warehouse is None:
         raise RuntimeError("SMART_OFFICE_WAREHOUSE_URL is not set")
-    return settings.warehouse_url
+    return settings.warehouse
 
 
 def prepare_warehouse(settings: Settings) -> list[str]:
@@ -94,7 +92,7 @@ def discover_customers(
 
     async def run() -> dict[str, Any]:
         async with GraphClient(settings.cloud, exchanger.aget_token) as graph:
-            aconn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+            aconn = await aconnect(url, autocommit=True)
             try:
                 result = await discover(
                     run_id=run_id,

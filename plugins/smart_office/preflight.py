@@ -3,23 +3,21 @@
     python -m smart_office.preflight          (docker-compose's airflow-init runs it before Airflow starts)
 
 Checks, beyond `Settings.from_env()`: the token store keys are Fernet keys, the Key Vault URL is https,
-the warehouse is configured (Airflow connection `smart_office_warehouse` or SMART_OFFICE_WAREHOUSE_URL)
-and answers, the schedule parses, the alert settings are valid and the dbt manifest the DAG renders from
+the warehouse is configured (SMART_OFFICE_WAREHOUSE_URL, or the Airflow connection `smart_office_warehouse`
+from the environment or a secrets backend) and accepts the login the DAG will use (libpq or Entra ID), the schedule parses, the alert settings are valid and the dbt manifest the DAG renders from
 exists. Exit status 0 when all is well, 2 otherwise. Never prints a secret.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
-WAREHOUSE_CONNECTION_ENV = "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
 SCHEDULE_PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"}
 )
@@ -36,24 +34,6 @@ class Problem:
         return f"{self.setting}: {self.message}"
 
 
-def warehouse_url_from_airflow_connection(value: str) -> str:
-    """A libpq URL from an AIRFLOW_CONN_* value (URI or JSON form); raises ValueError naming no secret."""
-    value = value.strip()
-    if value.startswith("{"):
-        conn = json.loads(value)
-        if conn.get("conn_type") not in {"postgres", "postgresql"}:
-            raise ValueError(f"conn_type must be postgres, not {conn.get('conn_type')!r}")
-        auth = quote(conn.get("login") or "", safe="")
-        if conn.get("password"):
-            auth += ":" + quote(str(conn["password"]), safe="")
-        port = f":{conn['port']}" if conn.get("port") else ""
-        return f"postgresql://{auth}@{conn.get('host') or ''}{port}/{conn.get('schema') or 'postgres'}"
-    scheme = urlsplit(value).scheme
-    if scheme not in {"postgres", "postgresql"}:
-        raise ValueError(f"must be a postgresql:// URI (or JSON), not {scheme or 'a value without scheme'!r}")
-    return value.replace("postgres://", "postgresql://", 1) if scheme == "postgres" else value
-
-
 def _check_settings(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.settings import Settings, SettingsError
 
@@ -62,9 +42,11 @@ def _check_settings(env: Mapping[str, str]) -> list[Problem]:
     except SettingsError as exc:
         message = str(exc)
         setting = (
-            message.split()[0].split("=")[0] if message.startswith("SMART_OFFICE_") else "SMART_OFFICE_*"
+            message.split()[0].split("=")[0].rstrip(":")
+            if message.startswith("SMART_OFFICE_")
+            else "SMART_OFFICE_*"
         )
-        return [Problem(setting, message)]
+        return [Problem(setting, message.removeprefix(f"{setting}: "))]
     return []
 
 
@@ -135,51 +117,40 @@ def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
 
 
 def _check_warehouse(env: Mapping[str, str], attempts: int, wait_seconds: float) -> list[Problem]:
-    import psycopg
+    """Resolve the warehouse as the DAG does and log in once; a refused login is reported at once, an
+    unreachable server after `attempts` tries (compose may still be starting it)."""
+    from smart_office.warehouse.connection import (
+        WarehouseError,
+        check_warehouse,
+        is_configuration_error,
+        resolve_warehouse,
+    )
 
-    from smart_office.warehouse.connection import safe_url
-
-    direct = env.get("SMART_OFFICE_WAREHOUSE_URL", "").strip()
-    connection = env.get(WAREHOUSE_CONNECTION_ENV, "").strip()
-    if direct:
-        setting, url = "SMART_OFFICE_WAREHOUSE_URL", direct
-        if urlsplit(url).scheme not in {"postgres", "postgresql"}:
-            return [Problem(setting, "must be a postgresql:// URL")]
-    elif connection:
-        setting = WAREHOUSE_CONNECTION_ENV
-        try:
-            url = warehouse_url_from_airflow_connection(connection)
-        except ValueError as exc:
-            return [Problem(setting, str(exc))]
-    else:
-        return [
-            Problem(
-                WAREHOUSE_CONNECTION_ENV,
-                "no warehouse configured: set this Airflow connection (or SMART_OFFICE_WAREHOUSE_URL)",
-            )
-        ]
-    last_error = ""
+    last: WarehouseError | None = None
     for attempt in range(attempts):
         try:
-            with psycopg.connect(url, connect_timeout=5, application_name="smart-office-preflight") as conn:
-                conn.execute("select 1")
+            check_warehouse(resolve_warehouse(None if env is os.environ else env))
             return []
-        except (psycopg.Error, OSError) as exc:  # not reachable (yet): the warehouse may still be starting
-            last_error = str(exc).replace(urlsplit(url).password or "\0", "***").splitlines()[0][:300]
+        except WarehouseError as exc:
+            last = exc
+            if is_configuration_error(exc):
+                break
         if attempt + 1 < attempts:
             time.sleep(wait_seconds)
-    return [Problem(setting, f"cannot connect to {safe_url(url)}: {last_error}")]
+    assert last is not None
+    return [Problem(last.setting, last.message)]
 
 
 def check_configuration(
     env: Mapping[str, str] | None = None,
     *,
-    attempts: int = 12,
-    wait_seconds: float = 5.0,
+    attempts: int = 3,
+    wait_seconds: float = 2.0,
 ) -> list[Problem]:
-    """Every configuration problem found in `env` (default: the process environment)."""
-    env = dict(os.environ if env is None else env)
-    return [
+    """Every configuration problem found in `env` (default: the process environment, and then the warehouse
+    connection may also come from Airflow's secrets backend, e.g. Key Vault)."""
+    env = os.environ if env is None else dict(env)
+    problems = [
         *_check_settings(env),
         *_check_token_store(env),
         *_check_schedule(env),
@@ -188,6 +159,8 @@ def check_configuration(
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds),
     ]
+    # A malformed warehouse URL is both a bad setting and an unusable warehouse: say it once.
+    return list(dict.fromkeys(problems))
 
 
 def main(argv: list[str] | None = None) -> int:

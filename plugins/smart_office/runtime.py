@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import TYPE_CHECKING
 
 from smart_office.auth.exchange import DEFAULT_IDENTITY_RETRY, ClientCredential, TokenExchanger
@@ -21,35 +20,23 @@ from smart_office.settings import Settings, SettingsError
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from smart_office.warehouse.connection import WarehouseTarget
+
 
 class CredentialMissingError(RuntimeError):
     """The app credential is not in the store yet: run `smart-office register-app` (or store it)."""
 
 
 def key_vault_credential(settings: Settings) -> TokenCredential:
-    """The identity used to reach Key Vault: a service principal from AZURE_* variables, else the default chain.
+    """The identity used to reach Key Vault: the deployment's own (smart_office.azure_credential)."""
+    from smart_office.azure_credential import workload_credential
 
-    The authority host comes from the endpoint set, so the same code reaches a sovereign cloud or the emulator.
-    """
-    from azure.identity import ClientSecretCredential, DefaultAzureCredential
-
-    verify = settings.cloud.ca_bundle or True
-    tenant, client, secret = (
-        os.environ.get(f"AZURE_{k}", "") for k in ("TENANT_ID", "CLIENT_ID", "CLIENT_SECRET")
-    )
-    if tenant and client and secret:
-        return ClientSecretCredential(
-            tenant,
-            client,
-            secret,
-            authority=settings.cloud.authority_host,
-            disable_instance_discovery=True,
-            connection_verify=verify,
-        )
-    return DefaultAzureCredential(authority=settings.cloud.authority_host, connection_verify=verify)
+    return workload_credential(settings.cloud)
 
 
-def build_secret_store(settings: Settings, *, warehouse_url: str | None = None) -> SecretStore:
+def build_secret_store(
+    settings: Settings, *, warehouse_url: WarehouseTarget | str | None = None
+) -> SecretStore:
     if settings.token_store == "keyvault":
         from azure.keyvault.secrets import SecretClient
 
@@ -60,10 +47,10 @@ def build_secret_store(settings: Settings, *, warehouse_url: str | None = None) 
             connection_verify=settings.cloud.ca_bundle or True,
         )
         return KeyVaultSecretStore(client)
-    url = warehouse_url or settings.warehouse_url
-    if not url:
+    target = warehouse_url or settings.warehouse
+    if not target:
         raise SettingsError("the postgres token store needs SMART_OFFICE_WAREHOUSE_URL")
-    return PostgresSecretStore(url, list(settings.token_store_keys))
+    return PostgresSecretStore(target, list(settings.token_store_keys))
 
 
 def load_client_credential(store: SecretStore) -> ClientCredential:

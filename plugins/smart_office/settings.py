@@ -10,7 +10,8 @@
 | SMART_OFFICE_TOKEN_STORE | postgres | postgres (encrypted, in the warehouse) or keyvault |
 | SMART_OFFICE_TOKEN_STORE_KEY | | Fernet key(s) for the postgres store, comma-separated, newest first |
 | SMART_OFFICE_KEY_VAULT_URL | | vault URL when the store is keyvault |
-| SMART_OFFICE_WAREHOUSE_URL | (embedded) | postgresql:// URL of the warehouse |
+| SMART_OFFICE_WAREHOUSE_URL | (embedded) | the warehouse: a libpq URL or connection string; else the Airflow connection `smart_office_warehouse` |
+| SMART_OFFICE_WAREHOUSE_AUTH | libpq | libpq (password, .pgpass, service file, certificates, trust) or entra (an Entra ID token) |
 | SMART_OFFICE_SHARD_SIZE | 250 | tenants per mapped extraction task |
 | SMART_OFFICE_TENANT_CONCURRENCY | 8 | tenants extracted at once inside one task |
 | SMART_OFFICE_COVERAGE_THRESHOLD | 0.9 | share of extractable customers that must load, else the run fails |
@@ -31,9 +32,15 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from smart_office.clouds import Cloud, CloudConfigError, cloud_from_endpoints_file, named_cloud
+from smart_office.clouds import Cloud, CloudConfigError, cloud_from_env
+from smart_office.warehouse.connection import (
+    WAREHOUSE_URL_ENV,
+    WarehouseConfigError,
+    WarehouseTarget,
+    auth_method,
+    target_from_url,
+)
 
 
 class SettingsError(ValueError):
@@ -48,7 +55,9 @@ class Settings:
     token_store: str
     token_store_keys: tuple[str, ...]
     key_vault_url: str | None
-    warehouse_url: str | None
+    # From SMART_OFFICE_WAREHOUSE_URL here; the operators and the CLI fill it from the Airflow connection
+    # when that is unset (smart_office.warehouse.connection.resolve_warehouse).
+    warehouse: WarehouseTarget | None
     shard_size: int = 250
     tenant_concurrency: int = 8
     coverage_threshold: float = 0.9
@@ -60,6 +69,11 @@ class Settings:
     identity_retry_seconds: float = 60.0
     tenant_retry_seconds: float = 300.0
     schedule: str = "@daily"
+
+    @property
+    def warehouse_url(self) -> str | None:
+        """The warehouse as a libpq URL (with its configured password), for code that needs a string."""
+        return self.warehouse.url() if self.warehouse is not None else None
 
     def __repr__(self) -> str:
         return (
@@ -75,19 +89,9 @@ class Settings:
             return env.get(f"SMART_OFFICE_{name}", default).strip()
 
         try:
-            endpoints_file = get("ENDPOINTS_FILE")
-            cloud = (
-                cloud_from_endpoints_file(endpoints_file)
-                if endpoints_file
-                else named_cloud(get("CLOUD", "public"))
-            )
+            cloud = cloud_from_env(env)
         except CloudConfigError as exc:
             raise SettingsError(str(exc)) from None
-        ca_bundle = get("CA_BUNDLE")
-        if ca_bundle:
-            if not Path(ca_bundle).is_file():
-                raise SettingsError(f"SMART_OFFICE_CA_BUNDLE={ca_bundle!r} does not exist")
-            cloud = cloud.with_overrides(ca_bundle=ca_bundle)
 
         partner = get("PARTNER_TENANT_ID")
         client_id = get("CLIENT_ID")
@@ -107,9 +111,15 @@ class Settings:
                 "SMART_OFFICE_TOKEN_STORE=postgres needs SMART_OFFICE_TOKEN_STORE_KEY "
                 "(create one with `smart-office keygen`; keep it out of the warehouse)"
             )
-        warehouse = get("WAREHOUSE_URL") or None
-        if warehouse and not warehouse.startswith(("postgresql://", "postgres://")):
-            raise SettingsError("SMART_OFFICE_WAREHOUSE_URL must be a postgresql:// URL")
+        warehouse = None
+        try:
+            auth = auth_method(env)
+            if get("WAREHOUSE_URL"):
+                warehouse = target_from_url(
+                    get("WAREHOUSE_URL"), origin=WAREHOUSE_URL_ENV, auth=auth, env=env, cloud=cloud
+                )
+        except WarehouseConfigError as exc:
+            raise SettingsError(str(exc)) from None
 
         excluded = frozenset(t.strip().lower() for t in get("EXCLUDED_TENANTS").split(",") if t.strip())
         for tenant in excluded:
@@ -122,7 +132,7 @@ class Settings:
             token_store=store,
             token_store_keys=keys,
             key_vault_url=vault,
-            warehouse_url=warehouse,
+            warehouse=warehouse,
             shard_size=_int(get, "SHARD_SIZE", 250, minimum=1),
             tenant_concurrency=_int(get, "TENANT_CONCURRENCY", 8, minimum=1),
             coverage_threshold=_float(get, "COVERAGE_THRESHOLD", 0.9, 0.0, 1.0),

@@ -15,11 +15,50 @@ COMPOSE_FILE = REPO / "docker-compose.yaml"
 ENV_EXAMPLE = REPO / ".env.example"
 
 # $$ (a literal $), ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error},
-# ${NAME:+alt}, ${NAME+alt}, $NAME — the Compose Specification's interpolation forms.
-_INTERPOLATION = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
-    r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
-)
+# ${NAME:+alt}, ${NAME+alt}, $NAME — the Compose Specification's interpolation forms; a default, error or
+# alternative may itself interpolate (`${A:-${B}}`), and is only evaluated when it is used.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>.*))?", re.DOTALL)
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """The index of the `}` that closes the `${` whose body starts at `start`."""
+    depth = 1
+    i = start
+    while i < len(text):
+        if text.startswith("$$", i):
+            i += 2
+            continue
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError(f"unclosed ${{ in {text!r}")
+
+
+def _references(text: str) -> Iterator[tuple[str, str | None]]:
+    """(name, operator) of every variable `text` refers to, nested ones included."""
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            i += 2
+        elif text.startswith("${", i):
+            end = _closing_brace(text, i + 2)
+            match = _BRACED.fullmatch(text[i + 2 : end])
+            if match:
+                yield match["name"], match["op"]
+                yield from _references(match["arg"] or "")
+            i = end + 1
+        elif text[i] == "$" and (bare := _NAME.match(text, i + 1)):
+            yield bare.group(), None
+            i = bare.end()
+        else:
+            i += 1
 
 
 class InterpolationError(ValueError):
@@ -42,27 +81,43 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def interpolate(text: str, env: Mapping[str, str]) -> str:
     """Substitute variables in one string as Compose does."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            end = _closing_brace(text, i + 2)
+            out.append(_substitute(text[i + 2 : end], env))
+            i = end + 1
+        elif text[i] == "$" and (bare := _NAME.match(text, i + 1)):
+            out.append(env.get(bare.group(), ""))
+            i = bare.end()
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
-    def replace(match: re.Match[str]) -> str:
-        if match["escaped"]:
-            return "$"
-        if match["bare"]:
-            return env.get(match["bare"], "")
-        name, op, arg = match["braced"], match["op"], match["arg"] or ""
-        value = env.get(name)
-        unset_or_empty = not value
-        if op is None:
-            return value or ""
-        if op in {":-", "-"}:
-            return arg if (unset_or_empty if op == ":-" else value is None) else value  # type: ignore[return-value]
-        if op in {":?", "?"}:
-            if unset_or_empty if op == ":?" else value is None:
-                raise InterpolationError(f"{name}: {arg or 'required'}")
-            return value or ""
-        # :+ / +: the alternative when set
-        return arg if not (unset_or_empty if op == ":+" else value is None) else ""
 
-    return _INTERPOLATION.sub(replace, text)
+def _substitute(body: str, env: Mapping[str, str]) -> str:
+    match = _BRACED.fullmatch(body)
+    if match is None:
+        raise ValueError(f"not an interpolation: ${{{body}}}")
+    name, op, arg = match["name"], match["op"], match["arg"] or ""
+    value = env.get(name)
+    unset_or_empty = not value
+    if op is None:
+        return value or ""
+    missing = unset_or_empty if op.startswith(":") else value is None
+    if op in {":-", "-"}:
+        return interpolate(arg, env) if missing else value  # type: ignore[return-value]
+    if op in {":?", "?"}:
+        if missing:
+            raise InterpolationError(f"{name}: {interpolate(arg, env) or 'required'}")
+        return value or ""
+    # :+ / +: the alternative when set
+    return "" if missing else interpolate(arg, env)
 
 
 def interpolate_tree(node: Any, env: Mapping[str, str]) -> Any:
@@ -98,23 +153,12 @@ def _strings(node: Any) -> Iterator[str]:
 
 def variables_used(path: Path = COMPOSE_FILE) -> set[str]:
     """Every variable the compose file interpolates (in values; comments do not count)."""
-    names = set()
-    for text in _strings(load_raw(path)):
-        for match in _INTERPOLATION.finditer(text):
-            name = match["braced"] or match["bare"]
-            if name:
-                names.add(name)
-    return names
+    return {name for text in _strings(load_raw(path)) for name, _ in _references(text)}
 
 
 def required_variables(path: Path = COMPOSE_FILE) -> set[str]:
     """Variables written `${NAME:?...}`: compose refuses to start without them."""
-    return {
-        match["braced"]
-        for text in _strings(load_raw(path))
-        for match in _INTERPOLATION.finditer(text)
-        if match["op"] in {":?", "?"}
-    }
+    return {name for text in _strings(load_raw(path)) for name, op in _references(text) if op in {":?", "?"}}
 
 
 def airflow_environment(path: Path = COMPOSE_FILE) -> dict[str, str]:

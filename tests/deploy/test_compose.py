@@ -253,7 +253,57 @@ def test_a_missing_secret_stops_compose_with_its_name(example_env: dict[str, str
         ("$$A and $A", {"A": "x"}, "$A and x"),
         ("${A:+alt}", {"A": "1"}, "alt"),
         ("${A:+alt}", {}, ""),
+        ("${A:-x${B}y}", {"B": "2"}, "x2y"),
+        ("${A:-${B:?never asked}}", {"A": "set"}, "set"),
+        ("${A:-${B:-${C}}}", {"C": "3"}, "3"),
     ],
 )
 def test_interpolation_follows_the_compose_rules(text: str, env: dict[str, str], expected: str) -> None:
     assert compose.interpolate(text, env) == expected
+
+
+def _documented_warehouse_urls() -> list[str]:
+    """The `postgresql://` examples in .env.example's comments, placeholders made into host names."""
+    lines = [line for line in compose.ENV_EXAMPLE.read_text().splitlines() if line.lstrip().startswith("#")]
+    urls = re.findall(r"postgresql://[^\s']+", "\n".join(lines))
+    return [url.replace("<server>", "smart-office-wh") for url in urls]
+
+
+def test_the_documented_warehouse_logins_are_libpq_urls_the_translator_accepts() -> None:
+    from smart_office.warehouse.connection import target_from_url
+
+    urls = _documented_warehouse_urls()
+    assert len(urls) >= 7
+    for url in urls:
+        assert target_from_url(url).params, url
+
+
+def test_a_warehouse_of_your_own_replaces_the_bundled_one(example_env: dict[str, str]) -> None:
+    from smart_office.warehouse.connection import resolve_warehouse
+
+    entra = next(url for url in _documented_warehouse_urls() if "smart-office-airflow@" in url)
+    dashboard = next(url for url in _documented_warehouse_urls() if "smart-office-dashboard@" in url)
+    stack = compose.load(
+        {
+            **example_env,
+            "WAREHOUSE_CONNECTION": entra,
+            "SMART_OFFICE_WAREHOUSE_AUTH": "entra",
+            "DASHBOARD_WAREHOUSE_URL": dashboard,
+        }
+    )
+    env = {k: str(v) for k, v in stack["x-airflow-common-env"].items()}
+    assert env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] == entra
+    target = resolve_warehouse(env)
+    assert (target.auth, target.params["user"], target.password) == ("entra", "smart-office-airflow", None)
+    dashboard_env = stack["services"]["dashboard"]["environment"]
+    assert dashboard_env["SMART_OFFICE_DASHBOARD_URL"] == dashboard
+    assert dashboard_env["SMART_OFFICE_WAREHOUSE_AUTH"] == "entra"
+    # Every Airflow service and the dashboard see the login's client files.
+    for name in ("airflow-worker", "airflow-init", "dashboard"):
+        assert any(
+            v.endswith(":/run/smart-office/warehouse:ro") for v in stack["services"][name]["volumes"]
+        ), name
+    # Unset, the bundled warehouse with its password, as before.
+    bundled = compose.load(example_env)["x-airflow-common-env"]
+    assert bundled["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"].endswith("@warehouse-db:5432/smart_office")
+    assert bundled["SMART_OFFICE_WAREHOUSE_AUTH"] == "libpq"

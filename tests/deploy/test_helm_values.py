@@ -171,3 +171,58 @@ def test_yaml_files_under_deploy_parse() -> None:
     for path in sorted((compose.REPO / "deploy").rglob("*.y*ml")):
         documents = list(yaml.safe_load_all(Path(path).read_text()))
         assert documents, path
+
+
+AZURE_VALUES = HELM / "values-azure.yaml"
+
+
+def _layered(base: Any, overlay: Any) -> Any:
+    """`helm -f base -f overlay`: maps merge key by key, everything else (lists included) is replaced."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        return {**base, **{key: _layered(base.get(key), value) for key, value in overlay.items()}}
+    return overlay
+
+
+def test_the_azure_overlay_keeps_everything_else_and_meets_the_contract(values: dict[str, Any]) -> None:
+    overlay = yaml.safe_load(AZURE_VALUES.read_text())
+    layered = _layered(values, overlay)
+    assert contract_errors(layered) == []
+    # Lists are replaced, so the overlay repeats them: nothing of the base may go missing.
+    base_env = {item["name"]: item["value"] for item in values["env"]}
+    azure_env = {item["name"]: item["value"] for item in layered["env"]}
+    assert azure_env == {**base_env, "SMART_OFFICE_WAREHOUSE_AUTH": "entra"}
+    (base_check,) = values["scheduler"]["extraInitContainers"]
+    (azure_check,) = layered["scheduler"]["extraInitContainers"]
+    assert {k: v for k, v in azure_check.items() if k != "env"} == base_check
+    # The configuration check sees what the tasks see: the same secrets backend and login method.
+    check_env = {item["name"]: item["value"] for item in azure_check["env"]}
+    secrets = layered["config"]["secrets"]
+    assert check_env == {
+        "AIRFLOW__SECRETS__BACKEND": secrets["backend"],
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": secrets["backend_kwargs"],
+        "SMART_OFFICE_WAREHOUSE_AUTH": "entra",
+    }
+
+
+def test_the_azure_overlay_configures_airflows_key_vault_backend_for_workload_identity() -> None:
+    import importlib
+
+    from airflow.providers.microsoft.azure.secrets.key_vault import AzureKeyVaultBackend
+
+    overlay = yaml.safe_load(AZURE_VALUES.read_text())
+    secrets = overlay["config"]["secrets"]
+    module, _, name = secrets["backend"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is AzureKeyVaultBackend
+    kwargs = json.loads(secrets["backend_kwargs"])
+    backend = AzureKeyVaultBackend(**kwargs)  # the kwargs the chart writes into airflow.cfg are its own
+    assert backend.connections_prefix == "airflow-connections"
+    assert backend.build_path(backend.connections_prefix, "smart_office_warehouse") == (
+        "airflow-connections-smart-office-warehouse"
+    )
+    assert kwargs["vault_url"].startswith("https://<")
+    assert kwargs["vault_url"].endswith(".vault.azure.net/")
+    assert not {"tenant_id", "client_id", "client_secret"} & set(kwargs)  # workload identity, no secret
+    assert overlay["labels"] == {"azure.workload.identity/use": "true"}
+    for component in ("workers", "scheduler", "apiServer", "dagProcessor", "triggerer"):
+        annotations = overlay[component]["serviceAccount"]["annotations"]
+        assert annotations == {"azure.workload.identity/client-id": "<managed-identity-client-id>"}, component

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from smart_office.preflight import Problem, check_configuration, main, warehouse_url_from_airflow_connection
+from smart_office.preflight import Problem, check_configuration, main
 from tests.support.services import missing_services
 
 _SERVICES_MISSING = missing_services(postgres=True, redis=False)
@@ -91,9 +92,9 @@ def test_the_connection_may_be_given_in_json_form(good_env: dict[str, str]) -> N
         ),
         ({"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": ""}, "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE", "no warehouse"),
         (
-            {"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": "mysql://u:p@h/db"},
+            {"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": "postgresql://u@h/db?ssl_mode=require"},
             "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE",
-            "must be a postgresql:// URI",
+            "not a libpq connection parameter",
         ),
         (
             {"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE": json.dumps({"conn_type": "http", "host": "h"})},
@@ -112,12 +113,31 @@ def test_each_problem_names_its_setting(
 
 def test_an_unreachable_warehouse_is_reported_without_its_password(good_env: dict[str, str]) -> None:
     good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = UNREACHABLE
+    started = time.monotonic()
     (problem,) = check_configuration(good_env, attempts=2, wait_seconds=0.01)
     assert problem.setting == "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
-    assert problem.message.startswith(
-        "cannot connect to postgresql://smart_office:***@127.0.0.1:1/smart_office"
-    )
+    assert problem.message.startswith("cannot reach postgresql://smart_office:***@127.0.0.1:1/smart_office: ")
+    assert "Connection refused" in problem.message
     assert "not-a-real-password-42" not in str(problem)
+    assert time.monotonic() - started < 10
+
+
+def test_a_refused_login_is_reported_at_once_not_retried(good_env: dict[str, str]) -> None:
+    good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = PG_URL.rsplit("/", 1)[0] + "/no_such_database_for_test"
+    started = time.monotonic()
+    (problem,) = check_configuration(good_env, attempts=5, wait_seconds=30)
+    assert time.monotonic() - started < 10  # five tries 30 s apart would take two minutes
+    assert problem.setting == "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
+    assert problem.message.startswith("cannot log in to ")
+    assert 'database "no_such_database_for_test" does not exist' in problem.message
+
+
+def test_a_malformed_warehouse_url_is_reported_once(good_env: dict[str, str]) -> None:
+    problems = check_configuration(
+        {**good_env, "SMART_OFFICE_WAREHOUSE_URL": "postgresql://h/d?sslmod=x"}, attempts=1
+    )
+    assert _settings_named(problems) == ["SMART_OFFICE_WAREHOUSE_URL"]
+    assert 'invalid URI query parameter: "sslmod"' in problems[0].message
 
 
 def test_all_problems_are_reported_together(
@@ -148,27 +168,3 @@ def test_all_problems_are_reported_together(
     ):
         assert f"  - {setting}: " in err
     assert "not-a-real-password-42" not in err
-
-
-@pytest.mark.parametrize(
-    ("value", "url"),
-    [
-        ("postgresql://u:p%40ss@db:5432/wh", "postgresql://u:p%40ss@db:5432/wh"),
-        ("postgres://u@db/wh", "postgresql://u@db/wh"),
-        (
-            json.dumps(
-                {
-                    "conn_type": "postgres",
-                    "host": "db",
-                    "port": 5433,
-                    "login": "u",
-                    "password": "p@ss",
-                    "schema": "wh",
-                }
-            ),
-            "postgresql://u:p%40ss@db:5433/wh",
-        ),
-    ],
-)
-def test_airflow_connection_values_become_libpq_urls(value: str, url: str) -> None:
-    assert warehouse_url_from_airflow_connection(value) == url

@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 from smart_office.demo import write_demo_env
+from smart_office.warehouse.connection import target_from_url
 
 
 def test_demo_env_is_private_and_sources_to_the_same_values(tmp_path: Path) -> None:
-    url = "postgresql://postgres:fake%2Fpw'$HOME@/smart_office?host=/tmp/x y"
+    url = "postgresql://postgres:fake%2Fpw'$HOME@/smart_office?host=/tmp/x%20y"
     path = write_demo_env(tmp_path, url, "fake-key-not-a-secret")
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -26,7 +27,10 @@ def test_demo_env_is_private_and_sources_to_the_same_values(tmp_path: Path) -> N
         text=True,
         check=True,
     ).stdout.split("\n")
-    assert echoed == [url, "postgres", "fake-key-not-a-secret"]
+    assert echoed[1:] == ["postgres", "fake-key-not-a-secret"]
+    sourced = target_from_url(echoed[0])
+    assert sourced.params == target_from_url(url).params
+    assert sourced.password == "fake/pw'$HOME"
 
 
 def test_rewriting_keeps_it_private(tmp_path: Path) -> None:

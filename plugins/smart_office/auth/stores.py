@@ -17,6 +17,8 @@ from smart_office.redaction import Secret
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient
 
+    from smart_office.warehouse.connection import WarehouseTarget
+
 log = logging.getLogger(__name__)
 
 REFRESH_TOKEN_NAME = "smart-office-refresh-token"
@@ -66,12 +68,14 @@ class PostgresSecretStore:
     The key comes from the environment (SMART_OFFICE_TOKEN_STORE_KEY), never from the database. Several
     comma-separated keys allow key rotation: the first encrypts, all decrypt.
 
-    :param url: PostgreSQL URL of the warehouse (the table comes from the warehouse migrations).
+    :param url: the warehouse (a `WarehouseTarget`, or a libpq URL); the table comes from its migrations.
     :param keys: Fernet keys (urlsafe base64, 32 bytes); the first one is used for new writes.
     """
 
-    def __init__(self, url: str, keys: list[str]) -> None:
+    def __init__(self, url: WarehouseTarget | str, keys: list[str]) -> None:
         from cryptography.fernet import Fernet, MultiFernet
+
+        from smart_office.warehouse.connection import as_target
 
         if not keys:
             raise TokenStoreError(
@@ -83,14 +87,12 @@ class PostgresSecretStore:
             raise TokenStoreError(
                 "SMART_OFFICE_TOKEN_STORE_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated"
             ) from None
-        self._url = url
+        self._url = as_target(url)
         self._crypto = MultiFernet(fernets)
         self._key_id = key_fingerprint(keys[0])
 
     def describe(self) -> str:
-        from smart_office.warehouse.connection import safe_url
-
-        return f"encrypted PostgreSQL store ops.token_store at {safe_url(self._url)} (key {self._key_id})"
+        return f"encrypted PostgreSQL store ops.token_store at {self._url.display} (key {self._key_id})"
 
     def get(self, name: str) -> StoredSecret | None:
         from cryptography.fernet import InvalidToken

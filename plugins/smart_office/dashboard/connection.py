@@ -2,7 +2,8 @@
 
 The dashboard reads `SMART_OFFICE_DASHBOARD_URL` (a login that is a member of the BI reader role) or falls
 back to `SMART_OFFICE_WAREHOUSE_URL` and switches to the role with `SET ROLE`, so whatever login it is given
-it can read schema `marts` and nothing else. Sessions are also read-only and have a statement timeout: a
+it can read schema `marts` and nothing else. Both go through the connection translator, so every libpq
+login works, and with `SMART_OFFICE_WAREHOUSE_AUTH=entra` each new pooled connection gets a current token. Sessions are also read-only and have a statement timeout: a
 dashboard must never be the thing that hurts the warehouse.
 """
 
@@ -15,16 +16,24 @@ import queue
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
-from smart_office.redaction import redact_text, redact_url
-from smart_office.warehouse.connection import WAREHOUSE_URL_ENV, safe_url
+from smart_office.redaction import redact_text
+from smart_office.warehouse.connection import (
+    WAREHOUSE_URL_ENV,
+    WarehouseConfigError,
+    WarehouseError,
+    WarehouseTarget,
+    as_target,
+    auth_method,
+    connect,
+    target_from_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,31 +51,40 @@ class MartsUnavailableError(RuntimeError):
     """The warehouse answered, but the marts (or the reader role) are not there yet."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MartsSource:
-    """Where the marts are and which role reads them. repr and str show the URL without its password."""
+    """Where the marts are and which role reads them. repr and str never show a secret."""
 
-    url: str = field(repr=False)
+    target: WarehouseTarget
     role: str | None
+
+    def __init__(self, target: WarehouseTarget | str, role: str | None) -> None:
+        object.__setattr__(self, "target", as_target(target))
+        object.__setattr__(self, "role", role)
+
+    def __repr__(self) -> str:
+        return f"MartsSource({self.display!r})"
 
     @property
     def display(self) -> str:
-        shown = redact_url(safe_url(self.url))
+        shown = self.target.display
         return f"{shown} as role {self.role}" if self.role else shown
 
     @property
     def cache_key(self) -> str:
-        """A stable key for caches, from which the URL cannot be read back."""
-        return hashlib.sha256(f"{self.url}\x1f{self.role}".encode()).hexdigest()[:16]
+        """A stable key for caches, from which no parameter can be read back."""
+        text = "\x1f".join(f"{k}={v}" for k, v in sorted(self.target.params.items()))
+        return hashlib.sha256(f"{text}\x1f{self.target.auth}\x1f{self.role}".encode()).hexdigest()[:16]
 
     def __str__(self) -> str:
         return self.display
 
 
-def _checked(url: str, setting: str) -> str:
-    if urlsplit(url).scheme not in {"postgresql", "postgres"}:
-        raise DashboardConfigError(f"{setting} must be a postgresql:// URL, got {safe_url(url)!r}")
-    return url
+def _source_target(value: str, setting: str, env: Mapping[str, str]) -> WarehouseTarget:
+    try:
+        return target_from_url(value, origin=setting, auth=auth_method(env), env=env)
+    except WarehouseConfigError as exc:
+        raise DashboardConfigError(str(exc)) from None
 
 
 def marts_source_from_env(environ: Mapping[str, str] | None = None) -> MartsSource:
@@ -74,11 +92,11 @@ def marts_source_from_env(environ: Mapping[str, str] | None = None) -> MartsSour
     env = os.environ if environ is None else environ
     dashboard_url = env.get(DASHBOARD_URL_ENV, "").strip()
     if dashboard_url:
-        return MartsSource(_checked(dashboard_url, DASHBOARD_URL_ENV), None)
+        return MartsSource(_source_target(dashboard_url, DASHBOARD_URL_ENV, env), None)
     warehouse_url = env.get(WAREHOUSE_URL_ENV, "").strip()
     if warehouse_url:
         role = env.get(BI_READER_ROLE_ENV, "").strip() or DEFAULT_BI_READER_ROLE
-        return MartsSource(_checked(warehouse_url, WAREHOUSE_URL_ENV), role)
+        return MartsSource(_source_target(warehouse_url, WAREHOUSE_URL_ENV, env), role)
     raise DashboardConfigError(
         f"set {DASHBOARD_URL_ENV} (a login with the BI reader role) or {WAREHOUSE_URL_ENV} "
         f"(the dashboard then reads as role {DEFAULT_BI_READER_ROLE})"
@@ -86,20 +104,16 @@ def marts_source_from_env(environ: Mapping[str, str] | None = None) -> MartsSour
 
 
 def _redacted(error: Exception, source: MartsSource) -> str:
-    password = urlsplit(source.url).password
+    password = source.target.password
     return redact_text(str(error).strip(), [password] if password else [])
 
 
 def open_connection(source: MartsSource) -> psycopg.Connection:
     """A fresh autocommit, read-only connection, switched to the reader role when the source says so."""
     try:
-        conn = psycopg.connect(
-            source.url, autocommit=True, application_name="smart-office-dashboard", connect_timeout=10
-        )
-    except psycopg.OperationalError as exc:
-        raise MartsUnavailableError(
-            f"cannot connect to the warehouse at {source.display}: {_redacted(exc, source)}"
-        ) from None
+        conn = connect(source.target, autocommit=True, application_name="smart-office-dashboard")
+    except WarehouseError as exc:
+        raise MartsUnavailableError(f"cannot connect to the warehouse: {exc}") from None
     try:
         if source.role:
             conn.execute(sql.SQL("set role {}").format(sql.Identifier(source.role)))

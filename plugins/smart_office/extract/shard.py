@@ -33,12 +33,12 @@ from smart_office.extract.tenant import (
     failed_outcomes,
 )
 from smart_office.graph.client import GraphClient
+from smart_office.warehouse.connection import WarehouseTarget, WarehouseUnreachableError, aconnect
 
 log = logging.getLogger(__name__)
 
 # How often one tenant's unit of work is started again after its warehouse connection was lost.
 WAREHOUSE_ATTEMPTS = 3
-CONNECT_TIMEOUT_SECONDS = 10
 
 
 class WarehouseUnavailableError(RuntimeError):
@@ -98,17 +98,15 @@ def shard_tenants(conn: psycopg.Connection, run_id: str, shard: int, shards: int
     return [r[0] for r in rows]
 
 
-async def connect_warehouse(url: str, *, attempts: int = 4) -> psycopg.AsyncConnection:
-    """An autocommit connection for landing; a warehouse that is briefly away (failover, restart) is waited for."""
+async def connect_warehouse(target: WarehouseTarget | str, *, attempts: int = 4) -> psycopg.AsyncConnection:
+    """An autocommit connection for landing; a warehouse that is briefly away (failover, restart) is waited for.
+
+    A refused login is a configuration error and raised at once (WarehouseLoginError, not retried).
+    """
     for attempt in range(attempts):
         try:
-            return await psycopg.AsyncConnection.connect(
-                url,
-                autocommit=True,
-                application_name="smart-office-extract",
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            )
-        except psycopg.OperationalError:
+            return await aconnect(target, autocommit=True, application_name="smart-office-extract")
+        except WarehouseUnreachableError:
             if attempt + 1 == attempts:
                 raise
             await asyncio.sleep(random.uniform(0.5, 2.0) * 2**attempt)
@@ -133,7 +131,7 @@ async def extract_tenants(
     shards: int,
     graph: GraphClient,
     exchanger: TokenExchanger,
-    warehouse_url: str,
+    warehouse_url: WarehouseTarget | str,
     window: ExtractionWindow,
     concurrency: int,
     endpoints: tuple[EndpointSpec, ...] = ENDPOINTS,
@@ -158,10 +156,9 @@ async def extract_tenants(
             conn = extractor = None
             try:
                 conn = await connect_warehouse(warehouse_url)
-            except psycopg.OperationalError as error:
+            except WarehouseUnreachableError as error:
                 raise WarehouseUnavailableError(
-                    f"shard {shard + 1}/{shards}: the warehouse is unreachable ({type(error).__name__}); "
-                    "the shard will be retried"
+                    f"shard {shard + 1}/{shards}: {error}; the shard will be retried"
                 ) from None
             extractor = TenantExtractor(graph, exchanger, conn, run_id, window, endpoints)
             return conn, extractor

@@ -58,14 +58,15 @@ def dbt_task_group(
 ) -> Any:
     """A Cosmos DbtTaskGroup: one `dbt build` task per model — the model, then its tests (a failing test fails the task).
 
-    The dbt profile comes from the Airflow warehouse connection (Cosmos profile mapping); no secret is
-    written to profiles.yml. `full_refresh_when` is a Jinja condition (see `full_refresh_condition`): when it
+    The dbt profile comes from the connection translator (`WarehouseProfileMapping`: SMART_OFFICE_WAREHOUSE_URL,
+    else the Airflow connection; any libpq login or an Entra ID token); no secret is written to profiles.yml. `full_refresh_when` is a Jinja condition (see `full_refresh_condition`): when it
     holds, models build with --full-refresh and every test — the ones that run alone after several models
     included — checks every row.
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode, TestBehavior
-    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    from smart_office.operators.dbt_profile import WarehouseProfileMapping
 
     manifest = manifest_path()
     if not manifest.is_file():
@@ -83,9 +84,7 @@ def dbt_task_group(
         profile_config=ProfileConfig(
             profile_name="smart_office",
             target_name="airflow",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id=conn_id, profile_args={"schema": "dbt"}
-            ),
+            profile_mapping=WarehouseProfileMapping(conn_id=conn_id, profile_args={"schema": "dbt"}),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
         render_config=RenderConfig(

@@ -351,6 +351,42 @@ def test_client_credentials_give_an_app_token_with_consented_roles(emulator, par
     assert bad_scope["error_codes"] == [1002012]
 
 
+def test_a_service_principal_gets_an_azure_database_for_postgresql_token(emulator, partner, session) -> None:
+    app = confidential_app(
+        emulator, emulator.partner_tenant_id, partner["client_id"], partner["client_secret"], session
+    )
+    result = app.acquire_token_for_client(["https://ossrdbms-aad.database.windows.net/.default"])
+    assert result["expires_in"] == 3599
+    claims = jwt_claims(result["access_token"])
+    assert claims["aud"] == "https://ossrdbms-aad.database.windows.net"
+    assert claims["iss"] == f"https://sts.windows.net/{emulator.partner_tenant_id}/"
+    assert claims["idtyp"] == "app"
+    assert claims["appid"] == partner["client_id"]
+    assert claims["oid"] == claims["sub"]
+    assert "roles" not in claims  # Entra needs no app role for this resource; the server maps `oid` to a role
+    key = _graph_signing_key(emulator, session, emulator.partner_tenant_id)
+    jwt.decode(
+        result["access_token"],
+        key.key,
+        algorithms=["RS256"],
+        audience="https://ossrdbms-aad.database.windows.net",
+        options={"verify_exp": False},
+    )
+
+
+def test_a_token_lifetime_policy_shortens_app_tokens(emulator, partner, session) -> None:
+    emulator.add_fault(kind="token_lifetime", seconds=320)
+    app = confidential_app(
+        emulator, emulator.partner_tenant_id, partner["client_id"], partner["client_secret"], session
+    )
+    result = app.acquire_token_for_client(["https://ossrdbms-aad.database.windows.net/.default"])
+    assert result["expires_in"] == 320
+    claims = jwt_claims(result["access_token"])
+    assert claims["exp"] - claims["iat"] == 320 + 300  # iat is back-dated five minutes, as Entra does
+    with pytest.raises(AssertionError, match="seconds must be a number"):
+        emulator.add_fault(kind="token_lifetime", seconds=5)
+
+
 def test_the_v1_endpoint_takes_resource_and_answers_numbers_as_strings(emulator, partner, session) -> None:
     response = session.post(
         f"{emulator.identity}/{emulator.partner_tenant_id}/oauth2/token",

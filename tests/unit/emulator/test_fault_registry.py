@@ -21,6 +21,8 @@ def registry(tmp_path) -> FaultRegistry:
         ({"kind": "nope"}, "kind must be one of"),
         ({"kind": "throttle", "service": "admin"}, "never faulted"),
         ({"kind": "mfa_required", "service": "graph"}, "identity fault"),
+        ({"kind": "token_lifetime", "service": "key_vault"}, "identity fault"),
+        ({"kind": "token_lifetime", "seconds": 86401}, "seconds"),
         ({"kind": "throttle", "count": 0}, "count"),
         ({"kind": "throttle", "count": True}, "count"),
         ({"kind": "throttle", "probability": 0}, "probability"),
