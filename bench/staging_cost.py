@@ -129,7 +129,8 @@ def _time_views(url: str, schemas: list[str], repeat: int) -> dict[str, dict[str
                     if round_number:
                         runs[schema][view].append(float(found[1]) / 1000)
     return {
-        schema: {view: statistics.median(times) for view, times in views.items()} for schema, views in runs.items()
+        schema: {view: statistics.median(times) for view, times in views.items()}
+        for schema, views in runs.items()
     }
 
 
