@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt clean
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,9 @@ bench-extract: install ## Pipeline vs floor on 1,000 emulated tenants (TENANTS=n
 
 bench-dbt: install ## dbt full and daily incremental build on a 1-year, 1,000-tenant warehouse
 	$(BIN)/python bench/dbt_build.py --tenants $(or $(TENANTS),1000)
+
+bench-staging: install ## Staging views' cost over 200k generated alerts (BASELINE=dir: another copy of dbt/ beside)
+	$(BIN)/python bench/staging_cost.py $(if $(BASELINE),--baseline-project-dir $(BASELINE))
 
 clean: ## Remove the virtualenv and generated state
 	rm -rf $(VENV) .state .demo dbt/target dbt/logs

@@ -29,3 +29,21 @@
     ).columns[0].values()[0] -%}
     '{{ value }}'::timestamptz
 {%- endmacro %}
+
+{#-
+    For an incremental model most rows of whose inputs leave no row (fct_data_issues): its own max(extracted_at)
+    says nothing about what it has read, so an incremental build reads the rows landed since the latest pipeline
+    run started, minus the look-back — what that run landed, the builds running after every run. A run whose
+    build failed is read again by the weekly full refresh.
+-#}
+{% macro incremental_window_since_latest_run(column='extracted_at', keyword='where') -%}
+    {%- if is_incremental() -%}
+        {%- if execute and model.resource_type != 'unit_test' -%}
+    {{ keyword }} {{ column }} >= {{ lookback_literal(source('ops', 'runs'), 'started_at') }}
+        {%- else -%}
+    {{ keyword }} {{ column }} >= (
+        select coalesce(max(started_at), '-infinity'::timestamptz) from {{ source('ops', 'runs') }}
+    ) - interval '{{ var("incremental_lookback_hours") }} hours'
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -74,6 +74,8 @@ class MartsDataSpec:
     # The first extractable customer's first run reached back only this many days (as with
     # SMART_OFFICE_ALERTS_INITIAL_DAYS): its history is complete from later than the others'.
     late_history_days: int | None = 30
+    # Land ODD_ALERTS for the first extractable customer in the last run (what fct_data_issues lists).
+    odd_records: bool = False
 
 
 @dataclass(slots=True)
@@ -86,6 +88,24 @@ class LandedPortfolio:
     not_extractable: dict[str, str] = field(default_factory=dict)
     failed_last_run: dict[str, str] = field(default_factory=dict)
     alerts: int = 0
+    odd_records_tenant: str | None = None
+
+
+# Alerts as Graph could send them and staging must coerce: evidence null, a string for the MITRE collection, an
+# impossible date; the NUL character is quarantined (or landed escaped) by the loader.
+ODD_ALERTS: list[dict[str, Any]] = [
+    {
+        "id": "odd-1",
+        "severity": "high",
+        "status": "new",
+        "serviceSource": "microsoftDefenderForEndpoint",
+        "createdDateTime": "2026-11-19T10:00:00Z",
+        "lastUpdateDateTime": "2026-02-30T00:00:00Z",
+        "mitreTechniques": "T1059",
+        "evidence": None,
+    },
+    {"id": "odd-2", "title": "nul \u0000 inside", "severity": "low", "status": "new"},
+]
 
 
 @dataclass(slots=True)
@@ -441,6 +461,9 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
             landed.extractable.append(tenant)
         elif tenant not in departed:
             landed.not_extractable[tenant] = access
+    if spec.odd_records and landed.extractable:
+        landed.odd_records_tenant = landed.extractable[0]
+        await RawLoader(conn, landed.run_ids[-1]).land("alerts_v2", landed.odd_records_tenant, ODD_ALERTS)
     return landed
 
 

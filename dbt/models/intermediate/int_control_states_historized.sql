@@ -10,14 +10,15 @@ profiles as (
 
 updates as (
 
+    -- Parsed as stg_graph__control_profiles parses them (its data_issues say what was wrong); rows kept from
+    -- before that model checked the array are read safely too.
     select
         profiles.tenant_id,
         profiles.control_id,
-        lower(update_item ->> 'state') as control_state,
-        (update_item ->> 'updatedDateTime')::timestamptz as valid_from
+        lower({{ json_text("update_item -> 'state'", max_length=100) }}) as control_state,
+        {{ json_timestamp("update_item -> 'updatedDateTime'") }} as valid_from
     from profiles
-    cross join lateral jsonb_array_elements(profiles.state_updates) as update_item
-    where update_item ->> 'updatedDateTime' is not null
+    cross join lateral jsonb_array_elements({{ json_array('profiles.state_updates') }}) as update_item
 
 ),
 
@@ -29,10 +30,11 @@ final as (
         control_state,
         valid_from,
         coalesce(
-            lead(valid_from) over (partition by tenant_id, control_id order by valid_from),
+            lead(valid_from) over (partition by tenant_id, control_id order by valid_from, control_state),
             'infinity'::timestamptz
         ) as valid_to
     from updates
+    where valid_from is not null
 
 )
 

@@ -1,5 +1,6 @@
 -- The Secure Score control catalogue: one row per control, attributes from its newest profile anywhere in
--- the portfolio (Microsoft publishes the same catalogue to every tenant; only states differ).
+-- the portfolio (Microsoft publishes the same catalogue to every tenant; only states differ) — preferring a
+-- profile staging read without an issue, so one tenant's odd record does not redefine a control for all.
 with
 
 profiles as (
@@ -28,7 +29,7 @@ final as (
         remediation_impact,
         last_modified_at
     from profiles
-    order by control_id asc, extracted_at desc, tenant_id asc
+    order by control_id asc, coalesce(cardinality(data_issues), 0) > 0 asc, extracted_at desc, tenant_id asc
 
 )
 

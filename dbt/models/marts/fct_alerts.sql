@@ -85,8 +85,12 @@ final as (
     from latest
     left join existing
         on {{ surrogate_key(['latest.tenant_id', 'latest.alert_id']) }} = existing.alert_key
-    -- A late-landing older version never replaces a newer one.
-    where existing.alert_key is null or latest.last_updated_at >= existing.last_updated_at
+    -- A late-landing older version never replaces a newer one; one with a valid lastUpdateDateTime replaces
+    -- one without.
+    where
+        existing.alert_key is null
+        or existing.last_updated_at is null
+        or latest.last_updated_at >= existing.last_updated_at
 
 )
 

@@ -24,12 +24,16 @@ new_versions as (
 
 scores as (
 
-    select distinct on (secure_score_id)
+    -- The record fct_secure_scores keeps for each tenant and day (the same choice, made from the same rows).
+    select distinct on (tenant_id, score_date)
         secure_score_id,
+        tenant_id,
+        score_date,
         version_id,
         max_score as tenant_max_score
     from new_versions
-    order by secure_score_id asc, extracted_at desc, version_id asc
+    where score_date is not null
+    order by tenant_id asc, score_date asc, extracted_at desc, secure_score_id asc, version_id asc
 
 ),
 
@@ -37,6 +41,16 @@ new_controls as (
 
     select * from {{ ref('stg_graph__secure_score_controls') }}
     {{ incremental_window() }}
+
+),
+
+named_controls as (
+
+    -- A control named twice in one record counts once (its first entry); one without a name is no control.
+    select distinct on (tenant_id, secure_score_id, version_id, control_id) *
+    from new_controls
+    where control_id is not null
+    order by tenant_id asc, secure_score_id asc, version_id asc, control_id asc, control_position asc
 
 ),
 
@@ -55,31 +69,32 @@ states as (
 joined as (
 
     select
-        new_controls.tenant_id,
-        new_controls.control_id,
-        new_controls.score_date,
-        new_controls.secure_score_id,
-        new_controls.control_category,
-        new_controls.score,
+        named_controls.tenant_id,
+        named_controls.control_id,
+        named_controls.score_date,
+        {{ secure_score_day_id('named_controls.tenant_id', 'named_controls.score_date') }} as secure_score_id,
+        named_controls.control_category,
+        named_controls.score,
         profiles.max_score,
         scores.tenant_max_score,
         -- Microsoft's own completion figure when it sends one; otherwise score over max.
         coalesce(
-            new_controls.score_in_percentage,
-            100 * new_controls.score / nullif(profiles.max_score, 0)
+            named_controls.score_in_percentage,
+            100 * named_controls.score / nullif(profiles.max_score, 0)
         ) as completion_pct,
-        coalesce(new_controls.is_applicable, true) as is_applicable,
-        new_controls.implementation_status,
-        new_controls.extracted_at
-    from new_controls
+        coalesce(named_controls.is_applicable, true) as is_applicable,
+        named_controls.implementation_status,
+        named_controls.extracted_at
+    from named_controls
     inner join scores
         on
-            new_controls.secure_score_id = scores.secure_score_id
-            and new_controls.version_id = scores.version_id
+            named_controls.tenant_id = scores.tenant_id
+            and named_controls.secure_score_id = scores.secure_score_id
+            and named_controls.version_id = scores.version_id
     left join profiles
         on
-            new_controls.tenant_id = profiles.tenant_id
-            and new_controls.control_id = profiles.control_id
+            named_controls.tenant_id = profiles.tenant_id
+            and named_controls.control_id = profiles.control_id
 
 ),
 

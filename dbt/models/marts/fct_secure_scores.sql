@@ -24,24 +24,32 @@ new_versions as (
 
 scores as (
 
-    -- Named columns: `*` would drag each version's controlScores JSON through the sort.
-    select distinct on (secure_score_id)
-        secure_score_id,
-        tenant_id,
-        version_id,
-        score_date,
-        created_at,
-        current_score,
-        max_score,
-        licensed_user_count,
-        active_user_count,
-        enabled_services,
-        comparative_all_tenants_pct,
-        comparative_similar_size_pct,
-        comparative_industry_pct,
-        extracted_at
+    -- One record per tenant and day: the most recently landed (a record Graph sent under another id for a day
+    -- it already has does not add a second row). Named columns: `*` would drag each version's controlScores
+    -- JSON through the sort.
+    select distinct on (new_versions.tenant_id, new_versions.score_date)
+        {{ secure_score_day_id('new_versions.tenant_id', 'new_versions.score_date') }} as secure_score_id,
+        new_versions.tenant_id,
+        new_versions.version_id,
+        new_versions.score_date,
+        new_versions.created_at,
+        new_versions.current_score,
+        new_versions.max_score,
+        new_versions.licensed_user_count,
+        new_versions.active_user_count,
+        new_versions.enabled_services,
+        new_versions.comparative_all_tenants_pct,
+        new_versions.comparative_similar_size_pct,
+        new_versions.comparative_industry_pct,
+        new_versions.extracted_at
     from new_versions
-    order by secure_score_id asc, extracted_at desc, version_id asc
+    where new_versions.score_date is not null
+    order by
+        new_versions.tenant_id asc,
+        new_versions.score_date asc,
+        new_versions.extracted_at desc,
+        new_versions.secure_score_id asc,
+        new_versions.version_id asc
 
 ),
 
@@ -100,6 +108,7 @@ final as (
         scores.licensed_user_count,
         scores.active_user_count,
         scores.enabled_services,
+        scores.version_id,
         scores.comparative_all_tenants_pct,
         scores.comparative_similar_size_pct,
         scores.comparative_industry_pct,

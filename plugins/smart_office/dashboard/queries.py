@@ -148,6 +148,7 @@ _REQUIRED_MARTS = (
     "fct_ingestion_coverage",
     "fct_tenant_freshness",
     "fct_tenant_history",
+    "fct_data_issues",
     "mart_customer_posture",
     "mart_opportunities",
 )
@@ -353,6 +354,32 @@ def unscored_customers(reader: Reader) -> pd.DataFrame:
             order by posture.company_name
             """
         ).format(posture=_t("mart_customer_posture"), freshness=_t("fct_tenant_freshness"))
+    )
+
+
+def data_issues_by_customer(reader: Reader, limit: int = 200) -> pd.DataFrame:
+    """Customers with records from Microsoft that staging coerced, that break Microsoft's own invariants, or
+    that the loader could not land — most issues first."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                issues.tenant_id::text as tenant_id,
+                coalesce(customers.company_name, issues.tenant_id::text, 'unknown tenant') as company_name,
+                count(distinct (issues.entity, issues.entity_id, issues.version_id)) as records,
+                count(*) filter (where issues.detected_by = 'staging') as coerced,
+                count(*) filter (where issues.detected_by = 'consistency_check') as inconsistent,
+                count(*) filter (where issues.detected_by = 'loader') as quarantined,
+                mode() within group (order by issues.field || ': ' || issues.issue) as most_common,
+                max(issues.extracted_at) as last_seen_at
+            from {issues} as issues
+            left join {customers} as customers on issues.tenant_id = customers.tenant_id
+            group by issues.tenant_id, customers.company_name
+            order by count(*) desc, company_name
+            limit %(limit)s
+            """
+        ).format(issues=_t("fct_data_issues"), customers=_t("dim_customers")),
+        {"limit": limit},
     )
 
 

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from smart_office.warehouse.migrations import migrate
-from tests.support.marts_data import LandedPortfolio, build_empty_marts, build_marts
+from tests.support.marts_data import LandedPortfolio, MartsDataSpec, build_empty_marts, build_marts
 from tests.support.warehouse import fresh_database, postgres_server_url, warehouse_url  # noqa: F401 - fixtures
 
 
@@ -19,6 +19,17 @@ def marts_warehouse(
     """A dbt-built warehouse of 12 generated customers, 100 days, three runs (two failures in the last)."""
     with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
         landed = build_marts(url, tmp_path_factory.mktemp("dbt-data") / "target")
+        yield url, landed
+
+
+@pytest.fixture(scope="session")
+def odd_records_warehouse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, LandedPortfolio]]:
+    """A small dbt-built warehouse in which one customer's alerts are odd (marts_data.ODD_ALERTS)."""
+    spec = MartsDataSpec(tenants=4, history_days=10, runs=1, last_run_failures=(), odd_records=True)
+    with fresh_database(request.getfixturevalue("postgres_server_url")) as url:
+        landed = build_marts(url, tmp_path_factory.mktemp("dbt-odd") / "target", spec)
         yield url, landed
 
 

@@ -125,6 +125,40 @@ def test_portfolio_freshness_shows_customers_behind_the_last_run(
     assert behind["Secure Scores"] == 1
 
 
+def test_portfolio_lists_the_customers_whose_microsoft_data_had_issues(
+    monkeypatch: pytest.MonkeyPatch, odd_records_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    url, landed = odd_records_warehouse
+    app = open_page(monkeypatch, url, "portfolio")
+    with psycopg.connect(url) as conn:
+        expected = conn.execute(
+            "select customers.company_name, count(distinct (issues.entity, issues.entity_id, issues.version_id)),"
+            " count(*) filter (where issues.detected_by = 'staging'),"
+            " count(*) filter (where issues.detected_by = 'loader')"
+            " from marts.fct_data_issues as issues join marts.dim_customers as customers using (tenant_id)"
+            " group by customers.company_name"
+        ).fetchall()
+        (odd_name,) = _one(
+            conn,
+            "select company_name from marts.dim_customers where tenant_id = %s",
+            (landed.odd_records_tenant,),
+        )
+    shown = frame(app, "company_name", "records", "coerced", "quarantined", "most_common")
+    assert sorted(
+        zip(shown["company_name"], shown["records"], shown["coerced"], shown["quarantined"], strict=True)
+    ) == sorted(expected)
+    assert list(shown["company_name"]) == [odd_name]
+    assert shown.iloc[0]["coerced"] >= 3  # evidence, mitreTechniques, lastUpdateDateTime
+    assert "Only these customers' figures are affected" in texts(app)
+
+
+def test_portfolio_says_when_microsofts_data_had_no_issues(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio]
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "portfolio")
+    assert "nothing coerced, inconsistent or quarantined" in texts(app)
+
+
 def test_portfolio_empty_warehouse_says_no_data_yet(
     monkeypatch: pytest.MonkeyPatch, empty_warehouse: str
 ) -> None:

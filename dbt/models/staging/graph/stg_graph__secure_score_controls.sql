@@ -1,5 +1,14 @@
--- One row per control per landed Secure Score version: controlScores exploded, with the undocumented
--- properties Graph sends beside the documented ones (scoreInPercentage, IsApplicable, implementationStatus…).
+{#- Undocumented properties Graph sends beside the documented ones are read when present. -#}
+{%- set control_path = "'controlScores[' || exploded.control_position || ']'" -%}
+{%- set fields = [
+    json_field('controlName', 'control_id', 'text', required=true, max_length=200),
+    json_field('controlCategory', 'control_category', 'text', max_length=100),
+    json_field('score', 'score', 'number', required=true, minimum=0),
+    json_field('scoreInPercentage', 'score_in_percentage', 'number', minimum=0, maximum=100),
+    json_field('IsApplicable', 'is_applicable', 'boolean', strings_allowed=true),
+    json_field('implementationStatus', 'implementation_status', 'text'),
+] -%}
+
 with
 
 scores as (
@@ -15,10 +24,12 @@ exploded as (
         scores.tenant_id,
         scores.version_id,
         scores.score_date,
-        control.item,
-        scores.extracted_at
+        element.value as item,
+        element.position - 1 as control_position,
+        scores.extracted_at,
+        scores.run_id
     from scores
-    cross join lateral jsonb_array_elements(scores.control_scores) as control (item)
+    cross join lateral jsonb_array_elements(scores.control_scores) with ordinality as element (value, position)
 
 ),
 
@@ -29,22 +40,12 @@ final as (
         exploded.tenant_id,
         exploded.version_id,
         exploded.score_date,
-        record."controlName" as control_id,
-        record."controlCategory" as control_category,
-        record.score,
-        record."scoreInPercentage" as score_in_percentage,
-        case lower(record."IsApplicable") when 'true' then true when 'false' then false end as is_applicable,
-        record."implementationStatus" as implementation_status,
-        exploded.extracted_at
+        exploded.control_position,
+        {{ json_element_columns('exploded.item', fields, control_path) }},
+        exploded.extracted_at,
+        exploded.run_id
     from exploded
-    cross join lateral jsonb_to_record(exploded.item) as record (
-        "controlName" text,
-        "controlCategory" text,
-        score double precision,
-        "scoreInPercentage" double precision,
-        "IsApplicable" text,
-        "implementationStatus" text
-    )
+    cross join lateral {{ json_element_record('exploded.item', fields, control_path) }}
 
 )
 

@@ -16,7 +16,8 @@ final as (
         started_at,
         finished_at,
         status as run_status,
-        (summary #>> '{coverage,ratio}')::double precision as coverage_ratio,
+        -- The pipeline's own JSON, read as safely as Microsoft's.
+        {{ json_number("summary #> '{coverage,ratio}'") }} as coverage_ratio,
         summary
     from source
 

@@ -102,6 +102,36 @@ def _freshness() -> None:
             )
 
 
+def _data_issues() -> None:
+    st.subheader("Data issues")
+    issues = load("data_issues_by_customer")
+    if issues.empty:
+        st.caption(
+            "Microsoft's data for every customer reads as documented: nothing coerced, inconsistent or quarantined."
+        )
+        return
+    st.caption(
+        "Records from Microsoft with values that could not be read as documented (*coerced*: kept, the value left "
+        "out), that break Microsoft's own invariants (*inconsistent*, e.g. controls not adding up to the score), or "
+        "that could not be landed (*quarantined*). Only these customers' figures are affected; every record is "
+        "listed in `marts.fct_data_issues`."
+    )
+    st.dataframe(
+        issues.drop(columns=["tenant_id"]),
+        hide_index=True,
+        column_config={
+            "company_name": "Customer",
+            "records": st.column_config.NumberColumn("Records", format="%d"),
+            "coerced": st.column_config.NumberColumn("Coerced", format="%d"),
+            "inconsistent": st.column_config.NumberColumn("Inconsistent", format="%d"),
+            "quarantined": st.column_config.NumberColumn("Quarantined", format="%d"),
+            "most_common": "Most common",
+            "last_seen_at": st.column_config.DatetimeColumn("Last seen", format="YYYY-MM-DD HH:mm"),
+        },
+        key="data_issues",
+    )
+
+
 def _ranking() -> None:
     st.subheader("Customers, lowest Secure Score first")
     ranked = load("ranked_customers")
@@ -184,6 +214,7 @@ def render() -> None:
         )
         _coverage(status)
         _freshness()
+        _data_issues()
         return
 
     kpis = load("portfolio_kpis")
@@ -230,6 +261,7 @@ def render() -> None:
 
     _coverage(status)
     _freshness()
+    _data_issues()
 
     start, end = filters.date_range(status.latest_score_date)
     left, right = st.columns(2)
