@@ -250,6 +250,7 @@ class TenantExtractor:
                     response.body if response else None,
                     stats[spec.name],
                     plans[spec.name],
+                    response.salvaged if response else False,
                     batch_started if index == 0 else self._clock(),
                     # Each endpoint has its own limit; the first one's began with the $batch.
                     deadline=deadline if index == 0 else self._deadline(),
@@ -273,6 +274,7 @@ class TenantExtractor:
         body: Any,
         stats: RequestStats,
         plan: EndpointPlan,
+        salvaged: bool,
         started: datetime,
         *,
         deadline: float,
@@ -291,6 +293,7 @@ class TenantExtractor:
                 bucket=spec.bucket,
                 stats=stats,
                 first_page=body,
+                first_page_salvaged=salvaged,
                 deadline=deadline,
                 allowance=allowance,
             ):
@@ -306,6 +309,7 @@ class TenantExtractor:
                     endpoint=spec.path,
                     watermark=watermark,
                     hold_before=totals.hold_before,
+                    lenient=page.salvaged,
                 )
                 totals.add(result)
         except MalformedPageError as error:

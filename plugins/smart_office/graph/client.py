@@ -46,6 +46,7 @@ from smart_office.graph.limits import (
     parse_retry_after,
 )
 from smart_office.graph.paging import NextLinkPaginator
+from smart_office.payloads import NonFiniteNumber
 from smart_office.redaction import redact_url
 from smart_office.tls import USER_AGENT, ssl_context
 
@@ -108,6 +109,8 @@ class BatchResponse:
     status: int
     headers: dict[str, str]
     body: Any
+    # The batch body was parsed leniently (undecodable bytes, bare NaN/Infinity): see GraphPage.salvaged.
+    salvaged: bool = False
 
 
 class GraphClient:
@@ -221,6 +224,7 @@ class GraphClient:
         bucket: Bucket = SECURITY,
         stats: RequestStats | None = None,
         first_page: Any = None,
+        first_page_salvaged: bool = False,
         deadline: float | None = None,
         allowance: RetryAllowance | None = None,
     ) -> AsyncIterator[GraphPage]:
@@ -234,7 +238,7 @@ class GraphClient:
         url = self.url(path, params)
         paginator = NextLinkPaginator(url, max_pages=self.max_pages, deadline=deadline)
         body: Any = first_page
-        size, salvaged = 0, False
+        size, salvaged = 0, first_page_salvaged
         while True:
             if body is None:
                 body, size, salvaged = await self.get_json(
@@ -301,7 +305,7 @@ class GraphClient:
                 deadline=deadline,
                 allowance=allowance,
             )
-            body, _, _ = _parse_body(response, tenant_id=tenant_id, endpoint="/$batch")
+            body, _, salvaged = _parse_body(response, tenant_id=tenant_id, endpoint="/$batch")
             responses = body.get("responses") if isinstance(body, dict) else None
             if not isinstance(responses, list):
                 raise MalformedPageError(
@@ -321,7 +325,7 @@ class GraphClient:
                     continue
                 status = _int_or_zero(item.get("status"))
                 headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
-                answer = BatchResponse(item_id, status, headers, item.get("body"))
+                answer = BatchResponse(item_id, status, headers, item.get("body"), salvaged)
                 if status in _RETRYABLE_STATUS:
                     own = (item_stats or {}).get(item_id)
                     if own is not None:
@@ -440,10 +444,12 @@ def _parse_body(response: httpx.Response, *, tenant_id: str, endpoint: str) -> t
         return orjson.loads(raw), len(raw), False
     except orjson.JSONDecodeError:
         pass
-    # Invalid UTF-8 inside an otherwise well-formed page: parse it without losing the bad bytes, so good
-    # items still land and only the items carrying undecodable strings are quarantined.
+    # Invalid UTF-8, or a bare NaN/Infinity, inside an otherwise well-formed page: parse it without losing
+    # anything (undecodable bytes as surrogates, the tokens as markers), so every item still lands and the
+    # loader records what it had to repair.
     try:
-        return json.loads(raw.decode("utf-8", "surrogateescape")), len(raw), True
+        text = raw.decode("utf-8", "surrogateescape")
+        return json.loads(text, parse_constant=NonFiniteNumber), len(raw), True
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedPageError(
             f"response is not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')})",

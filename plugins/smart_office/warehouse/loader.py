@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import sql
+
+from smart_office.payloads import NonFiniteNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,8 @@ ENTITIES: dict[str, Entity] = {
 
 
 REPLACEMENT = "\ufffd"
+# Longer ids cannot be an index key (a btree entry holds about 2,700 bytes); no Graph id comes close.
+MAX_ID_LENGTH = 1_000
 
 
 @dataclass(slots=True)
@@ -87,8 +92,12 @@ class PreparedPage:
     hold_before: datetime | None = None
 
 
-def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
-    """Serialise items canonically, hash them, repair what PostgreSQL cannot store, set aside non-entities."""
+def prepare(entity: Entity, tenant_id: str, items: list[Any], *, lenient: bool = False) -> PreparedPage:
+    """Serialise items canonically, hash them, repair what PostgreSQL cannot store, set aside non-entities.
+
+    `lenient`: the items come from a page parsed leniently (GraphPage.salvaged), which may hold bare
+    NaN/Infinity tokens; those land as strings, and the item's original bytes keep the token.
+    """
     page = PreparedPage()
     tenant = _copy_field(tenant_id)
     for item in items:
@@ -105,7 +114,12 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
             )
             continue
         entity_id = item.get(entity.id_field)
-        if not isinstance(entity_id, str) or not entity_id or not _storable(entity_id):
+        if (
+            not isinstance(entity_id, str)
+            or not entity_id
+            or len(entity_id) > MAX_ID_LENGTH
+            or not _storable(entity_id)
+        ):
             page.quarantine.append(
                 QuarantinedItem(
                     None, "missing_id", f"no usable string `{entity.id_field}`", _lenient(item), updated
@@ -115,14 +129,23 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any]) -> PreparedPage:
             continue
         repairs: list[str] = []
         original: bytes | None = None
+        if lenient and _has_non_finite(item):
+            original = _canonical_lenient(item)
+            repairs.append("non_finite_number")
         try:
             data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
-            # Lone surrogates: the source sent bytes that are not UTF-8 inside a string.
-            original = _canonical_lenient(item)
-            item = _replace_in_strings(item, _unpaired_surrogate, REPLACEMENT)
-            repairs.append("invalid_utf8")
-            data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+            fixed = _replace_in_strings(item, _unpaired_surrogate, REPLACEMENT)
+            if fixed != item:
+                # Lone surrogates: the source sent bytes that are not UTF-8 inside a string.
+                original = original or _canonical_lenient(item)
+                item = fixed
+                repairs.append("invalid_utf8")
+            try:
+                data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONEncodeError:
+                # Integers beyond 64 bits are valid JSON (and jsonb takes them as numeric); orjson does not.
+                data = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         if b"\\u0000" in data:
             # jsonb cannot hold U+0000. Decide on the parsed value, not on the bytes: `\\u0000` in the JSON
             # may be an escaped backslash followed by the text "u0000".
@@ -175,6 +198,7 @@ class RawLoader:
         endpoint: str | None = None,
         watermark: tuple[str, datetime] | None = None,
         hold_before: datetime | None = None,
+        lenient: bool = False,
     ) -> LandResult:
         """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically.
 
@@ -182,7 +206,7 @@ class RawLoader:
         `hold_before`, the earliest one of the collection's earlier pages.
         """
         entity = ENTITIES[entity_name]
-        page = prepare(entity, tenant_id, items)
+        page = prepare(entity, tenant_id, items, lenient=lenient)
         result = LandResult(
             received=len(items),
             quarantined=len(page.quarantine),
@@ -330,9 +354,34 @@ def _lenient(item: Any) -> bytes:
 
 
 def _canonical_lenient(item: Any) -> bytes:
-    """The canonical form of an item holding undecodable bytes, those bytes kept as they came."""
-    text = json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    """The canonical form of an item as it came: undecodable bytes and bare NaN/Infinity tokens included."""
+    text = json.dumps(
+        _restore_non_finite(item), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    )
     return text.encode("utf-8", "surrogateescape")
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, NonFiniteNumber):
+        return True
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def _restore_non_finite(value: Any) -> Any:
+    """Markers back to the floats json.dumps writes as bare NaN/Infinity (for the original bytes only)."""
+    if isinstance(value, NonFiniteNumber):
+        return value.as_float()
+    if isinstance(value, dict):
+        return {k: _restore_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore_non_finite(v) for v in value]
+    return value
 
 
 def _unpaired_surrogate(text: str) -> str:

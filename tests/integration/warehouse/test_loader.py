@@ -182,3 +182,39 @@ async def test_failed_landing_rolls_back_data_and_watermark(conn: psycopg.AsyncC
         )
     assert await _count(conn, "alerts_v2") == 0
     assert await read_watermark(conn, TENANT, "alerts_v2") is None
+
+
+async def test_odd_json_a_lenient_parse_lets_through_lands_without_loss(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    import json
+
+    from smart_office.payloads import NonFiniteNumber
+
+    # What the Graph client's lenient parser makes of a page holding bare NaN/Infinity tokens.
+    page = json.loads(
+        '[{"id": "n", "score": NaN, "scores": [{"averageScore": -Infinity}]},'
+        ' {"id": "big", "count": 123456789012345678901234567890}]',
+        parse_constant=NonFiniteNumber,
+    )
+    result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, page, lenient=True)
+    assert (result.new, result.quarantined, result.repaired) == (2, 0, 1)
+    cur = await conn.execute("select entity_id, payload, repairs, original_payload from raw.alerts_v2")
+    rows = {r[0]: r[1:] for r in await cur.fetchall()}
+    payload, repairs, original = rows["n"]
+    assert payload == {"id": "n", "score": "NaN", "scores": [{"averageScore": "-Infinity"}]}
+    assert repairs == ["non_finite_number"]
+    assert b'"score":NaN' in bytes(original)
+    assert b'"averageScore":-Infinity' in bytes(original)
+    # Beyond 64 bits is still JSON, and jsonb keeps it exactly.
+    payload, repairs, original = rows["big"]
+    assert payload["count"] == 123456789012345678901234567890
+    assert (repairs, original) == (None, None)
+
+
+async def test_an_id_no_index_can_hold_is_quarantined(conn: psycopg.AsyncConnection) -> None:
+    page = [_alert("x" * 5_000, "new", "2026-11-01T10:00:00Z"), _alert("ok", "new", "2026-11-01T10:00:00Z")]
+    result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, page, endpoint="/security/alerts_v2")
+    assert (result.new, result.quarantined) == (1, 1)
+    cur = await conn.execute("select reason from raw.quarantine")
+    assert [r[0] for r in await cur.fetchall()] == ["missing_id"]
