@@ -324,7 +324,6 @@ def test_fault_matrix(
 
 def test_the_matrix_covers_every_kind_of_fault_the_emulator_injects() -> None:
     from emulator.faults import KINDS
-
     from tests.faults.test_payload_faults import ODDITIES
 
     injected = {spec["kind"] for s in SCENARIOS for spec in s.faults}
