@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,9 @@ test: install ## Run every test (unit, integration against the emulator and real
 
 test-faults: install ## The fault matrix: one fault at a time, each scenario on its own emulator and warehouse (in parallel)
 	$(BIN)/pytest tests/faults -n 3 -p no:cacheprovider
+
+test-property: install ## Explore the property tests with fresh random examples (600 each; `make test` replays a fixed 60)
+	SMART_OFFICE_HYPOTHESIS_PROFILE=explore $(BIN)/pytest tests/integration/dbt/test_staging_total_property.py -p no:cacheprovider --timeout 7200
 
 test-unit: install ## Run the fast unit tests only
 	$(BIN)/pytest tests/unit

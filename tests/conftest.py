@@ -3,14 +3,24 @@ tests that need their own (they move the clock, restart it, or compare two of th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.support.emulator import EmulatorHandle, running_emulator
+
+# Property tests run the same examples on every CI run, so a red build is reproducible and never a roll of the
+# dice; `make test-property` explores new ones (random seeds, many more examples) to find what these miss.
+settings.register_profile(
+    "ci", max_examples=60, derandomize=True, database=None, deadline=None, print_blob=True
+)
+settings.register_profile("explore", max_examples=600, database=None, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("SMART_OFFICE_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -114,12 +114,7 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any], *, lenient: bool =
             )
             continue
         entity_id = item.get(entity.id_field)
-        if (
-            not isinstance(entity_id, str)
-            or not entity_id
-            or len(entity_id) > MAX_ID_LENGTH
-            or not _storable(entity_id)
-        ):
+        if not usable_id(entity_id):
             page.quarantine.append(
                 QuarantinedItem(
                     None, "missing_id", f"no usable string `{entity.id_field}`", _lenient(item), updated
@@ -134,18 +129,14 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any], *, lenient: bool =
             repairs.append("non_finite_number")
         try:
             data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:
+        except TypeError:
             fixed = _replace_in_strings(item, _unpaired_surrogate, REPLACEMENT)
             if fixed != item:
                 # Lone surrogates: the source sent bytes that are not UTF-8 inside a string.
                 original = original or _canonical_lenient(item)
                 item = fixed
                 repairs.append("invalid_utf8")
-            try:
-                data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
-            except orjson.JSONEncodeError:
-                # Integers beyond 64 bits are valid JSON (and jsonb takes them as numeric); orjson does not.
-                data = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            data = _canonical(item)
         if b"\\u0000" in data:
             # jsonb cannot hold U+0000. Decide on the parsed value, not on the bytes: `\\u0000` in the JSON
             # may be an escaped backslash followed by the text "u0000".
@@ -154,7 +145,7 @@ def prepare(entity: Entity, tenant_id: str, items: list[Any], *, lenient: bool =
                 original = original or data
                 item = fixed
                 repairs.append("nul_character")
-                data = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+                data = _canonical(item)
         page.max_updated_at = _latest(page.max_updated_at, updated)
         digest = hashlib.sha256(original if original is not None else data).hexdigest()
         page.copy_text += b"\t".join(
@@ -343,9 +334,25 @@ def _timestamp(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        # In UTC: Python takes offsets up to ±24 h, PostgreSQL's timestamptz only up to ±15:59.
+        return parsed.astimezone(UTC) if parsed.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+
+
+def usable_id(value: Any) -> bool:
+    """Whether a value can be an entity's key: a non-empty string an index and the text type can hold."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and _storable(value)
+
+
+def _canonical(item: Any) -> bytes:
+    """Sorted-key, compact JSON of an item PostgreSQL can store (no lone surrogates left in it)."""
+    try:
+        return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # Integers beyond 64 bits are valid JSON (jsonb takes them as numeric); orjson refuses them with a
+        # plain TypeError, not always its JSONEncodeError.
+        return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _lenient(item: Any) -> bytes:

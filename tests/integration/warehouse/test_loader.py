@@ -218,3 +218,32 @@ async def test_an_id_no_index_can_hold_is_quarantined(conn: psycopg.AsyncConnect
     assert (result.new, result.quarantined) == (1, 1)
     cur = await conn.execute("select reason from raw.quarantine")
     assert [r[0] for r in await cur.fetchall()] == ["missing_id"]
+
+
+async def test_an_integer_beyond_64_bits_beside_a_nul_character_lands_repaired(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    # Found by the property test: the NUL repair re-serialised with orjson, which refuses such integers.
+    page = [_alert("both", "new", "2026-11-01T10:00:00Z", title=-(2**63) - 1, threatFamilyName="a\u0000")]
+    result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, page)
+    assert (result.new, result.quarantined, result.repaired) == (1, 0, 1)
+    cur = await conn.execute("select payload, repairs, original_payload from raw.alerts_v2")
+    payload, repairs, original = await cur.fetchone()
+    assert payload["title"] == -(2**63) - 1
+    assert payload["threatFamilyName"] == "a\ufffd"
+    assert repairs == ["nul_character"]
+    assert (
+        orjson.loads(bytes(original).replace(b"-9223372036854775809", b"0"))["threatFamilyName"] == "a\u0000"
+    )
+
+
+async def test_change_times_postgresql_cannot_hold_as_sent_land_in_utc(conn: psycopg.AsyncConnection) -> None:
+    # Found by the property test: Python reads offsets up to ±24 h, timestamptz takes ±15:59.
+    page = [
+        _alert("far-east", "new", "2026-11-01T10:00:00+16:00"),
+        _alert("year-one", "new", "0001-01-01T00:00:00+01:00"),
+    ]
+    result = await RawLoader(conn, "run-1").land("alerts_v2", TENANT, page)
+    assert (result.new, result.quarantined) == (2, 0)
+    cur = await conn.execute("select entity_id, source_updated_at from raw.alerts_v2 order by entity_id")
+    assert await cur.fetchall() == [("far-east", datetime(2026, 10, 31, 18, tzinfo=UTC)), ("year-one", None)]
