@@ -312,19 +312,26 @@ def run(
         prepare_warehouse(settings)
         check_partner_token(settings, as_of=when)
         plan = discover_customers(settings, run_id=run_id, as_of=when)
-        for shard in range(plan["shards"]):
-            try:
-                extract_shard(
-                    settings,
-                    run_id=run_id,
-                    shard=shard,
-                    shards=plan["shards"],
-                    as_of=when,
-                    interval_start=start,
-                )
-            except WarehouseUnavailableError as error:
-                # This shard's tenants count as not extracted; the others still run.
-                console.print(f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {escape(str(error))}")
+        try:
+            for shard in range(plan["shards"]):
+                try:
+                    extract_shard(
+                        settings,
+                        run_id=run_id,
+                        shard=shard,
+                        shards=plan["shards"],
+                        as_of=when,
+                        interval_start=start,
+                    )
+                except WarehouseUnavailableError as error:
+                    # This shard's tenants count as not extracted; the others still run.
+                    console.print(
+                        f"[yellow]shard {shard + 1}/{plan['shards']} failed:[/] {escape(str(error))}"
+                    )
+        except PartnerAuthFailure as failure:
+            # Every later tenant would fail the same way: close the run with what landed, then stop.
+            close_run(settings, run_id=run_id, failure=str(failure.error))
+            raise
         summary = close_run(settings, run_id=run_id)
         enforce_coverage(summary)
     except PartnerAuthFailure as failure:

@@ -166,18 +166,20 @@ def extract_shard(
     return asyncio.run(run())
 
 
-def close_run(settings: Settings, *, run_id: str) -> dict[str, Any]:
-    """Compute coverage from ops and close the run (`succeeded`, or `failed` under the threshold).
+def close_run(settings: Settings, *, run_id: str, failure: str | None = None) -> dict[str, Any]:
+    """Compute coverage from ops and close the run (`succeeded`, or `failed` under the threshold or when
+    `failure` says why the run was given up, e.g. the partner's authentication failed mid-run).
 
     Never raises on low coverage: the marts are built from what landed first, then `enforce_coverage`
     fails the run loudly. A run is closed even when some of its shards failed.
     """
     with connect(_warehouse(settings)) as conn:
         result = coverage(conn, run_id)
-        ok = result.ratio >= settings.coverage_threshold
-        finish_run(
-            conn, run_id, status="succeeded" if ok else "failed", summary={"coverage": result.as_dict()}
-        )
+        ok = result.ratio >= settings.coverage_threshold and failure is None
+        recorded: dict[str, Any] = {"coverage": result.as_dict()}
+        if failure is not None:
+            recorded["failure"] = failure
+        finish_run(conn, run_id, status="succeeded" if ok else "failed", summary=recorded)
     summary = result.as_dict()
     summary["sentence"] = result.sentence()
     summary["threshold"] = settings.coverage_threshold

@@ -189,6 +189,10 @@ class Scenario:
     :param by_entity: compare entities, not versions: a fault that changed payloads (NUL characters) leaves
         the versions Graph sent then, which are not the clean run's; every entity must still be there.
     :param env: settings for this scenario's runs (beside BASE_ENV).
+    :param fired_at_most: the injected faults fired at least once and at most this often in the faulted run:
+        an AADSTS error that needs a human is not retried blindly.
+    :param closed_as: the status the faulted run's row in ops.runs must have (a run the CLI gave up on is
+        closed, not left `running`).
     """
 
     id: str
@@ -203,6 +207,8 @@ class Scenario:
     others_unaffected: bool = True
     by_entity: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    fired_at_most: int | None = None
+    closed_as: str | None = None
     fixed_in: str = ""
 
 
@@ -263,6 +269,13 @@ def play(scenario: Scenario, portfolio: Portfolio, reference: Reference) -> Verd
             got = outcomes[(target, endpoint)]
             for counter, minimum in minimums.items():
                 assert got[counter] >= minimum, f"{endpoint}.{counter} = {got[counter]}, wanted >= {minimum}"
+        quarantined = sum(m.get("quarantined", 0) for m in scenario.at_least.values())
+        if quarantined:
+            recorded = portfolio.query(
+                "select (summary -> 'coverage' ->> 'quarantined')::int from ops.runs where run_id = %s",
+                RUN_ID,
+            )
+            assert recorded[0][0] >= quarantined, f"the run's coverage counts {recorded[0][0]} quarantined"
         if scenario.others_unaffected:
             for key, clean in reference.outcomes.items():
                 if key[0] == target:
@@ -274,6 +287,13 @@ def play(scenario: Scenario, portfolio: Portfolio, reference: Reference) -> Verd
                 )
         if scenario.expect:
             observed = ", ".join(f"{e} {o}/{s}" for e, (o, s) in scenario.expect.items())
+    if scenario.fired_at_most is not None:
+        fired = sum(f["fired"] for f in portfolio.handle.admin_get("/faults")["faults"])
+        assert 1 <= fired <= scenario.fired_at_most, f"the fault fired {fired} time(s)"
+        observed += f"; fired {fired}x"
+    if scenario.closed_as is not None:
+        status = portfolio.query("select status from ops.runs where run_id = %s", RUN_ID)
+        assert status == [(scenario.closed_as,)], f"the faulted run is {status}"
     assert portfolio.runs_left_running() == [], "a run was left `running`"
     portfolio.handle.reset()
     second = portfolio.run()

@@ -163,6 +163,8 @@ SCENARIOS = [
         "a page that stays invalid JSON (quarantined, watermark held)",
         [_graph("malformed", "alerts_v2", count=4)],
         expect={"alerts_v2": ("partial", "malformed_page")},
+        # Counted in the tenant's outcome and in the run's coverage.
+        at_least={"alerts_v2": {"quarantined": 1}},
     ),
     Scenario(
         "graph_slow",
@@ -241,6 +243,8 @@ SCENARIOS = [
             f"AADSTS{code} for one customer",
             [_identity(kind)],
             expect={"token": ("failed", state)},
+            # A human must act: asked once, never retried.
+            fired_at_most=1,
         )
         for kind, code, state in (
             ("consent_revoked", 65001, "consent_required"),
@@ -259,6 +263,16 @@ SCENARIOS = [
         [_identity("refresh_token_expired", tenant=None)],
         exit_code=3,
         message=r"refresh_token_expired \(AADSTS700082\).*smart-office consent",
+    ),
+    Scenario(
+        "identity_refresh_token_expired_mid_run",
+        "AADSTS700082 first seen at a customer tenant, after discovery",
+        [_identity("refresh_token_expired")],
+        exit_code=3,
+        message=r"refresh_token_expired \(AADSTS700082\).*smart-office consent",
+        # The run is closed (failed), not left `running` for the next run to call abandoned.
+        closed_as="failed",
+        fixed_in="2",
     ),
     Scenario(
         "identity_invalid_client",
@@ -317,7 +331,14 @@ SCENARIOS = [
 def test_fault_matrix(
     scenario: Scenario, portfolio: Portfolio, reference: Reference, record_property: object
 ) -> None:
-    verdict = play(scenario, portfolio, reference)
+    try:
+        verdict = play(scenario, portfolio, reference)
+    except AssertionError as error:
+        # A scenario that broke is a row of the table too, saying what broke.
+        what = str(error).strip().splitlines()[0] if str(error).strip() else "assertion failed"
+        row = {"scenario": scenario.id, "fault": scenario.what, "observed": what, "defect": scenario.fixed_in}
+        record_property("fault_matrix", json.dumps(row))  # type: ignore[operator]
+        raise
     row = {**verdict.row(), "defect": scenario.fixed_in or "held"}
     record_property("fault_matrix", json.dumps(row))  # type: ignore[operator]
 
