@@ -10,10 +10,12 @@ past it. Windows start:
 - alerts_v2 / incidents: first run all 180 days Defender keeps (`SMART_OFFICE_ALERTS_INITIAL_DAYS` takes less);
   later `lastUpdateDateTime gt (watermark - overlap)`; `lastUpdateDateTime le as_of` always. The watermark
   advances to the newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
-A run whose interval ends before the watermark (a backfill) reads from its interval's start instead. A
-tenant whose watermark is older than what Microsoft still keeps (its access lapsed for longer than the
-retention) reads what is kept, and its outcome says `history_gap`: the span it covered is recorded
-(`window_from`/`window_to` in ops.tenant_runs), so the marts know where each tenant's history is complete.
+Beside the watermark, ops.watermarks keeps `read_through`: the newest point in time a run read the endpoint
+completely to. A run whose interval ends before that (a backfill) reads from its interval's start instead. A
+tenant last read longer ago than Microsoft keeps data (its access lapsed for longer than the retention) reads
+what is kept, and its outcome says `history_gap`; a quiet tenant, whose watermark lags while it is read every
+day, does not. The span each loaded endpoint covered is recorded (`window_from`/`window_to` in
+ops.tenant_runs), so the marts know where each tenant's history is complete.
 
 Per-endpoint failures become outcomes. Nothing here raises except a partner-level auth failure and a lost
 warehouse connection (psycopg.OperationalError), after which the shard redoes the tenant on a new one.
@@ -105,55 +107,82 @@ class EndpointPlan:
     """What one endpoint of one tenant asks Graph for, and which span of history that answer covers.
 
     `covers` is (from, to] of source time the loaded endpoint then holds completely; None for an endpoint
-    without history (control profiles). `gap` is the span Microsoft no longer keeps, when the watermark is
-    older than the retention.
+    without history (control profiles), or for a past interval Microsoft no longer keeps at all. `gap` is a
+    span of the tenant's history Microsoft no longer keeps, with why.
     """
 
     params: dict[str, str]
     covers: tuple[datetime, datetime] | None = None
     gap: tuple[datetime, datetime] | None = None
+    gap_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """Where one endpoint of one tenant stands: `watermark`, the newest change time Graph sent (None until it
+    sent one); `read_through`, the newest point in time a run read it completely to (None before the first
+    run that recorded it). A quiet customer's watermark lags; its read_through does not."""
+
+    watermark: datetime | None = None
+    read_through: datetime | None = None
+
+    @property
+    def reached(self) -> datetime | None:
+        """How far the endpoint has been read (the read_through, or the watermark before it was recorded)."""
+        return _later(self.watermark, self.read_through)
+
+
+LAPSED = "access lapsed for longer than the retention"
+TOO_OLD = "the interval is older than Microsoft keeps"
 
 
 def _backfill_start(window: ExtractionWindow) -> datetime:
     return window.interval_start or window.as_of - timedelta(days=1)
 
 
-def plan_endpoint(spec: EndpointSpec, watermark: datetime | None, window: ExtractionWindow) -> EndpointPlan:
-    """Query options for one endpoint given its watermark, bounded above by the run's point in time."""
+def plan_endpoint(spec: EndpointSpec, state: ReadState | None, window: ExtractionWindow) -> EndpointPlan:
+    """Query options for one endpoint given where it stands, bounded above by the run's point in time.
+
+    Graph keeps a rolling retention measured from today, not from the run's point in time: for a past
+    interval (a backfill: the endpoint was read beyond `as_of`) the oldest day still kept is measured from
+    the newest point it was read to, the closest the warehouse knows to today.
+    """
+    state = state or ReadState()
     as_of = window.as_of
+    reached = state.reached
+    backfill = reached is not None and reached > as_of
+    retention = timedelta(days=SECURE_SCORE_DAYS) if spec.name == "secure_scores" else ALERT_RETENTION
+    floor = max(as_of, reached or as_of) - retention
     if spec.name == "secure_scores":
-        floor = as_of - timedelta(days=SECURE_SCORE_DAYS)
-        if watermark is None:
+        if reached is None:
             lower = floor
-        elif watermark > as_of:
+        elif backfill:
             lower = _backfill_start(window)
         else:
-            lower = watermark
+            lower = state.watermark or reached
         days = max(1, min(SECURE_SCORE_DAYS, math.ceil((as_of - lower) / timedelta(days=1)) + 1))
-        gap = (watermark, floor) if watermark is not None and watermark < floor else None
         params = {"$filter": f"createdDateTime le {odata_time(as_of)}", "$top": str(days)}
-        return EndpointPlan(params, (max(floor, as_of - timedelta(days=days)), as_of), gap)
-    if spec.name in {"alerts_v2", "incidents"}:
-        floor = as_of - ALERT_RETENTION
-        if watermark is None:
+        since = as_of - timedelta(days=days)
+    elif spec.name in {"alerts_v2", "incidents"}:
+        if reached is None:
             since = as_of - window.alerts_initial
-        elif watermark > as_of:
+        elif backfill:
             since = _backfill_start(window) - window.alerts_overlap
         else:
-            since = watermark - window.alerts_overlap
-        gap = (watermark, floor) if watermark is not None and watermark < floor else None
+            # From the newest change Graph sent, less the overlap for late updates; a tenant that never
+            # sent one continues from where it was read to.
+            since = (state.watermark or reached) - window.alerts_overlap
         top = window.alerts_page_size if spec.name == "alerts_v2" else INCIDENTS_MAX_TOP
         params = {
             "$filter": f"lastUpdateDateTime gt {odata_time(since)} and lastUpdateDateTime le {odata_time(as_of)}",
             "$top": str(top),
         }
-        return EndpointPlan(params, (max(since, floor), as_of), gap)
-    return EndpointPlan({})
-
-
-def plan_params(spec: EndpointSpec, watermark: datetime | None, window: ExtractionWindow) -> dict[str, str]:
-    """Query options for one endpoint given its watermark."""
-    return plan_endpoint(spec, watermark, window).params
+    else:
+        return EndpointPlan({})
+    if as_of <= floor:
+        return EndpointPlan(params, None, (max(since, as_of - retention), as_of), TOO_OLD)
+    gap = (reached, floor) if reached is not None and not backfill and reached < floor else None
+    return EndpointPlan(params, (max(since, floor), as_of), gap, LAPSED if gap else "")
 
 
 class TenantExtractor:
@@ -205,9 +234,9 @@ class TenantExtractor:
                 )
             ]
         outcomes = [TenantOutcome(tenant_id, "token", LOADED, "ok", started, self._clock(), requests=1)]
-        watermarks = await self._watermarks(tenant_id)
+        states = await self._read_states(tenant_id)
         plans = {
-            spec.name: plan_endpoint(spec, watermarks.get(spec.name), self.window) for spec in self.endpoints
+            spec.name: plan_endpoint(spec, states.get(spec.name), self.window) for spec in self.endpoints
         }
         params = {name: plan.params for name, plan in plans.items()}
         # The one $batch round trip is booked to the first endpoint, so requests per tenant add up; what
@@ -301,13 +330,14 @@ class TenantExtractor:
                 page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None
                 # Never past the run's point in time, whatever the source sent.
                 candidate = _earlier(_later(totals.max_updated_at, page_max), self.window.as_of)
-                watermark = (spec.name, candidate) if last and candidate is not None else None
+                complete = last and spec.watermark_field is not None
                 result = await self.loader.land(
                     spec.entity,
                     tenant_id,
                     page.items,
                     endpoint=spec.path,
-                    watermark=watermark,
+                    watermark=(spec.name, candidate) if complete else None,
+                    read_through=self.window.as_of if complete and plan.covers is not None else None,
                     hold_before=totals.hold_before,
                     lenient=page.salvaged,
                 )
@@ -336,7 +366,7 @@ class TenantExtractor:
             outcome.state = "history_gap"
             outcome.error = (
                 f"history from {plan.gap[0]:%Y-%m-%d %H:%M} to {plan.gap[1]:%Y-%m-%d %H:%M} UTC is no longer "
-                "kept by Microsoft (access lapsed for longer than the retention)"
+                f"kept by Microsoft ({plan.gap_reason})"
             )
         return self._finish(outcome, stats, totals, None)
 
@@ -367,12 +397,14 @@ class TenantExtractor:
             outcome.state = "repaired_items"
         return outcome
 
-    async def _watermarks(self, tenant_id: str) -> dict[str, datetime]:
+    async def _read_states(self, tenant_id: str) -> dict[str, ReadState]:
         cur = await self.conn.execute(
-            "select endpoint, watermark from ops.watermarks where tenant_id = %s", (tenant_id,)
+            "select endpoint, watermark, read_through from ops.watermarks where tenant_id = %s", (tenant_id,)
         )
-        rows = await cur.fetchall()
-        return {endpoint: value for endpoint, value in rows}
+        return {
+            endpoint: ReadState(watermark, read_through)
+            for endpoint, watermark, read_through in await cur.fetchall()
+        }
 
 
 def failed_outcomes(

@@ -187,14 +187,16 @@ class RawLoader:
         items: list[Any],
         *,
         endpoint: str | None = None,
-        watermark: tuple[str, datetime] | None = None,
+        watermark: tuple[str, datetime | None] | None = None,
+        read_through: datetime | None = None,
         hold_before: datetime | None = None,
         lenient: bool = False,
     ) -> LandResult:
-        """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically.
+        """Land one page; with `watermark=(endpoint, value)` also advance that watermark, atomically, and with
+        `read_through` the point in time that endpoint is now read completely to (the collection's last page).
 
         The watermark never passes a quarantined item: not this page's (see `LandResult.hold_before`), nor
-        `hold_before`, the earliest one of the collection's earlier pages.
+        `hold_before`, the earliest one of the collection's earlier pages. Neither ever moves back.
         """
         entity = ENTITIES[entity_name]
         page = prepare(entity, tenant_id, items, lenient=lenient)
@@ -222,7 +224,9 @@ class RawLoader:
             if watermark is not None:
                 name, value = watermark
                 held = _earliest(hold_before, page.hold_before)
-                await self._advance_watermark(tenant_id, name, value if held is None else min(value, held))
+                if value is not None and held is not None:
+                    value = min(value, held)
+                await self._advance_watermark(tenant_id, name, value, read_through)
         return result
 
     async def quarantine(
@@ -302,17 +306,21 @@ class RawLoader:
             )
             return cur.rowcount
 
-    async def _advance_watermark(self, tenant_id: str, endpoint: str, value: datetime) -> None:
+    async def _advance_watermark(
+        self, tenant_id: str, endpoint: str, value: datetime | None, read_through: datetime | None = None
+    ) -> None:
+        # greatest() skips nulls: a page with no change time, or a backfill, never moves either point back.
         await self._conn.execute(
             """
-            insert into ops.watermarks (tenant_id, endpoint, watermark, run_id)
-            values (%s, %s, %s, %s)
+            insert into ops.watermarks (tenant_id, endpoint, watermark, read_through, run_id)
+            values (%s, %s, %s, %s, %s)
             on conflict (tenant_id, endpoint) do update
             set watermark = greatest(ops.watermarks.watermark, excluded.watermark),
+                read_through = greatest(ops.watermarks.read_through, excluded.read_through),
                 run_id = excluded.run_id,
                 updated_at = now()
             """,
-            (tenant_id, endpoint, value, self.run_id),
+            (tenant_id, endpoint, value, read_through, self.run_id),
         )
 
 

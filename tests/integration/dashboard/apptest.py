@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -45,3 +48,30 @@ def frame(app: AppTest, *columns: str) -> pd.DataFrame:
         if set(columns) <= set(value.columns):
             return value
     raise AssertionError(f"no dataframe with columns {columns}")
+
+
+def chart_specs(app: AppTest) -> list[dict[str, Any]]:
+    """The Vega-Lite specs of the page's Altair charts, each with its named datasets as DataFrames under
+    `datasets` (Streamlit sends them beside the spec, Arrow-encoded)."""
+    specs = []
+    for element in app.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        spec["datasets"] = {
+            named.name: pa.ipc.open_stream(named.data.data).read_all().to_pandas()
+            for named in element.proto.datasets
+        }
+        specs.append(spec)
+    return specs
+
+
+def dashed_rules(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashed rule marks of a (layered) spec."""
+    found = []
+    for layer in spec.get("layer", [spec]):
+        if "layer" in layer:
+            found += dashed_rules(layer)
+            continue
+        mark = layer.get("mark")
+        if isinstance(mark, dict) and mark.get("type") == "rule" and mark.get("strokeDash"):
+            found.append(layer)
+    return found

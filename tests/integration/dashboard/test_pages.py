@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import psycopg
 import pytest
 
 from smart_office.dashboard import formatting as fmt
-from tests.integration.dashboard.apptest import frame, metrics, open_page, texts
+from tests.integration.dashboard.apptest import chart_specs, dashed_rules, frame, metrics, open_page, texts
 from tests.support.marts_data import LandedPortfolio
 
 pytestmark = pytest.mark.integration
@@ -313,6 +314,13 @@ def test_alerts_page_counts_a_customer_only_from_the_day_its_history_is_complete
         in shown
     )
     assert f"from {late_from:%d %b %Y} every customer counts (dashed line)" in shown
+    # ... and the dashed line is drawn there, on the volume and the backlog charts.
+    marked = []
+    for spec in chart_specs(app):
+        for rule in dashed_rules(spec):
+            rows = spec["datasets"][rule["data"]["name"]]
+            marked.append(pd.Timestamp(rows["day"].iloc[0]).date())
+    assert marked == [late_from, late_from]
     # Before that day the series leaves that customer out: its alerts created earlier (but updated later,
     # so extracted) would otherwise show as a jump the day its history starts.
     early = _one(

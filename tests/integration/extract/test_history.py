@@ -85,6 +85,14 @@ def test_the_first_run_takes_every_alert_and_incident_microsoft_keeps(history: S
     assert by_endpoint["incidents"] == (history.now - timedelta(days=180), history.now)
     assert by_endpoint["secure_scores"] == (history.now - timedelta(days=90), history.now)
     assert "control_profiles" not in by_endpoint  # current state only: no history to be complete about
+    # Every endpoint with history is read through the run's point in time, alerts or not.
+    read = history.query(
+        "select endpoint, count(*), min(read_through), max(read_through) from ops.watermarks group by 1"
+    )
+    readable = len(served)
+    assert {e: (n, lo, hi) for e, n, lo, hi in read} == {
+        e: (readable, history.now, history.now) for e in ("alerts_v2", "incidents", "secure_scores")
+    }
 
 
 def test_the_first_run_reach_can_be_shortened(history: Setup) -> None:
@@ -128,6 +136,56 @@ def test_a_past_interval_backfills_exactly_that_interval_and_never_moves_a_water
     assert history.query("select count(*) from raw.alerts_v2")[0][0] == before
     assert dict(history.query("select endpoint, max(watermark) from ops.watermarks group by 1")) == caught_up
     assert again["coverage"]["loaded"] == again["coverage"]["attempted"]
+
+
+def test_a_backfill_fills_a_hole_with_exactly_its_interval_and_leaves_the_watermarks_alone(
+    history: Setup,
+) -> None:
+    history.run("run-1")
+    marks = history.query(
+        "select tenant_id, endpoint, watermark, read_through from ops.watermarks order by 1, 2"
+    )
+    start, end = history.now - timedelta(days=6), history.now - timedelta(days=5)
+    overlap = timedelta(hours=history.settings.alerts_overlap_hours)
+    # A hole: the versions last updated in the interval (and its overlap) are gone from the warehouse.
+    in_interval = "source_updated_at > %s and source_updated_at <= %s"
+    for table in ("alerts_v2", "incidents"):
+        history.query(f"delete from raw.{table} where {in_interval} returning 1", start - overlap, end)  # noqa: S608
+    history.run("backfill", as_of=end, interval_start=start)
+    for table in ("alerts_v2", "incidents"):
+        landed = history.query(
+            f"select tenant_id::text, entity_id from raw.{table} where run_id = 'backfill'"  # noqa: S608
+        )
+        # Exactly the interval's versions: Graph's current version of each entity last updated in it.
+        expected = {
+            (t, entity)
+            for t, ids in _served_updated(history.now, start - overlap, end, table).items()
+            for entity in ids
+        }
+        assert set(landed) == expected, table
+        assert expected, f"the interval holds no {table}: pick another"
+    assert (
+        history.query("select tenant_id, endpoint, watermark, read_through from ops.watermarks order by 1, 2")
+        == marks
+    )
+    spans = history.query(
+        "select distinct window_from, window_to from ops.tenant_runs where run_id = 'backfill' and endpoint = "
+        "'alerts_v2' and outcome = 'loaded'"
+    )
+    assert spans == [(start - overlap, end)]
+
+
+def _served_updated(now: datetime, after: datetime, until: datetime, table: str) -> dict[str, set[str]]:
+    """Per readable tenant: the ids of `table` Graph lists at `now` whose last update is in (after, until]."""
+    served: dict[str, set[str]] = {}
+    for customer in _portfolio(now):
+        if not customer.can_read_security(now):
+            continue
+        listed = alerts_as_of(customer, now) if table == "alerts_v2" else incidents_as_of(customer, now)
+        ids = {x.skeleton.id for x in listed if after < from_us(x.last_update_us) <= until}
+        if ids:
+            served[customer.tenant_id] = ids
+    return served
 
 
 def _steady_tenant(s: Setup, days: list[int]) -> str:

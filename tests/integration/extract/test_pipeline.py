@@ -41,14 +41,27 @@ class Setup:
     url: str
     now: datetime
 
-    def run(self, run_id: str, as_of: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+    def run(
+        self,
+        run_id: str,
+        as_of: datetime | None = None,
+        interval_start: datetime | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
         settings = dataclasses.replace(self.settings, **overrides) if overrides else self.settings
         when = as_of or self.now
         prepare_warehouse(settings)
         check_partner_token(settings, as_of=when)
         plan = discover_customers(settings, run_id=run_id, as_of=when)
         shards = [
-            extract_shard(settings, run_id=run_id, shard=i, shards=plan["shards"], as_of=when)
+            extract_shard(
+                settings,
+                run_id=run_id,
+                shard=i,
+                shards=plan["shards"],
+                as_of=when,
+                interval_start=interval_start,
+            )
             for i in range(plan["shards"])
         ]
         try:

@@ -84,3 +84,47 @@ def test_edited_applied_migration_is_refused(warehouse_url: str, monkeypatch: py
         pytest.raises(MigrationError, match="changed after it was applied"),
     ):
         migrate(conn)
+
+
+def test_an_upgraded_warehouse_keeps_its_history_complete_from_its_first_run(
+    warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcomes landed by the version before history spans get the spans that version read (0005)."""
+    released = [m for m in migrations.available_migrations() if m.version == 1]
+    monkeypatch.setattr(migrations, "available_migrations", lambda: released)
+    tenant = "00000000-0000-4000-8000-0000000000aa"
+    with psycopg.connect(warehouse_url) as conn:
+        migrate(conn)
+        for run, day in (("run-1", "2026-09-01"), ("run-2", "2026-09-02")):
+            conn.execute(
+                "insert into ops.runs (run_id, logical_date, started_at, status) values (%s, %s, %s, 'succeeded')",
+                (run, f"{day}T06:00:00Z", f"{day}T06:05:00Z"),
+            )
+            for endpoint in ("alerts_v2", "secure_scores", "control_profiles"):
+                conn.execute(
+                    "insert into ops.tenant_runs (run_id, tenant_id, endpoint, outcome, state, started_at, "
+                    "finished_at) values (%s, %s, %s, 'loaded', 'ok', %s, %s)",
+                    (run, tenant, endpoint, f"{day}T06:05:00Z", f"{day}T06:06:00Z"),
+                )
+        conn.execute(
+            "insert into ops.watermarks (tenant_id, endpoint, watermark, run_id) "
+            "values (%s, 'alerts_v2', '2026-08-20T00:00:00Z', 'run-2')",
+            (tenant,),
+        )
+    monkeypatch.undo()
+    with psycopg.connect(warehouse_url) as conn:
+        migrate(conn)
+        spans = conn.execute(
+            "select run_id, endpoint, window_from::date::text, window_to from ops.tenant_runs order by 1, 2"
+        ).fetchall()
+        read_through = conn.execute("select read_through from ops.watermarks").fetchall()
+    day_1, day_2 = (f"2026-09-0{d}T06:00:00+00:00" for d in (1, 2))
+    assert [(r, e, f, t.isoformat() if t else None) for r, e, f, t in spans] == [
+        ("run-1", "alerts_v2", "2026-08-02", day_1),
+        ("run-1", "control_profiles", None, None),
+        ("run-1", "secure_scores", "2026-06-03", day_1),
+        ("run-2", "alerts_v2", "2026-08-03", day_2),
+        ("run-2", "control_profiles", None, None),
+        ("run-2", "secure_scores", "2026-06-04", day_2),
+    ]
+    assert [r[0].isoformat() for r in read_through] == [day_2]

@@ -1,4 +1,5 @@
-"""Extraction windows: every one ends at the run's point in time; where each starts, and what it covers."""
+"""Extraction windows: every one ends at the run's point in time; where each starts, what it covers, and when a
+tenant's history has a hole."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smart_office.extract.tenant import ENDPOINTS, ExtractionWindow, plan_endpoint
+from smart_office.extract.tenant import ENDPOINTS, ExtractionWindow, ReadState, plan_endpoint
 
 AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 DAY = timedelta(days=1)
+OVERLAP = timedelta(hours=12)
 SPECS = {spec.name: spec for spec in ENDPOINTS}
 
 
 def _window(**overrides: object) -> ExtractionWindow:
     values: dict[str, object] = {
         "as_of": AS_OF,
-        "alerts_overlap": timedelta(hours=12),
+        "alerts_overlap": OVERLAP,
         "alerts_initial": timedelta(days=180),
         "alerts_page_size": 500,
     }
@@ -25,69 +27,139 @@ def _window(**overrides: object) -> ExtractionWindow:
 
 
 @pytest.mark.parametrize(
-    ("watermark", "window", "since", "covers_from", "gap"),
+    ("state", "window", "since", "covers_from", "gap"),
     [
         # First run: all Defender keeps.
         (None, {}, AS_OF - 180 * DAY, AS_OF - 180 * DAY, None),
         # ... or less, when asked.
         (None, {"alerts_initial": 30 * DAY}, AS_OF - 30 * DAY, AS_OF - 30 * DAY, None),
         # Daily: from the watermark, minus the overlap for late updates.
-        (AS_OF - DAY, {}, AS_OF - DAY - timedelta(hours=12), AS_OF - DAY - timedelta(hours=12), None),
-        # A past interval behind the watermark (backfill): from the interval's start.
+        (ReadState(AS_OF - DAY, AS_OF - DAY), {}, AS_OF - DAY - OVERLAP, AS_OF - DAY - OVERLAP, None),
+        # A quiet customer, read every day, whose last alert changed 200 days ago: no gap.
+        (ReadState(AS_OF - 200 * DAY, AS_OF - DAY), {}, AS_OF - 200 * DAY - OVERLAP, AS_OF - 180 * DAY, None),
+        # A customer that never had an alert continues from where it was read to, not 180 days back.
+        (ReadState(None, AS_OF - DAY), {}, AS_OF - DAY - OVERLAP, AS_OF - DAY - OVERLAP, None),
+        # A past interval behind what was read (backfill): from the interval's start.
         (
-            AS_OF + 3 * DAY,
+            ReadState(AS_OF + 3 * DAY, AS_OF + 3 * DAY),
             {"interval_start": AS_OF - DAY},
-            AS_OF - DAY - timedelta(hours=12),
-            AS_OF - DAY - timedelta(hours=12),
+            AS_OF - DAY - OVERLAP,
+            AS_OF - DAY - OVERLAP,
+            None,
+        ),
+        # ... which a quiet customer's old watermark does not hide.
+        (
+            ReadState(AS_OF - 50 * DAY, AS_OF + 3 * DAY),
+            {"interval_start": AS_OF - DAY},
+            AS_OF - DAY - OVERLAP,
+            AS_OF - DAY - OVERLAP,
+            None,
+        ),
+        # A backfill deep in the past covers only what Graph still keeps, counted from the newest read.
+        (
+            ReadState(AS_OF + 10 * DAY, AS_OF + 10 * DAY),
+            {"interval_start": AS_OF - 175 * DAY, "as_of": AS_OF - 160 * DAY},
+            AS_OF - 175 * DAY - OVERLAP,
+            AS_OF - 170 * DAY,
             None,
         ),
         # Back after longer than the retention: what is kept, and the hole recorded.
         (
-            AS_OF - 200 * DAY,
+            ReadState(AS_OF - 200 * DAY, AS_OF - 200 * DAY),
             {},
-            AS_OF - 200 * DAY - timedelta(hours=12),
+            AS_OF - 200 * DAY - OVERLAP,
+            AS_OF - 180 * DAY,
+            (AS_OF - 200 * DAY, AS_OF - 180 * DAY),
+        ),
+        # A warehouse from before read_through was recorded: the watermark stands in for it.
+        (
+            ReadState(AS_OF - 200 * DAY, None),
+            {},
+            AS_OF - 200 * DAY - OVERLAP,
             AS_OF - 180 * DAY,
             (AS_OF - 200 * DAY, AS_OF - 180 * DAY),
         ),
     ],
 )
 def test_alert_windows(
-    watermark: datetime | None,
+    state: ReadState | None,
     window: dict[str, object],
     since: datetime,
     covers_from: datetime,
     gap: tuple[datetime, datetime] | None,
 ) -> None:
+    planned = _window(**window)
     for name in ("alerts_v2", "incidents"):
-        plan = plan_endpoint(SPECS[name], watermark, _window(**window))
+        plan = plan_endpoint(SPECS[name], state, planned)
         assert plan.params["$filter"] == (
-            f"lastUpdateDateTime gt {since:%Y-%m-%dT%H:%M:%SZ} and lastUpdateDateTime le 2026-11-02T00:00:00Z"
+            f"lastUpdateDateTime gt {since:%Y-%m-%dT%H:%M:%SZ} and lastUpdateDateTime le "
+            f"{planned.as_of:%Y-%m-%dT%H:%M:%SZ}"
         )
-        assert plan.covers == (covers_from, AS_OF)
+        assert plan.covers == (covers_from, planned.as_of)
         assert plan.gap == gap
+        assert plan.gap_reason == ("access lapsed for longer than the retention" if gap else "")
     assert plan_endpoint(SPECS["incidents"], None, _window()).params["$top"] == "50"
 
 
+def test_a_past_interval_microsoft_no_longer_keeps_covers_nothing_and_says_so() -> None:
+    plan = plan_endpoint(
+        SPECS["alerts_v2"],
+        ReadState(AS_OF, AS_OF),
+        _window(as_of=AS_OF - 200 * DAY, interval_start=AS_OF - 201 * DAY),
+    )
+    assert plan.covers is None
+    assert plan.gap == (AS_OF - 201 * DAY - OVERLAP, AS_OF - 200 * DAY)
+    assert plan.gap_reason == "the interval is older than Microsoft keeps"
+
+
 @pytest.mark.parametrize(
-    ("watermark", "window", "top", "gap"),
+    ("state", "window", "top", "covers_from", "gap"),
     [
-        (None, {}, "90", None),
-        (AS_OF - timedelta(hours=22), {}, "2", None),
-        (AS_OF - 10 * DAY, {}, "11", None),
-        (AS_OF + 5 * DAY, {"interval_start": AS_OF - 2 * DAY}, "3", None),
-        (AS_OF + 5 * DAY, {}, "2", None),  # no interval start (CLI): the day before
-        (AS_OF - 120 * DAY, {}, "90", (AS_OF - 120 * DAY, AS_OF - 90 * DAY)),
+        (None, {}, "90", AS_OF - 90 * DAY, None),
+        (ReadState(AS_OF - timedelta(hours=22), AS_OF - DAY), {}, "2", AS_OF - 2 * DAY, None),
+        (ReadState(AS_OF - 10 * DAY, AS_OF - 10 * DAY), {}, "11", AS_OF - 11 * DAY, None),
+        (
+            ReadState(AS_OF + 5 * DAY, AS_OF + 5 * DAY),
+            {"interval_start": AS_OF - 2 * DAY},
+            "3",
+            AS_OF - 3 * DAY,
+            None,
+        ),
+        # No interval start (CLI): the day before.
+        (ReadState(AS_OF + 5 * DAY, AS_OF + 5 * DAY), {}, "2", AS_OF - 2 * DAY, None),
+        (
+            ReadState(AS_OF - 120 * DAY, AS_OF - 120 * DAY),
+            {},
+            "90",
+            AS_OF - 90 * DAY,
+            (AS_OF - 120 * DAY, AS_OF - 90 * DAY),
+        ),
     ],
 )
 def test_secure_score_windows(
-    watermark: datetime | None, window: dict[str, object], top: str, gap: tuple[datetime, datetime] | None
+    state: ReadState | None,
+    window: dict[str, object],
+    top: str,
+    covers_from: datetime,
+    gap: tuple[datetime, datetime] | None,
 ) -> None:
-    plan = plan_endpoint(SPECS["secure_scores"], watermark, _window(**window))
+    plan = plan_endpoint(SPECS["secure_scores"], state, _window(**window))
     assert plan.params == {"$filter": "createdDateTime le 2026-11-02T00:00:00Z", "$top": top}
-    assert plan.covers == (max(AS_OF - 90 * DAY, AS_OF - int(top) * DAY), AS_OF)
+    assert plan.covers == (covers_from, AS_OF)
     assert plan.gap == gap
 
 
+def test_a_secure_score_backfill_covers_only_the_days_graph_still_keeps() -> None:
+    # Read to 10 days after AS_OF: Graph keeps 90 days back from then, not from the interval's end.
+    plan = plan_endpoint(
+        SPECS["secure_scores"],
+        ReadState(AS_OF + 10 * DAY, AS_OF + 10 * DAY),
+        _window(interval_start=AS_OF - 85 * DAY),
+    )
+    assert plan.params["$top"] == "86"
+    assert plan.covers == (AS_OF - 80 * DAY, AS_OF)
+
+
 def test_control_profiles_have_no_history_window() -> None:
-    plan = plan_endpoint(SPECS["control_profiles"], AS_OF - DAY, _window())
+    plan = plan_endpoint(SPECS["control_profiles"], ReadState(AS_OF - DAY, AS_OF - DAY), _window())
     assert (plan.params, plan.covers, plan.gap) == ({}, None, None)
