@@ -12,6 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from emulator.data.alerts import alerts_as_of
+from emulator.data.incidents import incidents_as_of
+from emulator.data.portfolio import Portfolio
+from emulator.data.timestamps import from_us
 from smart_office.dbt_runner import run_dbt
 from smart_office.pipeline import check_partner_token, discover_customers, extract_shard, finalize_run
 from smart_office.settings import Settings
@@ -127,11 +131,44 @@ def _assert_incremental_marts_are_cheap_to_update(url: str, target: Path) -> Non
     assert re.search(r"extracted_at > '\d{4}-\d\d-\d\d [^']+'::timestamptz", compiled), compiled
 
 
+def _assert_marts_hold_everything_graph_serves(url: str, now: datetime) -> None:
+    """fct_alerts and fct_incidents hold exactly the alerts and incidents Graph lists for each loaded customer
+    (all 180 days Defender keeps), by the emulator's data layer: an oracle none of the pipeline's code is in."""
+    with psycopg.connect(url) as conn:
+        loaded = {
+            (tenant, endpoint)
+            for tenant, endpoint in conn.execute(
+                "select tenant_id::text, endpoint from ops.tenant_runs where run_id = 'run-1' and outcome = 'loaded'"
+            )
+        }
+        marts = {
+            name: set(conn.execute(f"select tenant_id::text, {key} from marts.{name}").fetchall())  # noqa: S608
+            for name, key in (("fct_alerts", "alert_id"), ("fct_incidents", "incident_id"))
+        }
+    served: dict[str, set[tuple[str, str]]] = {"fct_alerts": set(), "fct_incidents": set()}
+    for customer in Portfolio(SEED, TENANTS, NOW):
+        tenant = customer.tenant_id
+        if (tenant, "alerts_v2") in loaded:
+            served["fct_alerts"] |= {(tenant, a.skeleton.id) for a in alerts_as_of(customer, now)}
+        if (tenant, "incidents") in loaded:
+            served["fct_incidents"] |= {(tenant, i.skeleton.id) for i in incidents_as_of(customer, now)}
+    for name, expected in served.items():
+        assert expected, name
+        assert marts[name] == expected, name
+    oldest = min(
+        from_us(a.skeleton.created_us) for c in Portfolio(SEED, TENANTS, NOW) for a in alerts_as_of(c, now)
+    )
+    assert oldest < now - timedelta(days=150)  # the whole retention, not a first month
+
+
+SEED, TENANTS, NOW = 21, 12, datetime.fromisoformat("2026-11-02T09:00:00+00:00")
+
+
 @pytest.fixture
 def landed(
     emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str, tmp_path: Path
 ) -> Iterator[tuple[EmulatorHandle, Settings, str, datetime]]:
-    handle = emulator_factory(tenants=12, seed=21, now="2026-11-02T09:00:00+00:00")
+    handle = emulator_factory(tenants=TENANTS, seed=SEED, now=NOW.isoformat())
     with fresh_database(postgres_server_url) as url:
         settings = Settings.from_env(
             {**seeded_partner_env(handle, url, tmp_path), "SMART_OFFICE_COVERAGE_THRESHOLD": "0"}
@@ -158,6 +195,7 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
     assert snapshot["counts"]["fct_secure_scores"] == raw_days > 0
     assert snapshot["counts"]["fct_alerts"] == raw_alerts > 0
     assert posture == customers
+    _assert_marts_hold_everything_graph_serves(url, now)
 
     # A new day: the pipeline lands it, the incremental build processes only it …
     handle.admin_post("/clock/advance", {"days": 1})
