@@ -12,7 +12,7 @@ rest (PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY, …). No secret is written 
 
 from __future__ import annotations
 
-from functools import cached_property
+import time
 from typing import TYPE_CHECKING, Any
 
 from cosmos.profiles.base import BaseProfileMapping, DbtProfileConfigVars
@@ -40,16 +40,27 @@ class WarehouseProfileMapping(BaseProfileMapping):
             profile_args,
             dbt_config_vars=DbtProfileConfigVars(send_anonymous_usage_stats=False),
         )
+        self._login: tuple[float, DbtLogin] | None = None
 
-    @cached_property
+    # Cosmos reads `profile` and `env_vars` (and hashes the profile) while it prepares one dbt invocation: they
+    # share one login. The DAG's tasks share this mapping when they run in one process (`airflow dags test`,
+    # a LocalExecutor's forks of the parsed DAG), so a later invocation logs in again and gets a token that
+    # is fresh for it.
+    login_reuse_seconds: float = 60.0
+
+    @property
     def login(self) -> DbtLogin:
-        """The login of this dbt invocation (one per task run, so an Entra token is fresh for each)."""
+        """The login of this dbt invocation (logged in anew for each, so an Entra token is fresh for each)."""
         from smart_office.operators.errors import as_airflow_error
         from smart_office.warehouse.connection import resolve_warehouse
         from smart_office.warehouse.dbt_login import dbt_login
 
+        if self._login is not None and time.monotonic() - self._login[0] < self.login_reuse_seconds:
+            return self._login[1]
         with as_airflow_error():
-            return dbt_login(resolve_warehouse(conn_id=self.conn_id))
+            login = dbt_login(resolve_warehouse(conn_id=self.conn_id))
+        self._login = (time.monotonic(), login)
+        return login
 
     @property
     def profile(self) -> dict[str, Any]:

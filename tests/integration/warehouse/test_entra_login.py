@@ -8,6 +8,7 @@ retried; a credential Entra refuses is one line naming SMART_OFFICE_WAREHOUSE_AU
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,3 +132,35 @@ def test_a_refused_credential_names_the_setting(
     assert "AADSTS7000215" in caught.value.message
     assert "fake-not-the-secret" not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_each_dbt_invocation_gets_a_token_fresh_for_it(
+    matrix: LoginMatrix,
+    own_emulator: EmulatorHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The DAG's dbt tasks share one profile mapping when they run in one process (`airflow dags test`)."""
+    from smart_office.operators.dbt_profile import WarehouseProfileMapping
+    from smart_office.warehouse import entra
+
+    monkeypatch.setattr(entra, "_PROVIDERS", {})  # not a token an earlier test left in this process
+    own_emulator.add_fault(kind="token_lifetime", seconds=302)
+    request.addfinalizer(own_emulator.reset)
+    for key, value in with_endpoints(matrix.method("entra"), own_emulator, tmp_path).items():
+        monkeypatch.setenv(key, str(value))
+    mapping = WarehouseProfileMapping("smart_office_warehouse", {"schema": "dbt"})
+    password = mapping.get_env_var_name("password")
+    first = mapping.env_vars[password]
+    assert jwt_claims(first)["aud"].startswith("https://ossrdbms-aad")
+    assert mapping.env_vars[password] == first  # one invocation: profile and env_vars agree
+    own_emulator.admin_post("/clock/advance", {"seconds": 400})
+    time.sleep(3)
+    monkeypatch.setattr(WarehouseProfileMapping, "login_reuse_seconds", 0.0)  # … the next task's invocation
+    second = mapping.env_vars[password]
+    assert second != first
+    with psycopg.connect(
+        **{**target_from_url(os.environ["SMART_OFFICE_WAREHOUSE_URL"]).params, "password": second}
+    ) as conn:
+        assert conn.execute("select current_user").fetchone() == (ENTRA_ROLE,)
