@@ -226,3 +226,32 @@ def test_the_azure_overlay_configures_airflows_key_vault_backend_for_workload_id
     for component in ("workers", "scheduler", "apiServer", "dagProcessor", "triggerer"):
         annotations = overlay[component]["serviceAccount"]["annotations"]
         assert annotations == {"azure.workload.identity/client-id": "<managed-identity-client-id>"}, component
+
+
+CERTIFICATE_VALUES = HELM / "values-client-certificate.yaml"
+
+
+def test_the_client_certificate_overlay_mounts_the_files_its_connection_names(values: dict[str, Any]) -> None:
+    from smart_office.warehouse.connection import target_from_url
+
+    overlay = yaml.safe_load(CERTIFICATE_VALUES.read_text())
+    assert contract_errors(_layered(values, overlay)) == []
+    (volume,) = overlay["volumes"]
+    (mount,) = overlay["volumeMounts"]
+    assert mount["name"] == volume["name"]
+    assert mount["readOnly"] is True
+    # libpq takes a root-owned key only if nobody outside root's group can read it.
+    assert volume["secret"]["defaultMode"] == 0o440
+    # The connection the overlay's header shows: a libpq URL the translator accepts, with no password and
+    # every file under the mount, with the Secret's keys as file names.
+    (example,) = re.findall(r"AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE: (\S+)", CERTIFICATE_VALUES.read_text())
+    params = target_from_url(example.replace("<warehouse-host>", "warehouse.example")).params
+    assert "password" not in params
+    assert params["sslmode"] == "verify-full"
+    text = CERTIFICATE_VALUES.read_text()
+    assert re.findall(r"create secret generic (\S+)", text) == [volume["secret"]["secretName"]]
+    keys = set(re.findall(r"--from-file=([^=\s]+)=", text))
+    for key in ("sslrootcert", "sslcert", "sslkey"):
+        directory, _, name = params[key].rpartition("/")
+        assert directory == mount["mountPath"], key
+        assert name in keys, key
