@@ -234,6 +234,35 @@ def test_faults_are_absorbed_or_recorded_per_tenant(
         assert repaired[0][0] >= 1
 
 
+def test_an_error_nobody_foresaw_costs_that_tenant_only(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the extractor (here: one made to happen for one tenant) is that tenant's `internal_error`."""
+    from smart_office.extract.tenant import TenantExtractor
+
+    tenant = _readable_tenant(setup)
+    extract = TenantExtractor.extract
+
+    async def broken_for_one(self: TenantExtractor, tenant_id: str) -> Any:
+        if tenant_id == tenant:
+            raise KeyError("a field nobody expected")
+        return await extract(self, tenant_id)
+
+    monkeypatch.setattr(TenantExtractor, "extract", broken_for_one)
+    result = setup.run("run-bug")
+    outcomes = setup.outcomes("run-bug")
+    broken = {endpoint: value for (t, endpoint), value in outcomes.items() if t == tenant}
+    assert set(broken.values()) == {("failed", "internal_error")}
+    assert set(broken) == {"secure_scores", "control_profiles", "alerts_v2", "incidents"}
+    errors = setup.query(
+        "select distinct error from ops.tenant_runs where run_id = 'run-bug' and tenant_id = %s", tenant
+    )
+    assert errors == [("KeyError: 'a field nobody expected'",)]
+    others = {value for (t, _), value in outcomes.items() if t != tenant}
+    assert others == {("loaded", "ok")}
+    assert result["coverage"]["failed_by_state"] == {"internal_error": 1}
+
+
 def test_consent_revoked_tenant_is_an_outcome_not_a_crash(setup: Setup) -> None:
     tenant = _readable_tenant(setup)
     setup.handle.add_fault(kind="consent_revoked", service="identity", tenant=tenant)
