@@ -23,9 +23,9 @@ $(BIN)/python:
 
 MANIFEST := dbt/target/manifest.json
 
-$(VENV)/.synced: $(BIN)/python pyproject.toml uv.lock
+$(VENV)/.synced: $(BIN)/python pyproject.toml emulator/pyproject.toml dev/pyproject.toml uv.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv sync --frozen --all-groups --all-extras --python $(BIN)/python
+	$(BIN)/uv sync --frozen --all-groups --all-packages --python $(BIN)/python
 	@touch $@
 
 # The DAG renders dbt from this manifest (Cosmos manifest mode); rebuilt when the dbt project changes.
@@ -35,7 +35,7 @@ $(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/mac
 install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked dependencies, build the dbt manifest
 
 demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
-	$(BIN)/smart-office demo
+	$(BIN)/smart-office-demo
 
 test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity, browser, fault matrix)
 	sh scripts/ensure_chromium.sh
@@ -70,7 +70,7 @@ fmt: install ## Format Python code
 lock: $(BIN)/python ## Re-resolve uv.lock after editing pyproject.toml and regenerate requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv lock
-	$(BIN)/uv export --frozen --no-dev --no-emit-project --no-header --format requirements-txt -o requirements.txt
+	$(BIN)/uv export --frozen --package partner-smart-office --no-dev --no-emit-project --no-emit-workspace --no-header --format requirements-txt -o requirements.txt
 
 bench-emulator: install ## Measure the emulator's alerts_v2 throughput (pages/s, MB/s)
 	$(BIN)/python bench/emulator_throughput.py

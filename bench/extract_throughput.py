@@ -59,7 +59,7 @@ def _server_url(state: Path) -> str:
     configured = os.environ.get("SMART_OFFICE_WAREHOUSE_URL")
     if configured:
         return configured
-    from smart_office.warehouse.embedded import start_embedded_postgres
+    from smart_office_demo.embedded import start_embedded_postgres
 
     return start_embedded_postgres(state / "pg", keep_running=False)
 

@@ -1,4 +1,4 @@
-"""The `smart-office` command: one-time setup (register-app, consent), tokens, the pipeline, the demo."""
+"""The `smart-office` command: one-time setup (register-app, consent), tokens, the pipeline, dbt, the dashboard."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from emulator.cli import emulator_app
 from smart_office.dashboard.cli import dashboard_app
 
 app = typer.Typer(
@@ -25,7 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
-app.add_typer(emulator_app, name="emulator")
 app.add_typer(dashboard_app, name="dashboard")
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
 console = Console(stderr=True, soft_wrap=True)
@@ -373,26 +370,3 @@ def dbt_command(ctx: typer.Context) -> None:
         console.print("[red]configuration error:[/] SMART_OFFICE_WAREHOUSE_URL is not set")
         raise typer.Exit(2)
     raise typer.Exit(run_dbt(list(ctx.args), settings.warehouse).returncode)
-
-
-@app.command()
-def demo(
-    tenants: Annotated[int | None, typer.Option(help="Customers in the emulated portfolio.")] = None,
-) -> None:
-    """Run the main job on embedded defaults: an embedded PostgreSQL and the emulator."""
-    from smart_office.demo import run_demo
-
-    raise typer.Exit(run_demo(tenants=tenants))
-
-
-def print_table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(c) for c in row))
-    Console().print(table)
-
-
-if __name__ == "__main__":
-    app()

@@ -18,7 +18,20 @@ if TYPE_CHECKING:
     from smart_office.warehouse.connection import WarehouseTarget
     from smart_office.warehouse.dbt_login import DbtLogin
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+
+def dbt_project_dir() -> Path:
+    """Where the dbt project is: SMART_OFFICE_DBT_PROJECT_DIR; else the copy installed with the package (a
+    wheel carries it as smart_office/dbt_project); else the repository's dbt/ beside an editable install."""
+    configured = os.environ.get("SMART_OFFICE_DBT_PROJECT_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser().resolve()
+    packaged = Path(__file__).resolve().parent / "dbt_project"
+    if (packaged / "dbt_project.yml").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "dbt"
+
+
+DBT_PROJECT_DIR = dbt_project_dir()
 _NO_TELEMETRY = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
 
 

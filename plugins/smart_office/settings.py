@@ -10,7 +10,7 @@
 | SMART_OFFICE_TOKEN_STORE | postgres | postgres (encrypted, in the warehouse) or keyvault |
 | SMART_OFFICE_TOKEN_STORE_KEY | | Fernet key(s) for the postgres store, comma-separated, newest first |
 | SMART_OFFICE_KEY_VAULT_URL | | vault URL when the store is keyvault |
-| SMART_OFFICE_WAREHOUSE_URL | (embedded) | the warehouse: a libpq URL or connection string; else the Airflow connection `smart_office_warehouse` |
+| SMART_OFFICE_WAREHOUSE_URL | | the warehouse: a libpq URL or connection string; else the Airflow connection `smart_office_warehouse` |
 | SMART_OFFICE_WAREHOUSE_AUTH | libpq | libpq (password, .pgpass, service file, certificates, trust) or entra (an Entra ID token) |
 | SMART_OFFICE_SHARD_SIZE | 250 | tenants per mapped extraction task |
 | SMART_OFFICE_TENANT_CONCURRENCY | 8 | tenants extracted at once inside one task |
@@ -24,6 +24,8 @@
 | SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES | 30 | wall-clock limit for one endpoint of one tenant (paging and retries); past it, a `pagination_error` outcome |
 | SMART_OFFICE_SCHEDULE | @daily | the extraction DAG's schedule |
 | SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY | 7 | ISO day (1 = Monday) whose run rebuilds and tests every dbt model in full; empty: never |
+| SMART_OFFICE_DBT_PROJECT_DIR | (installed) | the dbt project: by default the copy installed with the package (the repository's dbt/ for an editable install) |
+| SMART_OFFICE_DBT_MANIFEST | <project>/target/manifest.json | the manifest the DAG renders the dbt task group from (`smart-office dbt-parse` writes it) |
 """
 
 from __future__ import annotations

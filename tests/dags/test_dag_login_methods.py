@@ -1,7 +1,7 @@
 """The DAG end to end — extraction, every dbt model through Cosmos, the dashboard — once per way a partner's
 PostgreSQL lets it in, against a PostgreSQL the test started (tests/support/login_methods.py).
 
-`trust` is `smart-office demo` itself (`make demo`), with SMART_OFFICE_WAREHOUSE_URL pointing at the test's
+`trust` is `smart-office-demo` itself (`make demo`), with SMART_OFFICE_WAREHOUSE_URL pointing at the test's
 server, which has to print the marts summary. The others run as the demo does, on one shared emulator (a
 portfolio of four customers): `register-app` + `consent` into the method's warehouse, `check-config`
 (smart_office.preflight), then `airflow dags test` with the warehouse as the Airflow connection
@@ -58,7 +58,7 @@ class DagRun:
     home: Path
     log: Path
     refused: bool = False  # a wrong login on purpose: check-config and the first task must stop it
-    demo: bool = False  # `smart-office demo`, which starts its own emulator and Airflow
+    demo: bool = False  # `smart-office-demo`, which starts its own emulator and Airflow
     preflight: subprocess.CompletedProcess[str] | None = None
     returncode: int | None = None
     seconds: float = 0.0
@@ -102,10 +102,8 @@ def _prepare(method: LoginMethod, emulator: EmulatorHandle, folder: Path, templa
     """The method's warehouse migrated, the app registered and consented into it, and the DAG's environment."""
     from cryptography.fernet import Fernet
 
-    from smart_office.demo import setup_partner
-    from smart_office.pipeline import prepare_warehouse
-    from smart_office.settings import Settings
     from smart_office.warehouse.connection import resolve_warehouse
+    from smart_office_demo.demo import setup_partner
 
     run_dir = folder / method.name
     run_dir.mkdir()
@@ -121,8 +119,9 @@ def _prepare(method: LoginMethod, emulator: EmulatorHandle, folder: Path, templa
         "SMART_OFFICE_SHARD_SIZE": "2",
     }
     with _process_env({k: v for k, v in method.env.items() if k.startswith("PG")}):
-        prepare_warehouse(Settings.from_env(env, require_partner=False))
-        setup_partner(emulator.endpoints, env)  # sets SMART_OFFICE_CLIENT_ID
+        setup_partner(
+            emulator.endpoints, env, run_dir
+        )  # migrate, register-app, consent: the CLI, as the demo
         target = resolve_warehouse(env, lookup=None)
     home = run_dir / "airflow"
     home.mkdir()
@@ -172,13 +171,13 @@ def _run(run: DagRun) -> DagRun:
     started = time.monotonic()
     if run.demo:
         with run.log.open("wb") as log:
-            command = [str(BIN / "smart-office"), "demo"]
+            command = [str(BIN / "smart-office-demo")]
             result = subprocess.run(
                 command, env=run.env, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=1500
             )
         run.returncode = result.returncode
         run.seconds = time.monotonic() - started
-        _phase(f"{run.method.name}: smart-office demo {run.returncode}, {run.seconds:.0f}s")
+        _phase(f"{run.method.name}: smart-office-demo {run.returncode}, {run.seconds:.0f}s")
         return run
     # What docker-compose's airflow-init and the Helm init container run before Airflow starts.
     run.preflight = subprocess.run(

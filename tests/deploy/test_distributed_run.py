@@ -76,11 +76,6 @@ def _phase(what: str) -> None:
     print(f"[{time.monotonic() - _STARTED:6.1f}s] {what}", flush=True)
 
 
-def _require_emulator() -> None:
-    if not (REPO / "emulator" / "server.py").exists():
-        pytest.skip("emulator/server.py does not exist yet: `python -m emulator serve` cannot start")
-
-
 @pytest.fixture
 def databases() -> Iterator[dict[str, str]]:
     """Fresh Airflow metadata, warehouse and single-process reference databases on the local server."""
@@ -131,9 +126,7 @@ def _setup_emulated_partner(tmp_path: Path, warehouse_url: str) -> tuple[Any, di
     from cryptography.fernet import Fernet
 
     from emulator.launcher import start_emulator
-    from smart_office.demo import setup_partner
-    from smart_office.pipeline import prepare_warehouse
-    from smart_office.settings import Settings
+    from smart_office_demo.demo import setup_partner
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     emulator = start_emulator(
@@ -154,8 +147,9 @@ def _setup_emulated_partner(tmp_path: Path, warehouse_url: str) -> tuple[Any, di
         "SMART_OFFICE_TOKEN_STORE_KEY": Fernet.generate_key().decode(),
         "SMART_OFFICE_WAREHOUSE_URL": warehouse_url,
     }
-    prepare_warehouse(Settings.from_env(env, require_partner=False))
-    setup_partner(emulator.endpoints, env)  # sets SMART_OFFICE_CLIENT_ID
+    setup_partner(
+        emulator.endpoints, env, tmp_path
+    )  # migrate, register-app, consent; sets SMART_OFFICE_CLIENT_ID
     return emulator, env
 
 
@@ -186,7 +180,6 @@ def _single_process_run(env: dict[str, str], source_url: str, reference_url: str
 def test_shards_spread_over_two_celery_workers_and_every_row_lands_once(
     tmp_path: Path, databases: dict[str, str], celery_queue: str
 ) -> None:
-    _require_emulator()
     assert can_unshare_uts(), "`unshare --uts` is refused: run as root (the workers need their own hostnames)"
     from smart_office.dbt_runner import build_manifest
 

@@ -144,7 +144,9 @@ def dockerignore_includes(path: str, patterns: list[str]) -> bool:
         ("plugins/smart_office/warehouse/migrations/0001_raw_and_ops.sql", True),
         ("dbt/models/marts/dim_customers.sql", True),
         ("dbt/dbt_project.yml", True),
-        ("emulator/server.py", True),
+        # The emulator and the demo are parts of the repository, not of the product the image runs.
+        ("emulator/src/emulator/server.py", False),
+        ("dev/src/smart_office_demo/demo.py", False),
         ("scripts/healthcheck.py", True),
         ("requirements.txt", True),
         ("pyproject.toml", True),
@@ -158,7 +160,7 @@ def dockerignore_includes(path: str, patterns: list[str]) -> bool:
         ("plugins/smart_office/__pycache__/settings.cpython-311.pyc", False),
         ("tests/deploy/test_image.py", False),
         ("scripts/ensure_chromium.sh", False),
-        ("emulator/tls/ca.key", False),
+        ("emulator/src/emulator/tls.py", False),
         ("deploy/helm/values.yaml", False),
     ],
 )

@@ -64,7 +64,7 @@ def test_the_image_build_steps_work_in_the_image_layout(tmp_path: Path) -> None:
     copied = build_context(home)
     assert DAG_FILE in copied
     assert "scripts/healthcheck.py" in copied
-    assert not any(path.startswith(("tests/", ".git", "dbt/target/")) for path in copied)
+    assert not any(path.startswith(("tests/", ".git", "dbt/target/", "emulator/", "dev/")) for path in copied)
 
     plugins_folder = next(
         value.split("AIRFLOW__CORE__PLUGINS_FOLDER=", 1)[1].split()[0]
@@ -83,7 +83,8 @@ def test_the_image_build_steps_work_in_the_image_layout(tmp_path: Path) -> None:
     uv = [str(UV), "pip", "install", "--python", python]
     run([*uv, "--require-hashes", "-r", str(home / "requirements.txt")], env=env)
     run([str(UV), "pip", "check", "--python", python], env=env)
-    run([*uv, "--no-deps", "--editable", str(home)], env=env)
+    # --no-sources: as pip in the Dockerfile, ignore the uv workspace (its emulator and demo are not in the image).
+    run([*uv, "--no-deps", "--no-sources", "--editable", str(home)], env=env)
 
     run([str(venv / "bin" / "smart-office"), "dbt-parse"], cwd=home, env=env)
     assert (home / "dbt" / "target" / "manifest.json").stat().st_size > 0

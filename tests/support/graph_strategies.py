@@ -20,7 +20,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "emulator" / "schemas" / "graph"
+import emulator
+
+SCHEMAS = Path(emulator.__file__).resolve().parent / "schemas" / "graph"
 MAX_DEPTH = 2
 HUGE_TEXT = "ü" * 2_000_000
 

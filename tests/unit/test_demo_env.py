@@ -6,8 +6,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from smart_office.demo import write_demo_env
 from smart_office.warehouse.connection import target_from_url
+from smart_office_demo.demo import write_demo_env
 
 
 def test_demo_env_is_private_and_sources_to_the_same_values(tmp_path: Path) -> None:

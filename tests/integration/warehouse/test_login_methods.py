@@ -300,7 +300,7 @@ def test_make_demo_stops_at_once_with_one_line_on_a_refused_login(
     )
     started = time.monotonic()
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "smart-office"), "demo"],
+        [str(Path(sys.executable).parent / "smart-office-demo")],
         env=env,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""`python -m emulator serve ...` — same as `smart-office emulator serve ...`."""
+"""`python -m emulator serve ...` — same as `smart-office-emulator serve ...`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An embedded PostgreSQL (the `pgserver` wheel) for the demo and tests when no warehouse URL is given."""
+"""An embedded PostgreSQL (the `pgserver` wheel) for the demo when no warehouse URL is given."""
 
 from __future__ import annotations
 
@@ -14,13 +14,7 @@ def start_embedded_postgres(data_dir: Path, *, keep_running: bool = True) -> str
     With keep_running the server outlives this process, so the demo's dashboard and a later `make demo`
     find their data again; the same data_dir always maps to the same server.
     """
-    try:
-        import pgserver  # heavy: pulls the PostgreSQL binaries' wrapper; only when really embedding
-    except ImportError as exc:
-        raise RuntimeError(
-            "no SMART_OFFICE_WAREHOUSE_URL is set and the embedded PostgreSQL is not installed: "
-            "set SMART_OFFICE_WAREHOUSE_URL, or install the `embedded` extra (`make install` does)"
-        ) from exc
+    import pgserver  # heavy: the PostgreSQL binaries' wrapper; only when really embedding
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)

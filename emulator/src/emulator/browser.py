@@ -32,6 +32,14 @@ class _AutoPostForm(HTMLParser):
             self.fields[values["name"]] = values.get("value", "")
 
 
+def trusting_session(ca_bundle: str) -> requests.Session:
+    """A session that trusts the emulator's CA and nothing from the environment (REQUESTS_CA_BUNDLE, proxies)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_bundle
+    return session
+
+
 class ScriptedBrowser:
     """Opens a URL like a browser would, with a session that trusts the emulator's CA."""
 

@@ -1,8 +1,11 @@
 """`make demo`: the whole product on embedded defaults — embedded PostgreSQL, the emulator, the real DAG.
 
-Steps: warehouse (SMART_OFFICE_WAREHOUSE_URL or an embedded PostgreSQL under .state/) → emulator
-(SMART_OFFICE_DEMO_TENANTS/_SEED/_NOW) → register-app + consent against it, exactly as a partner would run
-them → `airflow dags test` of the extraction DAG → a printed summary read back from the warehouse.
+Steps, each through a public interface: the warehouse (SMART_OFFICE_WAREHOUSE_URL through the product's
+connection translator, or an embedded PostgreSQL under .state/) → the emulator (`python -m emulator serve`,
+SMART_OFFICE_DEMO_TENANTS/_SEED/_NOW) → `smart-office migrate`, `smart-office register-app` and
+`smart-office consent`, as a partner's engineer runs them, their browser sign-ins answered by the emulator's
+scripted browser through the standard BROWSER variable → `airflow dags test` of the DAG → a summary read back
+from the warehouse → `smart-office dashboard serve`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from psycopg import sql
 from rich.console import Console
@@ -24,7 +26,9 @@ from rich.table import Table
 
 from smart_office.warehouse.connection import WarehouseTarget, as_target, connect
 
-REPO = Path(__file__).resolve().parents[2]
+# A development tool of this repository: it runs the DAGs of the checkout it lives in.
+REPO = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
 DAG_ID = "smart_office_security_posture"
 console = Console()
 
@@ -39,7 +43,7 @@ def demo_warehouse(state: Path) -> WarehouseTarget:
     """The warehouse: SMART_OFFICE_WAREHOUSE_URL (any libpq login, or SMART_OFFICE_WAREHOUSE_AUTH=entra), else
     database `smart_office` on an embedded server, which trusts its local socket: no password anywhere."""
     from smart_office.warehouse.connection import WAREHOUSE_URL_ENV, resolve_warehouse, target_from_url
-    from smart_office.warehouse.embedded import start_embedded_postgres
+    from smart_office_demo.embedded import start_embedded_postgres
 
     if os.environ.get(WAREHOUSE_URL_ENV, "").strip():
         return resolve_warehouse(lookup=None)
@@ -83,46 +87,57 @@ def _token_store_key(state: Path) -> str:
     return path.read_text().strip()
 
 
-def setup_partner(endpoints: dict[str, Any], env: dict[str, str]) -> str:
-    """register-app + consent against the emulator; returns the new app's client id."""
-    import msal
+class SetupError(RuntimeError):
+    """A one-time setup command failed; the message holds the end of what it printed."""
 
-    from emulator.browser import ScriptedBrowser
-    from smart_office.auth.consent import run_consent
-    from smart_office.auth.interactive import sign_in_with_browser
-    from smart_office.auth.registration import BOOTSTRAP_CLIENT_ID, BOOTSTRAP_SCOPES, register_app
-    from smart_office.runtime import build_secret_store
-    from smart_office.settings import Settings
-    from smart_office.tls import requests_session
 
-    settings = Settings.from_env(env, require_partner=False)
-    session = requests_session(settings.cloud.ca_bundle)
-    # The emulator's sign-in pages are driven like a browser would; the product code is the same as for Microsoft.
-    browser = ScriptedBrowser(requests_session(settings.cloud.ca_bundle))
-    bootstrap = msal.PublicClientApplication(
-        BOOTSTRAP_CLIENT_ID,
-        authority=settings.cloud.authority(settings.partner_tenant_id),
-        instance_discovery=False,
-        http_client=session,
+def _smart_office(args: list[str], env: dict[str, str], log: Path) -> str:
+    """Run `smart-office <args>` as a partner's engineer would; its output goes to `log` and is returned."""
+    result = subprocess.run(
+        [str(BIN / "smart-office"), *args], env=env, capture_output=True, text=True, check=False, timeout=600
     )
-    signed_in = sign_in_with_browser(bootstrap, BOOTSTRAP_SCOPES, open_browser=browser)
-    if "access_token" not in signed_in:
-        raise RuntimeError(f"partner admin sign-in failed: {signed_in.get('error')}")
-    registration = register_app(
-        cloud=settings.cloud,
-        admin_token=signed_in["access_token"],
-        session=session,
-        store=build_secret_store(settings),
-        preconsent=True,
+    output = result.stdout + result.stderr
+    with log.open("a") as written:
+        written.write(f"$ smart-office {' '.join(args)}\n{output}\n")
+    if result.returncode != 0:
+        raise SetupError(
+            f"smart-office {' '.join(args)} failed ({result.returncode}): {output.strip()[-800:]}"
+        )
+    return output
+
+
+def scripted_browser(endpoints: dict[str, str], folder: Path) -> Path:
+    """An executable for BROWSER: Python's webbrowser runs it with the sign-in URL, and the emulator's scripted
+    browser plays the person at it (the emulator signs its partner admin in without a prompt)."""
+    script = folder / "scripted-browser"
+    emulator = shlex.quote(str(BIN / "smart-office-emulator"))
+    ca = shlex.quote(str(endpoints["ca_bundle"]))
+    script.write_text(f'#!/bin/sh\nexec {emulator} browse --ca-bundle {ca} "$1"\n')
+    script.chmod(0o700)
+    return script
+
+
+def setup_partner(endpoints: dict[str, str], env: dict[str, str], state: Path) -> str:
+    """`smart-office register-app --preconsent` then `smart-office consent`; sets SMART_OFFICE_CLIENT_ID in `env`
+    and returns it."""
+    log = state / "setup.log"
+    written = state / "register-app.env"
+    written.unlink(missing_ok=True)
+    with_browser = {**env, "BROWSER": str(scripted_browser(endpoints, state))}
+    _smart_office(["migrate"], with_browser, log)
+    output = _smart_office(["register-app", "--preconsent", "--write-env", str(written)], with_browser, log)
+    app_id = next(
+        line.split("=", 1)[1].strip()
+        for line in written.read_text().splitlines()
+        if line.startswith("SMART_OFFICE_CLIENT_ID=")
     )
-    console.print(
-        f"register-app: application [bold]{registration.app_id}[/] "
-        f"({', '.join(registration.changes) or 'unchanged'}); credential in {registration.credential_location}"
-    )
-    env["SMART_OFFICE_CLIENT_ID"] = registration.app_id
-    consented = run_consent(Settings.from_env(env), open_browser=browser, show_device_code=lambda flow: None)
-    console.print(f"consent: partner refresh token stored in {consented.where}")
-    return registration.app_id
+    changes = next((line for line in output.splitlines() if line.startswith("changes:")), "")
+    console.print(f"register-app: application [bold]{app_id}[/] ({changes.removeprefix('changes: ')})")
+    env["SMART_OFFICE_CLIENT_ID"] = app_id
+    with_browser["SMART_OFFICE_CLIENT_ID"] = app_id
+    stored = _smart_office(["consent"], with_browser, log)
+    console.print(f"consent: {stored.strip().splitlines()[-1]}")
+    return app_id
 
 
 def run_demo(tenants: int | None = None) -> int:
@@ -146,8 +161,6 @@ def run_demo(tenants: int | None = None) -> int:
     console.print(f"warehouse: {warehouse.display}")
 
     from emulator.launcher import start_emulator
-    from smart_office.pipeline import prepare_warehouse
-    from smart_office.settings import Settings
     from smart_office.warehouse.connection import WAREHOUSE_AUTH_ENV
 
     emulator_state = state / "emulator"
@@ -169,8 +182,11 @@ def run_demo(tenants: int | None = None) -> int:
         }
         if warehouse.auth == "libpq":
             env.pop(WAREHOUSE_AUTH_ENV, None)
-        prepare_warehouse(Settings.from_env(env, require_partner=False))
-        setup_partner(emulator.endpoints, env)
+        try:
+            setup_partner(emulator.endpoints, env, state)
+        except SetupError as exc:
+            console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
+            return 1
         code = _airflow_dags_test(env, warehouse, now, state)
     print_summary(warehouse)
     demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])
@@ -204,7 +220,7 @@ def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = 
     log = (state / "dashboard.log").open("ab")
     # The warehouse URL (with its password, if it has one) goes through the environment, never the command line.
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "smart-office"), "dashboard", "serve", "--port", str(port)],
+        [str(BIN / "smart-office"), "dashboard", "serve", "--port", str(port)],
         env={**os.environ, **warehouse.env()},
         stdout=log,
         stderr=log,
@@ -239,7 +255,7 @@ def _airflow_dags_test(
     }
     # The DAG reads the warehouse through its Airflow connection, like a deployment does.
     env.pop("SMART_OFFICE_WAREHOUSE_URL", None)
-    airflow = str(Path(sys.executable).parent / "airflow")
+    airflow = str(BIN / "airflow")
     log = (state / "airflow.log").open("ab")
     console.print("airflow: migrating its metadata database (SQLite) …")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=log, stderr=log)

@@ -1,4 +1,4 @@
-"""Command line of the emulator, mounted as `smart-office emulator` (also `python -m emulator`)."""
+"""Command line of the emulator: `smart-office-emulator` (also `python -m emulator`)."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ def serve(
     finally:
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@emulator_app.command("browse")
+def browse(
+    url: Annotated[str, typer.Argument(help="The URL a program asked a browser to open.")],
+    ca_bundle: Annotated[
+        Path, typer.Option(help="The emulator's CA (ca_bundle of the endpoint set), trusted for its pages.")
+    ],
+) -> None:
+    """Open URL as the person at the browser would: sign in at the emulator's pages, post the answer back.
+
+    For programs that open a browser through Python's `webbrowser` (which runs the command in BROWSER):
+    point BROWSER at a one-line script that runs this with the CA, and their sign-in completes unattended.
+    """
+    from emulator.browser import ScriptedBrowser, trusting_session
+
+    response = ScriptedBrowser(trusting_session(str(ca_bundle))).open(url)
+    if response.status_code >= 400:
+        typer.echo(f"browse: HTTP {response.status_code} from {response.url}", err=True)
+        raise typer.Exit(1)
