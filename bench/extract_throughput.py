@@ -109,11 +109,12 @@ print(json.dumps(result))
 def run_pipeline(env: dict[str, str], run_id: str, as_of: datetime, processes: int) -> dict[str, Any]:
     """discover in this process, then shards in `processes` parallel processes, like mapped Airflow tasks."""
     os.environ.update(env)
-    from smart_office.pipeline import check_partner_token, discover_customers, finalize_run
+    from smart_office.pipeline import check_partner_token, discover_customers, finalize_run, prepare_warehouse
     from smart_office.settings import Settings
 
     settings = Settings.from_env()
     started = time.perf_counter()
+    prepare_warehouse(settings)
     check_partner_token(settings, as_of=as_of)
     plan = discover_customers(settings, run_id=run_id, as_of=as_of)
     discovered = time.perf_counter()

@@ -1,7 +1,7 @@
 """
 ### Partner Smart Office — security posture of every customer
 
-Daily: validate and rotate the partner's refresh token → discover customers (Partner Center + GDAP) →
+Daily: migrate the warehouse's schema → validate and rotate the partner's refresh token → discover customers (Partner Center + GDAP) →
 extract Secure Score, control profiles, alerts and incidents for every customer with delegated access,
 in shards of `SMART_OFFICE_SHARD_SIZE` tenants → check coverage (fails the run below
 `SMART_OFFICE_COVERAGE_THRESHOLD`) → build the dbt marts → publish the `smart_office_marts` asset.
@@ -31,6 +31,7 @@ from smart_office.operators import (
     CoverageGateOperator,
     DiscoverCustomersOperator,
     ExtractShardOperator,
+    MigrateWarehouseOperator,
     PartnerTokenCheckOperator,
 )
 from smart_office.operators.dbt import dbt_task_group, full_refresh_condition
@@ -67,6 +68,8 @@ with DAG(
         "execution_timeout": timedelta(minutes=15),
     },
 ) as dag:
+    # The first task to reach the warehouse: a login it refuses (a human must act) fails here, at once.
+    migrations = MigrateWarehouseOperator(task_id="migrate_warehouse")
     # Transient identity failures are retried inside the task and then by Airflow; errors that need a
     # human (expired refresh token, rejected credential, a missing setting) fail at once (AirflowFailException).
     token = PartnerTokenCheckOperator(
@@ -98,6 +101,6 @@ with DAG(
         task_id="enforce_coverage", retries=0, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
     )
 
-    token >> discovery >> extract
+    migrations >> token >> discovery >> extract
     [discovery, extract] >> gate >> dbt_build >> publish
     [gate, publish] >> enforce

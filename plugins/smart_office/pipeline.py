@@ -73,10 +73,9 @@ def discover_customers(
     dag_id: str | None = None,
     dag_run_id: str | None = None,
 ) -> dict[str, Any]:
-    """Migrate, open the run, list customers and relationships; returns the shard plan."""
+    """Open the run, list customers and relationships; returns the shard plan (the warehouse is migrated)."""
     url = _warehouse(settings)
     with connect(url) as conn:
-        migrate(conn)
         start_run(conn, run_id, dag_id=dag_id, dag_run_id=dag_run_id, logical_date=as_of)
     store = build_secret_store(settings)
     exchanger = build_exchanger(settings, store)

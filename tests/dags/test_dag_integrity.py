@@ -126,7 +126,8 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
     dag = dagbag.dags["smart_office_security_posture"]
     order = [t.task_id for t in dag.topological_sort()]
     assert (
-        order.index("validate_partner_token")
+        order.index("migrate_warehouse")
+        < order.index("validate_partner_token")
         < order.index("discover_customers")
         < order.index("extract_shard")
     )

@@ -367,8 +367,8 @@ def test_a_refused_login_stops_check_config_and_the_first_task_at_once(
         )
     # Failed once and for good (the task allows no retry, and a configuration error would get none anyway);
     # nothing downstream ran — no extraction, no dbt.
-    assert states["validate_partner_token"] == "failed:1"
-    assert {state.split(":")[0] for task, state in states.items() if task != "validate_partner_token"} <= {
+    assert states["migrate_warehouse"] == "failed:1"
+    assert {state.split(":")[0] for task, state in states.items() if task != "migrate_warehouse"} <= {
         "upstream_failed",
         "none",
     }

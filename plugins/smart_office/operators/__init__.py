@@ -7,6 +7,7 @@ from smart_office.operators.extraction import (
     CoverageGateOperator,
     DiscoverCustomersOperator,
     ExtractShardOperator,
+    MigrateWarehouseOperator,
     PartnerTokenCheckOperator,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "CoverageGateOperator",
     "DiscoverCustomersOperator",
     "ExtractShardOperator",
+    "MigrateWarehouseOperator",
     "PartnerTokenCheckOperator",
 ]

@@ -71,15 +71,28 @@ class _SmartOfficeOperator(BaseOperator):
         raise NotImplementedError
 
 
+class MigrateWarehouseOperator(_SmartOfficeOperator):
+    """Applies the warehouse's pending schema migrations (idempotent; concurrent migrators wait on a lock).
+
+    The first task to touch the warehouse, so a login it refuses fails the run here, once and clearly.
+    Returns the names of the migrations it applied.
+    """
+
+    def work(self, context: Context) -> list[str]:
+        from smart_office.pipeline import prepare_warehouse
+
+        applied = prepare_warehouse(self.settings())
+        self.log.info("applied %d migration(s): %s", len(applied), ", ".join(applied) or "none pending")
+        return applied
+
+
 class PartnerTokenCheckOperator(_SmartOfficeOperator):
     """Exchanges (and thereby rotates) the partner refresh token; fails fast with one clear message."""
 
     def work(self, context: Context) -> dict[str, Any]:
-        from smart_office.pipeline import check_partner_token, prepare_warehouse
+        from smart_office.pipeline import check_partner_token
 
-        settings = self.settings()
-        prepare_warehouse(settings)
-        return check_partner_token(settings, as_of=_as_of(context))
+        return check_partner_token(self.settings(), as_of=_as_of(context))
 
 
 class DiscoverCustomersOperator(_SmartOfficeOperator):

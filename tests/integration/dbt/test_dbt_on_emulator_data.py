@@ -17,7 +17,13 @@ from emulator.data.incidents import incidents_as_of
 from emulator.data.portfolio import Portfolio
 from emulator.data.timestamps import from_us
 from smart_office.dbt_runner import run_dbt
-from smart_office.pipeline import check_partner_token, discover_customers, extract_shard, finalize_run
+from smart_office.pipeline import (
+    check_partner_token,
+    discover_customers,
+    extract_shard,
+    finalize_run,
+    prepare_warehouse,
+)
 from smart_office.settings import Settings
 from tests.support.emulator import EmulatorHandle
 from tests.support.partner import seeded_partner_env
@@ -44,6 +50,7 @@ MARTS = (
 
 
 def _run_pipeline(settings: Settings, run_id: str, as_of: datetime) -> None:
+    prepare_warehouse(settings)
     check_partner_token(settings, as_of=as_of)
     plan = discover_customers(settings, run_id=run_id, as_of=as_of)
     for shard in range(plan["shards"]):

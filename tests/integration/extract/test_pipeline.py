@@ -321,6 +321,7 @@ def test_a_shard_that_never_ran_lowers_coverage_instead_of_vanishing(setup: Setu
     from smart_office.pipeline import close_run, enforce_coverage
 
     settings, now = setup.settings, setup.now
+    prepare_warehouse(settings)
     check_partner_token(settings, as_of=now)
     plan = discover_customers(settings, run_id="run-s", as_of=now)
     assert plan["shards"] >= 2

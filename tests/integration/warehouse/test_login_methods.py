@@ -219,7 +219,9 @@ def _context() -> dict:
     }
 
 
-@pytest.mark.parametrize("task", ["PartnerTokenCheckOperator", "DiscoverCustomersOperator"])
+@pytest.mark.parametrize(
+    "task", ["MigrateWarehouseOperator", "PartnerTokenCheckOperator", "DiscoverCustomersOperator"]
+)
 def test_a_refused_login_fails_the_task_for_good_and_an_unreachable_one_for_a_retry(
     matrix: LoginMatrix, task: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
