@@ -10,10 +10,9 @@
 #   sit exactly where the code and Airflow's defaults expect them.
 # - The dbt manifest is built here (`smart-office dbt-parse`, placeholder connection values: parsing never
 #   connects), so Cosmos renders the dbt task group from a JSON file instead of running dbt at parse time.
-# - Airflow's plugins folder is an empty directory, not plugins/: Airflow imports every .py file of its
-#   plugins folder as a top-level module named by its file stem, so smart_office/graph/limits.py would
-#   replace the `limits` package (and break the FAB auth manager). smart_office is installed; it needs no
-#   plugin loading.
+# - plugins/ is Airflow's plugins folder (its default, $AIRFLOW_HOME/plugins): Airflow puts it on sys.path,
+#   where the smart_office package lives, and its .airflowignore keeps the plugin loader from importing the
+#   package's modules one by one (tests/dags/test_plugins_folder.py).
 # - Runs as the image's non-root `airflow` user (UID 50000, GID 0); one HEALTHCHECK serves every role.
 ARG AIRFLOW_IMAGE=apache/airflow:slim-3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
@@ -27,8 +26,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     DO_NOT_TRACK=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
     AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
-    AIRFLOW__CORE__LOAD_EXAMPLES=False \
-    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/airflow-plugins
+    AIRFLOW__CORE__LOAD_EXAMPLES=False
 
 # Numeric, so Kubernetes can verify runAsNonRoot; 50000 is the image's `airflow` user, GID 0 as it expects.
 USER 50000:0
@@ -43,7 +41,6 @@ RUN pip install --no-cache-dir --require-hashes -r /opt/airflow/requirements.txt
 # The project itself (.dockerignore keeps out everything but the sources), without dependencies.
 COPY --chown=50000:0 . /opt/airflow/
 RUN pip install --no-cache-dir --no-deps --editable /opt/airflow \
-    && mkdir -p /opt/airflow/airflow-plugins \
     && smart-office dbt-parse \
     && test -s /opt/airflow/dbt/target/manifest.json
 

@@ -184,7 +184,6 @@ def test_shards_spread_over_two_celery_workers_and_every_row_lands_once(
     from smart_office.dbt_runner import build_manifest
 
     home = Path(tempfile.mkdtemp(prefix="airflow-", dir=tmp_path))
-    (home / "airflow-plugins").mkdir()
     api_port = free_port()
     env = compose_settings_for_local_services(
         metadata_url=databases["metadata"].replace("postgresql://", "postgresql+psycopg2://", 1),
@@ -199,14 +198,14 @@ def test_shards_spread_over_two_celery_workers_and_every_row_lands_once(
         },
     )
     # The compose file runs the image, whose code and settings live in the image; here they live in this
-    # checkout: same DAG and package, the Dockerfile's empty plugins folder, and the emulator's endpoint
+    # checkout: same DAG, package and plugins folder, and the emulator's endpoint
     # set instead of Microsoft's (the only difference the architecture allows).
     env.update(
         {
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "airflow-plugins"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery_queue,
             "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__API__WORKERS": "1",

@@ -36,7 +36,7 @@ from smart_office.auth.errors import (
 )
 from smart_office.auth.rotation import RefreshTokenKeeper
 from smart_office.clouds import Cloud
-from smart_office.graph.limits import RetryPolicy
+from smart_office.graph.rate_limits import RetryPolicy
 from smart_office.redaction import Secret
 from smart_office.tls import requests_session
 

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from smart_office.graph.client import GraphClient
-from smart_office.graph.limits import DIRECTORY
+from smart_office.graph.rate_limits import DIRECTORY
 from smart_office.partner_center.client import PartnerCenterClient
 from smart_office.warehouse.loader import RawLoader
 

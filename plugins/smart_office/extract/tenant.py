@@ -42,7 +42,7 @@ from smart_office.auth.exchange import TokenExchanger
 from smart_office.extract.runs import FAILED, LOADED, PARTIAL, SKIPPED, TenantOutcome
 from smart_office.graph.client import BatchRequest, GraphClient, RequestStats
 from smart_office.graph.errors import GraphError, MalformedPageError
-from smart_office.graph.limits import SECURE_SCORE, SECURITY, Bucket, RetryAllowance
+from smart_office.graph.rate_limits import SECURE_SCORE, SECURITY, Bucket, RetryAllowance
 from smart_office.redaction import redact_text
 from smart_office.warehouse.loader import LandResult, RawLoader
 

@@ -37,7 +37,7 @@ from smart_office.graph.errors import (
     MalformedPageError,
     PaginationError,
 )
-from smart_office.graph.limits import (
+from smart_office.graph.rate_limits import (
     SECURITY,
     Bucket,
     RetryAllowance,

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 import requests
 
-from smart_office.graph.limits import RetryPolicy, parse_retry_after
+from smart_office.graph.rate_limits import RetryPolicy, parse_retry_after
 from smart_office.redaction import redact_url
 
 log = logging.getLogger(__name__)

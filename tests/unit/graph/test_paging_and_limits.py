@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smart_office.graph.limits import RetryAllowance, RetryPolicy, parse_retry_after
+from smart_office.graph.rate_limits import RetryAllowance, RetryPolicy, parse_retry_after
 from smart_office.graph.paging import NextLinkPaginator
 
 BASE = "https://graph.example.test/v1.0/security/alerts_v2?$top=2"
