@@ -37,6 +37,7 @@ from smart_office.graph.errors import (
     MalformedPageError,
     PaginationError,
 )
+from smart_office.graph.paging import NextLinkPaginator
 from smart_office.graph.rate_limits import (
     SECURITY,
     Bucket,
@@ -45,7 +46,6 @@ from smart_office.graph.rate_limits import (
     TenantLimits,
     parse_retry_after,
 )
-from smart_office.graph.paging import NextLinkPaginator
 from smart_office.payloads import NonFiniteNumber
 from smart_office.redaction import redact_url
 from smart_office.tls import USER_AGENT, ssl_context

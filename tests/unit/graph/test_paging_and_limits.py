@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smart_office.graph.rate_limits import RetryAllowance, RetryPolicy, parse_retry_after
 from smart_office.graph.paging import NextLinkPaginator
+from smart_office.graph.rate_limits import RetryAllowance, RetryPolicy, parse_retry_after
 
 BASE = "https://graph.example.test/v1.0/security/alerts_v2?$top=2"
 
