@@ -36,7 +36,7 @@ EVERYTHING = 10**9
 
 EXPECTED = {
     "controls": "06645c3e25d7b6dcad954843a06b561d8312c1d66a2b8626c0901049f982f5bb",
-    "alert_templates": "20969e55c5f27286df45ea0dc04d8aed8176c63c04d2b170d4788b6c4acd94ff",
+    "alert_templates": "ec34e71fa922f28de1dae9b8e235bcf1b7b69b8118bf2349878cdb14afca3916",
     "control_profiles": "9e9c2d4a8c4f564cf629106bfc60cdb862f06711434a42204ed3133050a527c2",
     "secure_scores": "0543122802ee5a35e54a1bac26b06e2021b571bb0a383def6a2c47d60668f9eb",
     "alerts": "29020eb7989144e084e5642e90b1af40200faa62ff6990146765acf33391d97e",
@@ -81,7 +81,10 @@ def test_the_control_catalogue_is_unchanged():
 
 def test_the_alert_catalogue_is_unchanged():
     parts = [_record(t) for t in TEMPLATES]
-    parts += [_record(v) for v in (SEVERITIES, SOURCES, TEMPLATES_BY_SOURCE, CHAINS, TACTIC_NAMES)]
+    # CHAINS is only ever looked up by source, so its key order is no part of the output.
+    parts += [
+        _record(v) for v in (SEVERITIES, SOURCES, TEMPLATES_BY_SOURCE, sorted(CHAINS.items()), TACTIC_NAMES)
+    ]
     assert _digest(parts) == EXPECTED["alert_templates"]
 
 
