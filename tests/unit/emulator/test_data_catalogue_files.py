@@ -1,4 +1,4 @@
-"""The catalogue data files: shipped in the package and checked row by row.
+"""The catalogue data files: shipped in the package, checked row by row, agreeing with Graph's own vocabularies.
 
 A malformed row is refused at load with a CatalogueError that names the file, the row and the field.
 """
@@ -6,17 +6,35 @@ A malformed row is refused at load with a CatalogueError that names the file, th
 from __future__ import annotations
 
 import csv
+import json
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from emulator.data.alert_catalogue import (
+    EVIDENCE_KINDS,
+    JSON_ALERTS,
+    SOURCES,
+    TEMPLATES,
+    TRUE_POSITIVE_DETERMINATIONS,
+    load_alert_catalogue,
+)
 from emulator.data.catalogue import CSV_2018, CSV_CURRENT, load_2018_controls
 from emulator.data.catalogue.current import load_current_controls
+from emulator.data.evidence import BUILDERS
 from emulator.data.portfolio import PLANS
 from emulator.data.rows import CatalogueError
+from emulator.fidelity import SchemaRegistry
 
 LICENCE_FLAGS = frozenset().union(*(plan.services for plan in PLANS))
+MODEL = SchemaRegistry.load().model
+
+
+def _members(enum: str) -> tuple[str, ...]:
+    found = MODEL.get(f"microsoft.graph.security.{enum}")
+    return found.members  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -24,6 +42,7 @@ LICENCE_FLAGS = frozenset().union(*(plan.services for plan in PLANS))
     [
         "data/catalogue/secure-score-controls-catalogue-2018.csv",
         "data/catalogue/secure-score-controls-current.csv",
+        "data/alert-catalogue.json",
     ],
 )
 def test_the_data_files_are_package_resources(name):
@@ -139,3 +158,127 @@ def test_a_malformed_2018_row_is_refused(tmp_path):
     assert message.endswith(
         "(row 2), id 'UserMFA', field 'Stack Rank': expected a whole number, found 'second'"
     )
+
+
+# -- alerts --------------------------------------------------------------------------------------------------
+def _rewrite_json(tmp_path: Path, edit) -> Path:
+    document = json.loads(JSON_ALERTS.read_text(encoding="utf-8"))
+    edit(document)
+    target = tmp_path / JSON_ALERTS.name
+    target.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    return target
+
+
+def _template(index: int, field: str, value: Any):
+    def edit(document):
+        if value is _DELETE:
+            del document["templates"][index][field]
+        else:
+            document["templates"][index][field] = value
+
+    return edit
+
+
+_DELETE = object()
+
+
+def test_the_alert_file_loads_as_it_is():
+    catalogue = load_alert_catalogue(JSON_ALERTS)
+    assert catalogue.templates == TEMPLATES
+    assert len(TEMPLATES) == 44
+
+
+def test_a_malformed_template_is_refused_naming_file_record_and_field(tmp_path):
+    path = _rewrite_json(tmp_path, _template(0, "mitre", ["T59"]))
+    with pytest.raises(CatalogueError) as caught:
+        load_alert_catalogue(path)
+    assert str(caught.value) == (
+        "alert-catalogue.json, templates[0], id 'Suspicious PowerShell command line', field 'mitre': "
+        "'T59' is not a MITRE ATT&CK technique id (T1234 or T1234.001)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("source", "microsoftDefenderForToasters", "'microsoftDefenderForToasters' is not one of"),
+        ("category", "Sneaking", "'Sneaking' is not one of"),
+        ("recommended_actions", "call_someone", "'call_someone' is not one of"),
+        ("evidence", ["device", "toaster"], "'toaster' is not one of"),
+        ("evidence", "device", "expected a list of non-blank texts"),
+        ("tp_determination", "notMalicious", "'notMalicious' is not one of"),
+        ("severity_weights", {"informational": 0.0, "low": 0.2, "medium": 0.6, "high": 0.15}, "the odds sum to 0.95"),
+        ("severity_weights", {"low": 0.2, "informational": 0.0, "medium": 0.65, "high": 0.15}, "expected exactly ['informational', 'low', 'medium', 'high'] in that order"),
+        ("detection_sources", {"microsoftDefenderForEndpoint": 1.5}, "expected a probability from 0 to 1"),
+        ("detection_sources", {"Microsoft Defender": 1.0}, "is not an enum member name"),
+        ("weight", "heavy", "expected a number, found 'heavy'"),
+        ("weight", 0, "must be above 0"),
+        ("auto_resolve", 2, "2.0 is outside 0.0 to 1.0"),
+        ("scope", "planet", "'planet' is not one of"),
+        ("policy", "yes", "expected true or false"),
+        ("threats", [["Trojan:Win32/Wacatac.B!ml"]], "expected a list of [threatDisplayName, threatFamilyName] pairs"),
+        ("description", _DELETE, "missing"),
+        ("severity", "high", "not a field of this catalogue"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_bad_template_is_refused(tmp_path, field, value, problem):
+    path = _rewrite_json(tmp_path, _template(0, field, value))
+    with pytest.raises(CatalogueError, match=r"^alert-catalogue\.json, templates\[0\]") as caught:
+        load_alert_catalogue(path)
+    assert caught.value.field == field
+    assert problem in caught.value.problem
+
+
+def test_a_repeated_title_is_refused(tmp_path):
+    path = _rewrite_json(tmp_path, _template(5, "title", TEMPLATES[0].title))
+    with pytest.raises(
+        CatalogueError,
+        match=r"templates\[5\], id 'Suspicious PowerShell command line', field 'title': .* listed twice",
+    ):
+        load_alert_catalogue(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["sources"]["microsoftAppGovernance"].update(chains_with=["microsoftSentinel"]), r"sources\.microsoftAppGovernance, field 'chains_with': 'microsoftSentinel' is not another source"),
+        (lambda d: d["sources"]["microsoftAppGovernance"].update(id_prefix="fa"), r"sources\.microsoftAppGovernance, field 'id_prefix': 'fa' is also microsoftDefenderForOffice365's"),
+        (lambda d: d["sources"]["microsoftAppGovernance"].pop("share"), r"sources\.microsoftAppGovernance, field 'share': missing"),
+        (lambda d: d["sources"].update(microsoftSentinel={"product_name": "Sentinel", "id_prefix": "se", "share": 0.01, "chains_with": []}), r"document, field 'sources': 'microsoftSentinel' has no template"),
+        (lambda d: d["recommended_actions"].update(oauth_app="Revoke it."), r"field 'recommended_actions': 'oauth_app': expected a list of lines"),
+        (lambda d: d.pop("tactics"), r"document, field 'tactics': missing"),
+    ],
+)  # fmt: skip
+def test_bad_sources_and_sections_are_refused(tmp_path, edit, message):
+    path = _rewrite_json(tmp_path, edit)
+    with pytest.raises(CatalogueError, match=message):
+        load_alert_catalogue(path)
+
+
+def test_duplicate_keys_and_broken_json_are_refused(tmp_path):
+    text = JSON_ALERTS.read_text(encoding="utf-8")
+    doubled = tmp_path / "doubled" / JSON_ALERTS.name
+    doubled.parent.mkdir()
+    doubled.write_text(text.replace('"weight": 1.4,', '"weight": 1.4, "weight": 2.0,', 1), encoding="utf-8")
+    with pytest.raises(
+        CatalogueError, match=r"alert-catalogue\.json, document, field 'weight': duplicate key"
+    ):
+        load_alert_catalogue(doubled)
+    broken = tmp_path / JSON_ALERTS.name
+    broken.write_text(text.replace('"weight": 1.4,', '"weight": 1.4', 1), encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"alert-catalogue\.json, line \d+: not valid JSON"):
+        load_alert_catalogue(broken)
+
+
+# -- the catalogue against Graph's model and the generator -----------------------------------------------------
+def test_templates_use_graphs_enum_members():
+    assert set(SOURCES) <= set(_members("serviceSource"))
+    detection = set(_members("detectionSource"))
+    assert {name for t in TEMPLATES for name, _ in t.detection_sources} <= detection
+    assert set(TRUE_POSITIVE_DETERMINATIONS) <= set(_members("alertDetermination"))
+
+
+def test_every_evidence_kind_has_a_builder_and_a_graph_type():
+    assert set(EVIDENCE_KINDS) == set(BUILDERS)
+    for kind in EVIDENCE_KINDS:
+        assert f"microsoft.graph.security.{kind}Evidence" in MODEL
