@@ -4,10 +4,11 @@ Nothing here writes to the marts. Raw payloads are landed through `RawLoader` ex
 lands them, the ops tables get the rows the extraction's bookkeeping writes, and `dbt build` produces the
 marts with the real models — so a dashboard test reads what a production warehouse would hold.
 
-Secure Scores and control profiles come from the emulator's deterministic generator (`emulator.data`), so
-they have the shape, the undocumented extras and the quirks (skipped days, `-1` comparatives) of the real
-thing. Alerts and incidents are drawn here from the emulator's alert catalogue (titles, categories, MITRE
-techniques and severity odds per Defender product) until the emulator exposes its own alert generator.
+Every payload comes from the emulator's deterministic generator (`emulator.data`), the one the emulator
+serves: Secure Scores and control profiles with the shape, the undocumented extras and the quirks (skipped
+days, `-1` comparatives) of the real thing, and alerts and incidents with their whole lifecycle. A run lands
+what the extraction reads: the alerts and incidents whose lastUpdateDateTime falls after the previous run, as
+Graph renders them with `Prefer: include-unknown-enum-members` (as the product asks).
 
 Runs are daily: run `r` lands what Graph would have returned since run `r - 1`. In the last run a few
 customers fail (a revoked consent, a throttled alerts endpoint), so coverage and freshness have something
@@ -17,8 +18,6 @@ honest to show.
 from __future__ import annotations
 
 import asyncio
-import math
-import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,12 +25,12 @@ from typing import Any
 
 import psycopg
 
-from emulator.data.alert_catalogue import SOURCES, TEMPLATES, AlertTemplate
-from emulator.data.determinism import stable_uuid
+from emulator.data.alerts import AlertFilter, alert_dict, alerts_as_of
+from emulator.data.incidents import IncidentFilter, incident_dict, incidents_as_of
 from emulator.data.portfolio import Customer, Portfolio
 from emulator.data.profiles import control_profiles
 from emulator.data.securescore import secure_score_record
-from emulator.data.timestamps import day_of, from_us, iso7, to_us
+from emulator.data.timestamps import day_of, from_us, to_us
 from smart_office.dbt_runner import run_dbt
 from smart_office.warehouse.loader import RawLoader
 from smart_office.warehouse.migrations import migrate
@@ -47,10 +46,6 @@ ACCESS_STATES = {
     "none": "none",
 }
 _EXTRACTABLE = frozenset({"gdap", "dap"})
-# Median hours to resolve by severity (log-normal around it); high-severity alerts get attention first.
-_RESOLVE_MEDIAN_HOURS = {"informational": 60.0, "low": 30.0, "medium": 14.0, "high": 5.0}
-_SEVERITIES = ("informational", "low", "medium", "high")
-_ANALYSTS = ("soc-tier1@partner.example", "soc-tier2@partner.example", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +57,6 @@ class MartsDataSpec:
     runs: int = 3
     seed: int = 11
     as_of: datetime = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
-    # Caps a tenant's alerts per day so one huge customer does not dominate a small test warehouse.
-    max_alert_rate: float = 3.0
     # (endpoint, state) failures forced in the last run, on the last extractable customers.
     last_run_failures: tuple[tuple[str, str], ...] = (
         ("token", "consent_required"),
@@ -108,21 +101,6 @@ ODD_ALERTS: list[dict[str, Any]] = [
 ]
 
 
-@dataclass(slots=True)
-class _Alert:
-    template: AlertTemplate
-    alert_id: str
-    incident_id: str
-    severity: str
-    created_us: int
-    progress_us: int | None
-    resolved_us: int | None
-    classification: str | None
-    determination: str | None
-    assigned_to: str | None
-    detection_source: str
-
-
 def _run_times(spec: MartsDataSpec) -> list[datetime]:
     return [spec.as_of - timedelta(days=spec.runs - 1 - r) for r in range(spec.runs)]
 
@@ -133,177 +111,6 @@ def _run_id(moment: datetime) -> str:
 
 def _access_state(customer: Customer) -> str:
     return ACCESS_STATES[customer.access]
-
-
-def _poisson(rng: random.Random, rate: float) -> int:
-    """Knuth's method; rates here are small."""
-    limit, k, product = math.exp(-rate), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k
-
-
-def _alerts_for(customer: Customer, spec: MartsDataSpec) -> list[_Alert]:
-    """A tenant's alerts over the history, each with its whole life (created, in progress, resolved)."""
-    rng = random.Random(f"{spec.seed}|{customer.tenant_id}|alerts")  # str seeds hash stably (sha512)
-    rate = min(customer.alert_rate, spec.max_alert_rate)
-    end_us = to_us(spec.as_of)
-    first_day = day_of(end_us) - spec.history_days
-    alerts: list[_Alert] = []
-    for day in range(first_day, day_of(end_us) + 1):
-        day_start = day * 86_400_000_000
-        sources = customer.alert_sources_at(datetime.fromtimestamp(day_start / 1e6, tz=UTC))
-        templates = [t for t in TEMPLATES if t.source in sources]
-        if not templates:
-            continue
-        for _ in range(_poisson(rng, rate)):
-            created = day_start + rng.randrange(86_400_000_000)
-            if created >= end_us:
-                continue
-            template = rng.choices(templates, weights=[t.weight for t in templates])[0]
-            severity = rng.choices(_SEVERITIES, weights=template.severity_weights)[0]
-            hours = rng.lognormvariate(math.log(_RESOLVE_MEDIAN_HOURS[severity]), 0.9)
-            resolved = created + int(hours * 3_600_000_000) if rng.random() < 0.9 else None
-            progress = created + int(hours * 0.3 * 3_600_000_000) if rng.random() < 0.6 else None
-            draw = rng.random()
-            if draw < 0.35:
-                classification, determination = "truePositive", template.tp_determination
-            elif draw < 0.6:
-                classification, determination = "falsePositive", "notMalicious"
-            else:
-                classification, determination = "informationalExpectedActivity", "securityTesting"
-            prefix = SOURCES[template.source][1]
-            detection = rng.choices(
-                [name for name, _ in template.detection_sources],
-                weights=[w for _, w in template.detection_sources],
-            )[0]
-            alerts.append(
-                _Alert(
-                    template=template,
-                    alert_id=f"{prefix}{created * 10 + rng.randrange(10)}_{rng.randrange(10**9)}",
-                    incident_id="",
-                    severity=severity,
-                    created_us=created,
-                    progress_us=progress,
-                    resolved_us=resolved,
-                    classification=classification,
-                    determination=determination,
-                    assigned_to=rng.choice(_ANALYSTS),
-                    detection_source=detection,
-                )
-            )
-    alerts.sort(key=lambda a: a.created_us)
-    # Alerts close together in time share an incident, as Defender's correlation does.
-    incident_base = int(customer.tenant_id.replace("-", "")[:6], 16) * 1000
-    incident, previous = incident_base, None
-    for alert in alerts:
-        if previous is None or alert.created_us - previous > 6 * 3_600_000_000 or rng.random() < 0.4:
-            incident += 1
-        alert.incident_id = str(incident)
-        previous = alert.created_us
-    return alerts
-
-
-def _last_update(alert: _Alert, at_us: int) -> int:
-    if alert.resolved_us is not None and alert.resolved_us <= at_us:
-        return alert.resolved_us
-    if alert.progress_us is not None and alert.progress_us <= at_us:
-        return alert.progress_us
-    return alert.created_us
-
-
-def _alert_payload(customer: Customer, alert: _Alert, at_us: int) -> dict[str, Any]:
-    """microsoft.graph.security.alert as Graph returns it at `at_us`."""
-    resolved = alert.resolved_us is not None and alert.resolved_us <= at_us
-    in_progress = not resolved and alert.progress_us is not None and alert.progress_us <= at_us
-    status = "resolved" if resolved else "inProgress" if in_progress else "new"
-    template = alert.template
-    created = iso7(alert.created_us)
-    evidence = [
-        {
-            "@odata.type": f"#microsoft.graph.security.{kind}Evidence",
-            "createdDateTime": created,
-            "verdict": "suspicious",
-            "remediationStatus": "none",
-            "remediationStatusDetails": None,
-            "roles": [],
-            "detailedRoles": [],
-            "tags": [],
-        }
-        for kind in template.evidence[:2]
-    ]
-    return {
-        "@odata.type": "#microsoft.graph.security.alert",
-        "id": alert.alert_id,
-        "providerAlertId": alert.alert_id.split("_", 1)[0][2:],
-        "incidentId": alert.incident_id,
-        "status": status,
-        "severity": alert.severity,
-        "classification": alert.classification if resolved else None,
-        "determination": alert.determination if resolved else None,
-        "serviceSource": template.source,
-        "detectionSource": alert.detection_source,
-        "productName": SOURCES[template.source][0],
-        "detectorId": stable_uuid(0, "detector", template.title),
-        "tenantId": customer.tenant_id,
-        "title": template.title,
-        "description": template.description,
-        "recommendedActions": template.recommended,
-        "category": template.category,
-        "assignedTo": alert.assigned_to if (resolved or in_progress) else None,
-        "alertWebUrl": f"https://security.microsoft.com/alerts/{alert.alert_id}?tid={customer.tenant_id}",
-        "incidentWebUrl": f"https://security.microsoft.com/incidents/{alert.incident_id}?tid={customer.tenant_id}",
-        "actorDisplayName": None,
-        "threatDisplayName": None,
-        "threatFamilyName": None,
-        "mitreTechniques": list(template.mitre),
-        "createdDateTime": created,
-        "lastUpdateDateTime": iso7(_last_update(alert, at_us)),
-        "resolvedDateTime": iso7(alert.resolved_us) if resolved else None,
-        "firstActivityDateTime": iso7(alert.created_us - 600_000_000),
-        "lastActivityDateTime": iso7(alert.created_us - 60_000_000),
-        "comments": [],
-        "evidence": evidence,
-        "systemTags": [],
-    }
-
-
-def _incident_payloads(customer: Customer, alerts: list[_Alert], at_us: int) -> list[dict[str, Any]]:
-    """microsoft.graph.security.incident for every incident with an alert created by `at_us`."""
-    groups: dict[str, list[_Alert]] = {}
-    for alert in alerts:
-        if alert.created_us <= at_us:
-            groups.setdefault(alert.incident_id, []).append(alert)
-    incidents = []
-    for incident_id, members in groups.items():
-        resolved = all(a.resolved_us is not None and a.resolved_us <= at_us for a in members)
-        severity = max((a.severity for a in members), key=_SEVERITIES.index)
-        first = members[0]
-        incidents.append(
-            {
-                "@odata.type": "#microsoft.graph.security.incident",
-                "id": incident_id,
-                "tenantId": customer.tenant_id,
-                "displayName": f"{first.template.title} involving one user"
-                if len(members) == 1
-                else f"Multi-stage incident involving {first.template.category} on one endpoint",
-                "createdDateTime": iso7(first.created_us),
-                "lastUpdateDateTime": iso7(max(_last_update(a, at_us) for a in members)),
-                "status": "resolved" if resolved else "active",
-                "severity": severity,
-                "classification": first.classification if resolved else None,
-                "determination": first.determination if resolved else None,
-                "assignedTo": first.assigned_to,
-                "redirectIncidentId": None,
-                "priorityScore": {"informational": 5, "low": 20, "medium": 50, "high": 85}[severity],
-                "customTags": [],
-                "systemTags": [],
-                "comments": [],
-                "incidentWebUrl": f"https://security.microsoft.com/incidents/{incident_id}?tid={customer.tenant_id}",
-            }
-        )
-    return incidents
 
 
 def _gdap_status(customer: Customer, at: datetime) -> tuple[str | None, datetime | None]:
@@ -319,7 +126,6 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
     customers = list(portfolio)
     times = _run_times(spec)
     landed = LandedPortfolio(run_ids=[_run_id(t) for t in times], tenant_ids=[c.tenant_id for c in customers])
-    alerts = {c.tenant_id: _alerts_for(c, spec) for c in customers}
     last = times[-1]
     extractable_now = [c for c in customers if c.is_listed(last) and _access_state(c) in _EXTRACTABLE]
     failing = dict(
@@ -394,7 +200,7 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
                     if failure is not None and failure[0] == endpoint:
                         outcomes.append((endpoint, "failed", failure[1], 0))
                         continue
-                    items = _endpoint_items(customer, alerts[tenant], endpoint, tenant_since_us, at_us)
+                    items = _endpoint_items(customer, endpoint, tenant_since_us, at_us)
                     entity = "secure_score_control_profiles" if endpoint == "control_profiles" else endpoint
                     result = await loader.land(entity, tenant, items, endpoint=endpoint)
                     outcomes.append((endpoint, "loaded", "ok", result.new))
@@ -467,9 +273,7 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
     return landed
 
 
-def _endpoint_items(
-    customer: Customer, alerts: list[_Alert], endpoint: str, since_us: int, at_us: int
-) -> list[dict[str, Any]]:
+def _endpoint_items(customer: Customer, endpoint: str, since_us: int, at_us: int) -> list[dict[str, Any]]:
     """What one run reads from an endpoint: everything new or changed in (since, at]."""
     if endpoint == "secure_scores":
         records = []
@@ -481,16 +285,14 @@ def _endpoint_items(
             if since_us < created <= at_us:
                 records.append(record)
         return records
+    at = from_us(at_us)
     if endpoint == "control_profiles":
-        return control_profiles(customer, datetime.fromtimestamp(at_us / 1e6, tz=UTC))
+        return control_profiles(customer, at)
     if endpoint == "alerts_v2":
-        return [
-            _alert_payload(customer, alert, at_us)
-            for alert in alerts
-            if alert.created_us <= at_us and since_us < _last_update(alert, at_us)
-        ]
-    changed = {a.incident_id for a in alerts if a.created_us <= at_us and since_us < _last_update(a, at_us)}
-    return [i for i in _incident_payloads(customer, alerts, at_us) if i["id"] in changed]
+        changed = AlertFilter(updated_gt=from_us(since_us), updated_le=at)
+        return [alert_dict(customer, s, include_unknown=True) for s in alerts_as_of(customer, at, changed)]
+    window = IncidentFilter(updated_gt=from_us(since_us), updated_le=at)
+    return [incident_dict(customer, s, include_unknown=True) for s in incidents_as_of(customer, at, window)]
 
 
 async def _land(url: str, spec: MartsDataSpec) -> LandedPortfolio:

@@ -26,6 +26,8 @@ from emulator.graph.odata import (
     offset_token,
     parse_filter,
     parse_options,
+    select_members,
+    string_filter_schema,
     strip_variant,
     time_window,
     variant_of,
@@ -282,3 +284,92 @@ def test_collection_bodies_splice_serialised_items() -> None:
         == b'{"@odata.context":"ctx","@odata.count":1,"@odata.nextLink":"https://n","value":[{"id":"a"}]}'
     )
     assert collection_body("ctx", b"[]") == b'{"@odata.context":"ctx","value":[]}'
+
+
+# -- directory objects: string properties, a subset of the operators, open-type $select --------------------
+DIRECTORY = string_filter_schema(
+    "microsoft.graph.application",
+    ("appId", "displayName", "notes"),
+    functions=("startswith",),
+    operators=("eq",),
+    connectives=("and",),
+)
+APPS = [
+    {"id": "1", "appId": "a-1", "displayName": "Smart Office", "notes": None},
+    {"id": "2", "appId": "a-2", "displayName": "smart office (test)", "notes": "x"},
+    {"id": "3", "appId": "a-3", "displayName": "Other", "notes": None, "tags": ["x"]},
+]
+APP_GETTERS = {f.path: (lambda item, key=f.path: item.get(key)) for f in DIRECTORY.fields.values()}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("displayName eq 'SMART OFFICE'", ["1"]),
+        ("DisplayName eq 'smart office'", ["1"]),  # property names are case-insensitive too
+        ("startswith(displayName,'smart')", ["1", "2"]),
+        ("startswith(displayName,'smart') and appId eq 'A-2'", ["2"]),
+        ("(displayName eq 'Other')", ["3"]),
+        ("notes eq null", ["1", "3"]),
+        ("notes eq 'X'", ["2"]),
+    ],
+)
+def test_directory_filters_compare_strings_without_regard_to_case(
+    expression: str, expected: list[str]
+) -> None:
+    keep = compile_filter(parse_filter(expression, DIRECTORY), APP_GETTERS)
+    assert [a["id"] for a in APPS if keep(a)] == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        (
+            "displayName ne 'x'",
+            "The operator 'ne' is not supported on property 'displayName' by this endpoint. Supported operators: eq.",
+        ),
+        (
+            "displayName ge 'x'",
+            "The operator 'ge' is not supported on property 'displayName' by this endpoint.",
+        ),
+        (
+            "appId eq 'a' or appId eq 'b'",
+            "The logical operator 'or' at position 13 is not supported by this endpoint.",
+        ),
+        ("not (appId eq 'a')", "The logical operator 'not' at position 0 is not supported by this endpoint."),
+        ("tags eq 'x'", "Could not find a property named 'tags' on type 'microsoft.graph.application'."),
+        ("appId eq 1", "A binary operator with incompatible types was detected."),
+    ],
+)
+def test_directory_filters_refuse_what_the_endpoint_does_not_take(expression: str, message: str) -> None:
+    with pytest.raises(QueryError) as raised:
+        parse_filter(expression, DIRECTORY)
+    assert raised.value.message.startswith(message)
+
+
+def test_string_filter_schemas_take_only_known_operators() -> None:
+    with pytest.raises(ValueError, match="unknown operators"):
+        string_filter_schema("t", ("a",), operators=("eq", "like"))
+    unrestricted = string_filter_schema("t", ("a",))
+    assert unrestricted.operators == frozenset(("eq", "ne", "gt", "ge", "lt", "le"))
+    assert parse_filter("a ne 'x' or not (a eq 'y')", unrestricted) is not None
+
+
+def test_select_on_a_closed_type_checks_names_and_keeps_id() -> None:
+    item = {"@odata.type": "#t", "id": "1", "displayName": "A", "notes": None}
+    assert select_members(item, "displayName", frozenset({"id", "displayname", "notes"}), "t") == {
+        "@odata.type": "#t",
+        "id": "1",
+        "displayName": "A",
+    }
+    with pytest.raises(QueryError, match="Could not find a property named 'nope' on type 't'"):
+        select_members(item, "nope", frozenset({"id"}), "t")
+
+
+def test_select_on_an_open_type_keeps_only_what_it_names() -> None:
+    item = {"@odata.type": "#t", "id": "1", "appId": "a", "displayName": "A"}
+    assert select_members(item, "DISPLAYNAME, appId, missing", None, "t", always=()) == {
+        "@odata.type": "#t",
+        "appId": "a",
+        "displayName": "A",
+    }

@@ -13,6 +13,8 @@ asked about; nothing depends on wall time or process state. Modules, by endpoint
 | `incidents` | `/security/incidents` (incl. `$expand=alerts`) |
 | `summary` | `GET {admin}/portfolio` |
 | `catalogue`, `posture`, `alert_catalogue`, `evidence` | the models behind them |
+| `catalogue/*.csv`, `alert-catalogue.json` | the catalogues as data (Secure Score controls, alert templates), read and checked at import |
+| `rows` | checked reading of those files: a bad row fails with its file, row and field |
 | `timestamps`, `enums`, `determinism`, `lru`, `jsonbytes` | shared helpers (Graph time formats, evolvable enums, stable randomness, bounded caches) |
 
 Caches are bounded LRUs (10,000 tenants stay in the tens of MB); `clear_caches()` empties them (tests, benches).

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -74,6 +74,8 @@ class FilterSchema:
     fields: Mapping[str, Field]
     known: frozenset[str]  # every property of the type (unknown ones get ODataLib's "could not find" error)
     functions: frozenset[str] = frozenset()  # e.g. {"startswith"}
+    operators: frozenset[str] = frozenset(COMPARISONS)  # comparison operators the endpoint takes
+    connectives: frozenset[str] = frozenset({"and", "or", "not"})  # logical operators the endpoint takes
 
 
 def filter_schema(
@@ -95,6 +97,30 @@ def filter_schema(
         fields[path.lower()] = Field(path, prop.type_name, prop.nullable, members)
     known = frozenset(name.lower() for name in model.properties(type_name))
     return FilterSchema(type_name, fields, known, frozenset(f.lower() for f in functions))
+
+
+def string_filter_schema(
+    type_name: str,
+    filterable: Iterable[str],
+    *,
+    functions: Iterable[str] = (),
+    operators: Iterable[str] = COMPARISONS,
+    connectives: Iterable[str] = ("and", "or", "not"),
+) -> FilterSchema:
+    """A FilterSchema for a type outside the CSDL extracts whose filterable properties are nullable strings
+    (the directory's objects), limited to the operators the endpoint takes."""
+    fields = {path.lower(): Field(path, "Edm.String", True) for path in filterable}
+    unknown = sorted(set(operators) - set(COMPARISONS)) + sorted(set(connectives) - {"and", "or", "not"})
+    if unknown:
+        raise ValueError(f"unknown operators {unknown}")
+    return FilterSchema(
+        type_name,
+        fields,
+        frozenset(fields),
+        frozenset(f.lower() for f in functions),
+        frozenset(operators),
+        frozenset(connectives),
+    )
 
 
 # -- AST ------------------------------------------------------------------------------------------------
@@ -224,20 +250,32 @@ class _Parser:
             raise self._syntax(token)
         return node
 
+    def _connective(self, word: str) -> bool:
+        """Consume the logical operator `word` if it comes next; refuse it if the endpoint does not take it."""
+        token = self._peek()
+        if not self._keyword(word):
+            return False
+        if word not in self.schema.connectives:
+            assert token is not None
+            raise QueryError(
+                f"The logical operator '{word}' at position {token.position} is not supported by this endpoint."
+            )
+        return True
+
     def _or(self) -> Node:
         node = self._and()
-        while self._keyword("or"):
+        while self._connective("or"):
             node = Logical("or", node, self._and())
         return node
 
     def _and(self) -> Node:
         node = self._unary()
-        while self._keyword("and"):
+        while self._connective("and"):
             node = Logical("and", node, self._unary())
         return node
 
     def _unary(self) -> Node:
-        if self._keyword("not"):
+        if self._connective("not"):
             return Negation(self._unary())
         return self._primary()
 
@@ -269,6 +307,13 @@ class _Parser:
             )
         if op not in COMPARISONS:
             raise self._syntax(op_token)
+        if op not in self.schema.operators:
+            raise QueryError(
+                f"The operator '{op}' is not supported on property '{field.path}' by this endpoint. "
+                "Supported operators: "
+                + ", ".join(o for o in COMPARISONS if o in self.schema.operators)
+                + "."
+            )
         return self._comparison(field, op, self._next())
 
     def _field(self, token: _Token) -> Field:
@@ -579,14 +624,24 @@ def variant_of(token: str | None) -> int:
 
 
 def select_members(
-    item: Mapping[str, Any], select: str, known: frozenset[str], type_name: str
+    item: Mapping[str, Any],
+    select: str,
+    known: frozenset[str] | None,
+    type_name: str,
+    *,
+    always: Collection[str] = ("id",),
 ) -> dict[str, Any]:
-    """`$select`: the named properties (plus `@odata.*` annotations and `id`), in the item's own order."""
+    """`$select`: the named properties (plus `@odata.*` annotations and the `always` ones), in the item's order.
+
+    `known` are the type's property names (lowercase): another name is a QueryError. With `known=None` (an
+    open type, as the directory's objects are served) a name the item lacks selects nothing.
+    """
     wanted = {s.strip().lower() for s in select.split(",") if s.strip()}
-    for name in wanted:
-        if name not in known:
-            raise QueryError(f"Could not find a property named '{name}' on type '{type_name}'.")
-    return {k: v for k, v in item.items() if k.lower() in wanted or k.startswith("@odata.") or k == "id"}
+    if known is not None:
+        for name in wanted:
+            if name not in known:
+                raise QueryError(f"Could not find a property named '{name}' on type '{type_name}'.")
+    return {k: v for k, v in item.items() if k.lower() in wanted or k.startswith("@odata.") or k in always}
 
 
 # -- collection bodies ----------------------------------------------------------------------------------

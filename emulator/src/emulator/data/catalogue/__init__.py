@@ -1,4 +1,4 @@
-"""The Secure Score control catalogue: Microsoft's 2018 controls (CSV here) plus current-era controls.
+"""The Secure Score control catalogue: Microsoft's 2018 controls plus current-era controls, each a CSV here.
 
 API:
 - `CONTROLS` — every control, ordered the way Graph lists secureScoreControlProfiles (id, case-insensitive).
@@ -7,23 +7,63 @@ API:
   in CONTROLS order (cached per flag set).
 
 A 2018 control is deprecated when the CSV says so or when Microsoft replaced/retired it (`_RETIRED_2018`, with
-the replacement noted); see README.md for sources.
+the replacement noted); see README.md for sources. Both files are read through `emulator.data.rows`, which
+checks every row (types, vocabularies, required cells) and fails at import with a `CatalogueError` naming the
+file, the row and the field; ids are unique across both files and every replacement names a current control.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
-from emulator.data.catalogue.current import CURRENT_CONTROLS
-from emulator.data.catalogue.model import CATEGORIES, MEASURES, Control
+from emulator.data.catalogue.current import CSV_CURRENT, load_current_controls
+from emulator.data.catalogue.model import (
+    ACTION_TYPES,
+    CATEGORIES,
+    LEVELS,
+    MEASURES,
+    SERVICES,
+    TIERS,
+    Control,
+)
+from emulator.data.portfolio import PLANS
+from emulator.data.rows import CatalogueError, Row, csv_rows
 
-__all__ = ["CATEGORIES", "CONTROLS", "CONTROL_BY_ID", "MEASURES", "Control", "applicable_controls"]
+__all__ = [
+    "CATEGORIES",
+    "CONTROLS",
+    "CONTROL_BY_ID",
+    "CSV_2018",
+    "CSV_CURRENT",
+    "MEASURES",
+    "CatalogueError",
+    "Control",
+    "applicable_controls",
+]
 
 CSV_2018 = Path(__file__).with_name("secure-score-controls-catalogue-2018.csv")
+COLUMNS_2018 = (
+    "Control Type",
+    "Action Category",
+    "Workload",
+    "Tier",
+    "User Impact",
+    "Implementation Cost",
+    "Enablement",
+    "Reference Id",
+    "Stack Rank",
+    "Baseline",
+    "Threats",
+    "Deprecated",
+    "Description",
+    "Name",
+    "Remediation Change",
+    "Remediation Impact",
+    "Action Url",
+)
 
 _CATEGORY_NOW = {"Account": "Identity", "Data": "Data", "Device": "Device"}
 
@@ -152,8 +192,8 @@ _COMPLIANCE_2018: dict[str, tuple[str, ...]] = {
 }
 
 
-def _requires_2018(row: dict[str, str]) -> frozenset[str]:
-    control_id, workload, enablement = row["Reference Id"], row["Workload"], row["Enablement"]
+def _requires_2018(row: Row, control_id: str) -> frozenset[str]:
+    workload, enablement = row.values["Workload"], row.values["Enablement"]
     if control_id == "DLPEnabled":
         return frozenset({"HasDLP"})
     if control_id == "CloudApplicationSecurityEnabled":
@@ -171,7 +211,7 @@ def _requires_2018(row: dict[str, str]) -> frozenset[str]:
         "OD4B": {"HasOD4B"},
         "SFB": {"HasTeams"},
     }
-    if workload == "IP" and row["Action Category"] == "Data" and not control_id.startswith("Audit"):
+    if workload == "IP" and row.values["Action Category"] == "Data" and not control_id.startswith("Audit"):
         return frozenset({"HasExchange"})
     return frozenset(by_workload.get(workload, set()))
 
@@ -182,60 +222,88 @@ def _score_description(text: str) -> str:
     return re.sub(r"\s+", " ", general).strip()
 
 
-def _load_2018() -> list[Control]:
+def load_2018_controls(path: Path = CSV_2018) -> list[Control]:
+    """Every row of the 2018 file as a Control (with today's status of each id); CatalogueError names a bad row."""
     controls = []
-    with CSV_2018.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            control_id = row["Reference Id"]
-            baseline, ease = _ADOPTION_2018.get(control_id, (0.3, 0.5))
-            measure = _MEASURE_2018.get(control_id, "binary")
-            default_status = (
-                ("Feature in place: true.", "Feature in place: false.")
-                if measure == "binary"
-                else ("{count} of {total} users are covered.",)
-            )
-            fields: dict[str, object] = {
-                "id": control_id,
-                "title": row["Name"],
-                "category": _CATEGORY_NOW[row["Action Category"]],
-                "service": row["Workload"],
-                "max_score": float(row["Baseline"]),
-                "rank": int(row["Stack Rank"]),
-                "tier": row["Tier"],
-                "action_type": row["Control Type"],
-                "user_impact": row["User Impact"],
-                "implementation_cost": row["Implementation Cost"],
-                "threats": tuple(t.strip() for t in row["Threats"].split(",") if t.strip()),
-                "action_url": row["Action Url"],
-                "description": _score_description(row["Description"]),
-                "remediation": re.sub(r"\s+", " ", row["Remediation Change"]).strip(),
-                "remediation_impact": re.sub(r"\s+", " ", row["Remediation Impact"]).strip(),
-                "requires": _requires_2018(row),
-                "measure": measure,
-                "deprecated": row["Deprecated"].strip().upper() == "TRUE" or control_id in _RETIRED_2018,
-                "era": "2018",
-                "baseline": baseline,
-                "ease": ease,
-                "status": _STATUS_2018.get(control_id, default_status),
-                "compliance": (
-                    ((_ISO_27001, _COMPLIANCE_2018[control_id]),) if control_id in _COMPLIANCE_2018 else ()
-                ),
-            }
-            fields.update(_CURRENT_VALUES.get(control_id, {}))
-            controls.append(Control(**fields))  # type: ignore[arg-type]
+    for row in csv_rows(path, COLUMNS_2018):
+        control_id = row.text("Reference Id")
+        row.named(control_id)
+        baseline, ease = _ADOPTION_2018.get(control_id, (0.3, 0.5))
+        measure = _MEASURE_2018.get(control_id, "binary")
+        default_status = (
+            ("Feature in place: true.", "Feature in place: false.")
+            if measure == "binary"
+            else ("{count} of {total} users are covered.",)
+        )
+        fields: dict[str, object] = {
+            "id": control_id,
+            "title": row.text("Name"),
+            "category": _CATEGORY_NOW[row.choice("Action Category", tuple(_CATEGORY_NOW))],
+            "service": row.choice("Workload", SERVICES),
+            "max_score": row.number("Baseline", low=0.0),
+            "rank": row.integer("Stack Rank", low=1),
+            "tier": row.choice("Tier", TIERS, casefold=True),
+            "action_type": row.choice("Control Type", ACTION_TYPES),
+            "user_impact": row.choice("User Impact", LEVELS, casefold=True),
+            "implementation_cost": row.choice("Implementation Cost", LEVELS, casefold=True),
+            "threats": row.items("Threats"),
+            "action_url": row.text("Action Url"),
+            "description": _score_description(row.text("Description")),
+            "remediation": re.sub(r"\s+", " ", row.text("Remediation Change")).strip(),
+            "remediation_impact": re.sub(r"\s+", " ", row.text("Remediation Impact")).strip(),
+            "requires": _requires_2018(row, control_id),
+            "measure": measure,
+            "deprecated": row.flag("Deprecated") or control_id in _RETIRED_2018,
+            "era": "2018",
+            "baseline": baseline,
+            "ease": ease,
+            "status": _STATUS_2018.get(control_id, default_status),
+            "compliance": (
+                ((_ISO_27001, _COMPLIANCE_2018[control_id]),) if control_id in _COMPLIANCE_2018 else ()
+            ),
+        }
+        fields.update(_CURRENT_VALUES.get(control_id, {}))
+        controls.append(Control(**fields))  # type: ignore[arg-type]
     return controls
 
 
 def _build() -> tuple[Control, ...]:
-    everything = _load_2018() + list(CURRENT_CONTROLS)
-    ids = [c.id for c in everything]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ValueError(f"duplicate control ids: {sorted(duplicates)}")
-    for control in everything:
-        if control.category not in CATEGORIES or control.measure not in MEASURES:
-            raise ValueError(f"control {control.id}: bad category or measure")
-    return tuple(sorted(everything, key=lambda c: (c.id.lower(), c.id)))
+    licence_flags = frozenset().union(*(plan.services for plan in PLANS))
+    current = load_current_controls(CSV_CURRENT, licence_flags)
+    older = load_2018_controls()
+    first_seen = {c.id: CSV_CURRENT.name for c in current}
+    for control in older:
+        if control.id in first_seen:
+            raise CatalogueError(
+                CSV_2018.name,
+                f"id {control.id!r}",
+                "Reference Id",
+                f"also listed in {first_seen[control.id]}",
+            )
+    everything = {c.id: c for c in (*older, *current)}
+    # The Python-side notes on 2018 ids must name rows of the 2018 file, and a replacement a current control.
+    ids_2018 = {c.id for c in older}
+    for name, notes in (
+        ("_RETIRED_2018", _RETIRED_2018),
+        ("_CURRENT_VALUES", _CURRENT_VALUES),
+        ("_ADOPTION_2018", _ADOPTION_2018),
+        ("_MEASURE_2018", _MEASURE_2018),
+        ("_STATUS_2018", _STATUS_2018),
+        ("_COMPLIANCE_2018", _COMPLIANCE_2018),
+    ):
+        for control_id in sorted(set(notes) - ids_2018):
+            raise CatalogueError(
+                CSV_2018.name, f"id {control_id!r}", None, f"named in {name} but not in the file"
+            )
+    for control_id, replacement in _RETIRED_2018.items():
+        if replacement is not None and (replacement not in everything or everything[replacement].deprecated):
+            raise CatalogueError(
+                CSV_CURRENT.name,
+                f"id {replacement!r}",
+                None,
+                f"{control_id} is replaced by it, but it is not listed",
+            )
+    return tuple(sorted(everything.values(), key=lambda c: (c.id.lower(), c.id)))
 
 
 CONTROLS: tuple[Control, ...] = _build()

@@ -10,6 +10,32 @@ CATEGORIES = ("Identity", "Data", "Device", "Apps", "Infrastructure")
 # "binary" scores all or nothing (`on`); the others score max * count / total (`count`, `total`).
 MEASURES = ("binary", "users", "admins", "devices", "policy")
 
+# The other closed vocabularies of a control, as live tenants and the 2018 catalogue spell them (case varies
+# between products: "Low" and "low" both occur, and both are kept as written).
+TIERS = ("Core", "Advanced", "Defense In Depth")
+ACTION_TYPES = ("Config", "Behavior", "Review")
+LEVELS = ("None", "Low", "Moderate", "Medium", "High", "Unknown")  # userImpact, implementationCost
+SERVICES = (
+    "Admincenter",
+    "AppG",
+    "Azure ATP",
+    "AzureAD",
+    "EXO",
+    "IP",
+    "Intune",
+    "MCAS",
+    "MDATP",
+    "MDO",
+    "MIP",
+    "OD4B",
+    "SFB",
+    "SPO",
+)
+# Placeholders a measured control's implementationStatus template may use (securescore fills them in), and
+# those an action URL may carry (profiles fills them in per tenant).
+STATUS_PLACEHOLDERS = ("count", "total", "missing", "pct")
+URL_PLACEHOLDERS = ("tenantid", "tenantdomain", "initialdomainshort")
+
 
 @dataclass(frozen=True, slots=True)
 class Control:
