@@ -80,7 +80,7 @@ class WarehouseStatus:
 
 
 def warehouse_status(reader: Reader) -> WarehouseStatus:
-    exists = reader.frame(sql.SQL("select to_regclass('marts.mart_customer_posture') is not null as ok"))
+    exists = reader.frame(sql.SQL("select to_regclass('marts.rpt_customer_posture') is not null as ok"))
     # The marts exist once dbt has built them; before that everything else would fail.
     if not bool(exists.iloc[0]["ok"]) or not _has_all_marts(reader):
         return WarehouseStatus(has_marts=False)
@@ -94,7 +94,7 @@ def warehouse_status(reader: Reader) -> WarehouseStatus:
                 (select max(score_date) from {scores}) as latest_score_date,
                 (select min(score_date) from {scores}) as first_score_date
             """
-        ).format(posture=_t("mart_customer_posture"), scores=_t("fct_secure_scores"))
+        ).format(posture=_t("rpt_customer_posture"), scores=_t("fct_secure_scores"))
     ).iloc[0]
     runs = reader.frame(
         sql.SQL(
@@ -149,8 +149,8 @@ _REQUIRED_MARTS = (
     "fct_tenant_freshness",
     "fct_tenant_history",
     "fct_data_issues",
-    "mart_customer_posture",
-    "mart_opportunities",
+    "rpt_customer_posture",
+    "rpt_opportunities",
 )
 
 
@@ -254,7 +254,7 @@ def portfolio_kpis(reader: Reader) -> pd.Series:
             from {posture}
             where not is_departed
             """
-        ).format(posture=_t("mart_customer_posture"))
+        ).format(posture=_t("rpt_customer_posture"))
     ).iloc[0]
 
 
@@ -271,7 +271,7 @@ def score_distribution(reader: Reader, bucket: int = 5) -> pd.DataFrame:
             group by 1
             order by 1
             """
-        ).format(posture=_t("mart_customer_posture")),
+        ).format(posture=_t("rpt_customer_posture")),
         {"bucket": bucket},
     )
 
@@ -331,7 +331,7 @@ def ranked_customers(reader: Reader) -> pd.DataFrame:
             where not posture.is_departed and posture.secure_score_pct is not null
             order by posture.secure_score_pct asc, posture.company_name asc
             """
-        ).format(posture=_t("mart_customer_posture"), freshness=_t("fct_tenant_freshness"))
+        ).format(posture=_t("rpt_customer_posture"), freshness=_t("fct_tenant_freshness"))
     )
 
 
@@ -353,7 +353,7 @@ def unscored_customers(reader: Reader) -> pd.DataFrame:
             where not posture.is_departed and posture.secure_score_pct is null
             order by posture.company_name
             """
-        ).format(posture=_t("mart_customer_posture"), freshness=_t("fct_tenant_freshness"))
+        ).format(posture=_t("rpt_customer_posture"), freshness=_t("fct_tenant_freshness"))
     )
 
 
@@ -444,7 +444,7 @@ def customer_profile(reader: Reader, tenant_id: str) -> pd.Series | None:
             where posture.tenant_id = %(tenant)s::uuid
             """
         ).format(
-            posture=_t("mart_customer_posture"),
+            posture=_t("rpt_customer_posture"),
             customers=_t("dim_customers"),
             adoption=_t("fct_customer_control_adoption"),
             incidents=_t("fct_incidents"),
@@ -512,7 +512,7 @@ def customer_categories(reader: Reader, tenant_id: str) -> pd.DataFrame:
         ).format(
             control_scores=_t("fct_control_scores"),
             controls=_t("dim_controls"),
-            latest_day=_LATEST_DAY.format(posture=_t("mart_customer_posture")),
+            latest_day=_LATEST_DAY.format(posture=_t("rpt_customer_posture")),
         ),
         {"tenant": tenant_id},
     )
@@ -551,8 +551,8 @@ def customer_controls(reader: Reader, tenant_id: str) -> pd.DataFrame:
         ).format(
             control_scores=_t("fct_control_scores"),
             controls=_t("dim_controls"),
-            opportunities=_t("mart_opportunities"),
-            latest_day=_LATEST_DAY.format(posture=_t("mart_customer_posture")),
+            opportunities=_t("rpt_opportunities"),
+            latest_day=_LATEST_DAY.format(posture=_t("rpt_customer_posture")),
         ),
         {"tenant": tenant_id},
     )
@@ -889,7 +889,7 @@ def opportunities_by_control(reader: Reader, tenant_id: str | None = None, limit
             limit %(limit)s
             """
         ).format(
-            opportunities=_t("mart_opportunities"),
+            opportunities=_t("rpt_opportunities"),
             controls=_t("dim_controls"),
             adoption=_t("fct_control_adoption"),
             condition=condition,
@@ -912,7 +912,7 @@ def opportunity_totals(reader: Reader, tenant_id: str | None = None) -> pd.Serie
             from {opportunities} as opportunities
             where true{condition}
             """
-        ).format(opportunities=_t("mart_opportunities"), condition=condition),
+        ).format(opportunities=_t("rpt_opportunities"), condition=condition),
         params,
     ).iloc[0]
 
@@ -936,7 +936,7 @@ def opportunity_customers(reader: Reader, control_id: str, tenant_id: str | None
             where opportunities.control_id = %(control)s and not opportunities.is_risk_accepted{condition}
             order by opportunities.score_gain_points desc, opportunities.company_name
             """
-        ).format(opportunities=_t("mart_opportunities"), condition=condition),
+        ).format(opportunities=_t("rpt_opportunities"), condition=condition),
         {**params, "control": control_id},
     )
 
@@ -965,7 +965,7 @@ def opportunities_csv(reader: Reader, tenant_id: str | None = None) -> bytes:
             where not opportunities.is_risk_accepted{condition}
             order by opportunities.control_title, opportunities.score_gain_points desc, opportunities.company_name
             """
-        ).format(opportunities=_t("mart_opportunities"), condition=condition),
+        ).format(opportunities=_t("rpt_opportunities"), condition=condition),
         params,
     )
 

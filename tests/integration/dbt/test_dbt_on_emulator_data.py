@@ -30,14 +30,13 @@ MARTS = (
     "dim_controls",
     "fct_secure_scores",
     "fct_control_scores",
-    "fct_control_scores_latest",
     "fct_control_adoption",
     "fct_customer_control_adoption",
     "fct_alerts",
     "fct_alert_volume_daily",
     "fct_incidents",
-    "mart_customer_posture",
-    "mart_opportunities",
+    "rpt_customer_posture",
+    "rpt_opportunities",
     "fct_ingestion_coverage",
     "fct_tenant_freshness",
 )
@@ -127,7 +126,9 @@ def _assert_incremental_marts_are_cheap_to_update(url: str, target: Path) -> Non
                 "select count(*) from pg_stats where schemaname = 'marts' and tablename = %s", (mart,)
             ).fetchone()[0]
             assert analysed > 0, f"{mart} has no statistics"
-    compiled = (target / "compiled" / "smart_office" / "models" / "marts" / "fct_alerts.sql").read_text()
+    compiled = (
+        target / "compiled" / "smart_office" / "models" / "marts" / "alerts" / "fct_alerts.sql"
+    ).read_text()
     assert re.search(r"extracted_at > '\d{4}-\d\d-\d\d [^']+'::timestamptz", compiled), compiled
 
 
@@ -189,7 +190,7 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
         raw_alerts = conn.execute(
             "select count(distinct (tenant_id, entity_id)) from raw.alerts_v2"
         ).fetchone()[0]
-        posture = conn.execute("select count(*) from marts.mart_customer_posture").fetchone()[0]
+        posture = conn.execute("select count(*) from marts.rpt_customer_posture").fetchone()[0]
         customers = conn.execute("select count(*) from ops.customers").fetchone()[0]
     snapshot = _snapshot(url)
     assert snapshot["counts"]["fct_secure_scores"] == raw_days > 0

@@ -21,7 +21,7 @@ alerts as (
 
 opportunities as (
 
-    select * from {{ ref('mart_opportunities') }}
+    select * from {{ ref('int_opportunities_identified') }}
 
 ),
 
@@ -140,7 +140,9 @@ final as (
     left join latest on customers.tenant_id = latest.tenant_id
     left join changes on customers.tenant_id = changes.tenant_id
     left join alert_stats on customers.tenant_id = alert_stats.tenant_id
-    left join top_opportunities on customers.tenant_id = top_opportunities.tenant_id
+    -- A departed customer is offered nothing (as in rpt_opportunities).
+    left join top_opportunities
+        on customers.tenant_id = top_opportunities.tenant_id and not customers.is_departed
 
 )
 
