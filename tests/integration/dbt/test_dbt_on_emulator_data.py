@@ -17,6 +17,7 @@ from emulator.data.incidents import incidents_as_of
 from emulator.data.portfolio import Portfolio
 from emulator.data.timestamps import from_us
 from smart_office.dbt_runner import run_dbt
+from smart_office.extract.shard import shard_tenants
 from smart_office.pipeline import check_partner_token, discover_customers, extract_shard, finalize_run
 from smart_office.settings import Settings
 from tests.support.emulator import EmulatorHandle
@@ -162,6 +163,41 @@ def _assert_marts_hold_everything_graph_serves(url: str, now: datetime) -> None:
     assert oldest < now - timedelta(days=150)  # the whole retention, not a first month
 
 
+def _assert_planner_coverage_and_dimension_agree(url: str, run_id: str) -> None:
+    """Which customers are extractable, for the run's snapshot: the shard planner's tenants, the customers its
+    coverage attempted, and the extractable customers of dim_customers (built by dbt from the landed payloads)
+    are one set — one rule (ops.is_extractable over ops.classify_customer_access), three readers. And dbt's
+    classification of the landed relationships is the one discovery recorded for the snapshot."""
+    with psycopg.connect(url) as conn:
+        planned = {tenant for shard in range(3) for tenant in shard_tenants(conn, run_id, shard, 3)}
+        attempted = {
+            row[0]
+            for row in conn.execute(
+                "select tenant_id::text from ops.run_coverage where run_id = %s and outcome <> 'not_extractable'",
+                (run_id,),
+            )
+        }
+        dimension = {
+            row[0]
+            for row in conn.execute("select tenant_id::text from marts.dim_customers where is_extractable")
+        }
+        recorded = set(
+            conn.execute(
+                "select tenant_id::text, access_state from ops.customer_snapshots where run_id = %s and not is_departed",
+                (run_id,),
+            ).fetchall()
+        )
+        classified = set(
+            conn.execute(
+                "select tenant_id::text, access_state from marts.dim_customers where not is_departed"
+            )
+        )
+    assert planned
+    assert planned == attempted == dimension
+    assert recorded == classified
+    assert {state for _, state in classified} > {"gdap"}, "the portfolio exercises more than one access state"
+
+
 SEED, TENANTS, NOW = 21, 12, datetime.fromisoformat("2026-11-02T09:00:00+00:00")
 
 
@@ -197,12 +233,14 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
     assert snapshot["counts"]["fct_alerts"] == raw_alerts > 0
     assert posture == customers
     _assert_marts_hold_everything_graph_serves(url, now)
+    _assert_planner_coverage_and_dimension_agree(url, "run-1")
 
     # A new day: the pipeline lands it, the incremental build processes only it …
     handle.admin_post("/clock/advance", {"days": 1})
     _run_pipeline(settings, "run-2", now + timedelta(days=1))
     _build(url, target)
     _assert_incremental_marts_are_cheap_to_update(url, target)
+    _assert_planner_coverage_and_dimension_agree(url, "run-2")
     after_incremental = _snapshot(url)
     assert after_incremental["counts"]["fct_secure_scores"] > snapshot["counts"]["fct_secure_scores"]
     # … and ends where a rebuild from scratch of the same raw data ends.

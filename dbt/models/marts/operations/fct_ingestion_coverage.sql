@@ -1,5 +1,6 @@
 -- Per run and outcome: how many customers were attempted, loaded, or not loaded and why — including the
--- customers the run could not even try (no delegated access, excluded, departed).
+-- customers the run could not even try (no delegated access, excluded, departed). The outcome of each customer
+-- is the warehouse's (ops.run_coverage, through staging), the same rows the run's close counted.
 with
 
 runs as (
@@ -8,85 +9,41 @@ runs as (
 
 ),
 
-tenant_runs as (
+coverage as (
 
-    select * from {{ ref('stg_ops__tenant_runs') }}
-
-),
-
-snapshots as (
-
-    select * from {{ ref('stg_ops__customer_snapshots') }}
+    select * from {{ ref('stg_ops__run_coverage') }}
 
 ),
 
-per_tenant as (
+outcomes as (
 
     select
         run_id,
-        tenant_id,
-        bool_or(outcome in ('failed', 'partial')) as has_failure,
-        (array_agg(state order by (endpoint <> 'token'), endpoint) filter (where outcome in ('failed', 'partial')))[1]
-            as failure_state
-    from tenant_runs
-    group by run_id, tenant_id
-
-),
-
-attempted as (
-
-    select
-        run_id,
-        case when has_failure then 'failed' else 'loaded' end as outcome,
-        case when has_failure then failure_state else 'ok' end as reason,
+        outcome,
+        reason,
         count(*) as customers
-    from per_tenant
+    from coverage
     group by run_id, outcome, reason
-
-),
-
-not_attempted as (
-
-    select
-        run_id,
-        'not_extractable' as outcome,
-        case
-            when is_departed then 'departed'
-            when is_excluded then 'excluded'
-            else access_state
-        end as reason,
-        count(*) as customers
-    from snapshots
-    where not is_extractable
-    group by run_id, outcome, reason
-
-),
-
-unioned as (
-
-    select * from attempted
-    union all
-    select * from not_attempted
 
 ),
 
 final as (
 
     select
-        {{ surrogate_key(['unioned.run_id', 'unioned.outcome', 'unioned.reason']) }} as coverage_id,
-        unioned.run_id,
+        {{ surrogate_key(['outcomes.run_id', 'outcomes.outcome', 'outcomes.reason']) }} as coverage_id,
+        outcomes.run_id,
         runs.run_as_of,
         runs.started_at as run_started_at,
         runs.run_status,
-        unioned.outcome,
-        unioned.reason,
-        unioned.customers,
-        sum(unioned.customers) filter (where unioned.outcome <> 'not_extractable')
-            over (partition by unioned.run_id) as customers_attempted,
-        sum(unioned.customers) filter (where unioned.outcome = 'loaded')
-            over (partition by unioned.run_id) as customers_loaded
-    from unioned
-    inner join runs on unioned.run_id = runs.run_id
+        outcomes.outcome,
+        outcomes.reason,
+        outcomes.customers,
+        sum(outcomes.customers) filter (where outcomes.outcome <> 'not_extractable')
+            over (partition by outcomes.run_id) as customers_attempted,
+        sum(outcomes.customers) filter (where outcomes.outcome = 'loaded')
+            over (partition by outcomes.run_id) as customers_loaded
+    from outcomes
+    inner join runs on outcomes.run_id = runs.run_id
 
 )
 
