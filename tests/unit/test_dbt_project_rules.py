@@ -16,12 +16,15 @@ fails with the list of offenders, one per line.
 
 from __future__ import annotations
 
+import ast
+import importlib
+import inspect
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -40,6 +43,9 @@ DASHBOARD_EXPOSURES = (
 )
 EXPORT_EXPOSURE = "dashboard_static_export"
 PLAIN_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+DASHBOARD_PAGES = ("portfolio", "customer", "alerts", "opportunities")
+DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "plugins" / "smart_office" / "dashboard"
+QUERIES_PACKAGE = "smart_office.dashboard.queries"
 
 
 def _project_files_newer_than(path: Any) -> bool:
@@ -290,14 +296,89 @@ def test_marts_and_exposures_read_no_source(project: Project) -> None:
     _fail_on(offenders, "public marts (and what is exposed) have no direct source dependencies")
 
 
-def test_exposures_name_what_reads_the_marts(project: Project) -> None:
+def _query_functions_called_by(path: Path) -> set[Callable[..., Any]]:
+    """The dashboard query functions a module refers to (`load(queries.coverage, …)`, `portfolio_queries.x(…)`,
+    a name imported from a query module): read from its source, without running it (a view renders on import)."""
+    tree = ast.parse(path.read_text())
+    bindings: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(QUERIES_PACKAGE):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                value = getattr(module, alias.name, None)
+                if value is None:  # `from ...queries import portfolio`: a submodule
+                    value = importlib.import_module(f"{node.module}.{alias.name}")
+                bindings[alias.asname or alias.name] = value
+    found: set[Callable[..., Any]] = set()
+    for node in ast.walk(tree):
+        value: Any = None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = bindings.get(node.value.id)
+            if inspect.ismodule(module):
+                value = getattr(module, node.attr, None)
+        elif isinstance(node, ast.Name):
+            value = bindings.get(node.id)
+        if inspect.isfunction(value) and value.__module__.startswith(QUERIES_PACKAGE):
+            found.add(value)
+    return found
+
+
+def _marts_read_by(functions: Iterable[Callable[..., Any]]) -> set[str]:
+    """The marts the query functions name, following the helpers they call (`complete_on`, …)."""
+    from smart_office.dashboard.queries.marts import mart_name
+
+    marts: set[str] = set()
+    seen: set[Callable[..., Any]] = set()
+    pending = list(functions)
+    while pending:
+        function = pending.pop()
+        if function in seen:
+            continue
+        seen.add(function)
+        codes, names = [function.__code__], set()
+        while codes:
+            code = codes.pop()
+            names.update(code.co_names)
+            codes += [c for c in code.co_consts if inspect.iscode(c)]
+        for name in names:
+            value = function.__globals__.get(name)
+            if (mart := mart_name(value)) is not None:
+                marts.add(mart)
+            elif inspect.isfunction(value) and value.__module__.startswith(QUERIES_PACKAGE):
+                pending.append(value)
+    return marts
+
+
+def test_exposures_name_every_mart_the_dashboard_reads(project: Project) -> None:
+    """Each page's exposure names what the page's queries read (and the status every page shows); the export's
+    what the export's. Read from the code, so a query reading a new mart fails here until the exposure says so."""
+    from smart_office.dashboard.queries.status import marts_the_dashboard_reads, warehouse_status
+
     exposures = project.exposures
     offenders = [
         f"no exposure {name}" for name in (*DASHBOARD_EXPOSURES, EXPORT_EXPOSURE) if name not in exposures
     ]
+    status_marts = _marts_read_by([warehouse_status])
+    readers = {
+        **{f"dashboard_{page}": DASHBOARD_DIR / "views" / f"{page}.py" for page in DASHBOARD_PAGES},
+        EXPORT_EXPOSURE: DASHBOARD_DIR / "export.py",
+    }
+    everything: set[str] = set()
+    for exposure, path in readers.items():
+        functions = _query_functions_called_by(path)
+        assert functions, f"{path} calls no query: the reading of its imports broke"
+        reads = _marts_read_by(functions) | status_marts
+        everything |= reads
+        named = {project.name(n) for n in exposures.get(exposure, {}).get("depends_on", {}).get("nodes", [])}
+        offenders += [
+            f"{exposure} does not name {mart}, which {path.name} reads" for mart in sorted(reads - named)
+        ]
+        offenders += [
+            f"{exposure} names {mart}, which {path.name} does not read" for mart in sorted(named - reads)
+        ]
+    # What the dashboard checks is built before showing anything is what its queries read.
+    assert marts_the_dashboard_reads() == everything
     for name, exposure in exposures.items():
         if not (exposure.get("description") or "").strip() or not exposure.get("owner", {}).get("name"):
             offenders.append(f"{name}: no description or owner")
-        if not exposure["depends_on"]["nodes"]:
-            offenders.append(f"{name}: depends on nothing")
-    _fail_on(offenders, "exposures name what reads the marts")
+    _fail_on(offenders, "exposures name every mart the dashboard reads")
