@@ -29,51 +29,61 @@ TARGET_SECONDS = 2.0
 def _page_queries(
     reader: Any, status: Any, tenant: str | None
 ) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
-    from smart_office.dashboard import queries as q
     from smart_office.dashboard.filters import Filters
+    from smart_office.dashboard.queries import alerts as alerts_queries
+    from smart_office.dashboard.queries import customer as customer_queries
+    from smart_office.dashboard.queries import opportunities as opportunities_queries
+    from smart_office.dashboard.queries import portfolio as portfolio_queries
+    from smart_office.dashboard.queries import status as status_queries
 
     start, end = Filters().date_range(status.latest_score_date)
     every = Filters()
     run_id = status.coverage_run.run_id if status.coverage_run else ""
     pages: dict[str, list[tuple[str, Callable[[], Any]]]] = {
         "portfolio": [
-            ("warehouse_status", lambda: q.warehouse_status(reader)),
-            ("portfolio_kpis", lambda: q.portfolio_kpis(reader)),
-            ("ranked_customers", lambda: q.ranked_customers(reader)),
-            ("coverage", lambda: q.coverage(reader, run_id)),
-            ("freshness_summary", lambda: q.freshness_summary(reader)),
-            ("stale_customers", lambda: q.stale_customers(reader)),
-            ("score_distribution", lambda: q.score_distribution(reader)),
-            ("portfolio_trend", lambda: q.portfolio_trend(reader, start, end)),
-            ("unscored_customers", lambda: q.unscored_customers(reader)),
+            ("warehouse_status", lambda: status_queries.warehouse_status(reader)),
+            ("portfolio_kpis", lambda: portfolio_queries.portfolio_kpis(reader)),
+            ("ranked_customers", lambda: portfolio_queries.ranked_customers(reader)),
+            ("coverage", lambda: portfolio_queries.coverage(reader, run_id)),
+            ("freshness_summary", lambda: portfolio_queries.freshness_summary(reader)),
+            ("stale_customers", lambda: portfolio_queries.stale_customers(reader)),
+            ("score_distribution", lambda: portfolio_queries.score_distribution(reader)),
+            ("portfolio_trend", lambda: portfolio_queries.portfolio_trend(reader, start, end)),
+            ("unscored_customers", lambda: portfolio_queries.unscored_customers(reader)),
         ],
         "alerts": [
-            ("customer_options", lambda: q.customer_options(reader)),
-            ("alert_source_options", lambda: q.alert_source_options(reader)),
-            ("alerts_created_daily", lambda: q.alerts_created_daily(reader, every, start, end)),
-            ("alert_backlog_trend", lambda: q.alert_backlog_trend(reader, every, start, end)),
-            ("backlog_summary", lambda: q.backlog_summary(reader, every, status.as_of)),
-            ("resolution_stats", lambda: q.resolution_stats(reader, every, start, end)),
-            ("alert_breakdowns", lambda: q.alert_breakdowns(reader, every, start, end)),
-            ("mitre_techniques", lambda: q.mitre_techniques(reader, every, start, end)),
-            ("open_backlog", lambda: q.open_backlog(reader, every, status.as_of)),
+            ("customer_options", lambda: customer_queries.customer_options(reader)),
+            ("alert_source_options", lambda: alerts_queries.alert_source_options(reader)),
+            ("alerts_created_daily", lambda: alerts_queries.alerts_created_daily(reader, every, start, end)),
+            ("alert_backlog_trend", lambda: alerts_queries.alert_backlog_trend(reader, every, start, end)),
+            ("backlog_summary", lambda: alerts_queries.backlog_summary(reader, every, status.as_of)),
+            ("resolution_stats", lambda: alerts_queries.resolution_stats(reader, every, start, end)),
+            ("alert_breakdowns", lambda: alerts_queries.alert_breakdowns(reader, every, start, end)),
+            ("mitre_techniques", lambda: alerts_queries.mitre_techniques(reader, every, start, end)),
+            ("open_backlog", lambda: alerts_queries.open_backlog(reader, every, status.as_of)),
         ],
         "opportunities": [
-            ("opportunity_totals", lambda: q.opportunity_totals(reader)),
-            ("opportunities_by_control", lambda: q.opportunities_by_control(reader)),
+            ("opportunity_totals", lambda: opportunities_queries.opportunity_totals(reader)),
+            ("opportunities_by_control", lambda: opportunities_queries.opportunities_by_control(reader)),
         ],
     }
     if tenant:
         one = Filters(customer=tenant)
         pages["customer"] = [
-            ("customer_profile", lambda: q.customer_profile(reader, tenant)),
-            ("customer_freshness", lambda: q.customer_freshness(reader, tenant)),
-            ("customer_score_trend", lambda: q.customer_score_trend(reader, tenant, start, end)),
-            ("portfolio_trend", lambda: q.portfolio_trend(reader, start, end)),
-            ("customer_categories", lambda: q.customer_categories(reader, tenant)),
-            ("customer_controls", lambda: q.customer_controls(reader, tenant)),
-            ("alerts_created_daily (customer)", lambda: q.alerts_created_daily(reader, one, start, end)),
-            ("open_alerts", lambda: q.open_alerts(reader, tenant, ["high"], status.as_of)),
+            ("customer_profile", lambda: customer_queries.customer_profile(reader, tenant)),
+            ("customer_freshness", lambda: customer_queries.customer_freshness(reader, tenant)),
+            (
+                "customer_score_trend",
+                lambda: customer_queries.customer_score_trend(reader, tenant, start, end),
+            ),
+            ("portfolio_trend", lambda: portfolio_queries.portfolio_trend(reader, start, end)),
+            ("customer_categories", lambda: customer_queries.customer_categories(reader, tenant)),
+            ("customer_controls", lambda: customer_queries.customer_controls(reader, tenant)),
+            (
+                "alerts_created_daily (customer)",
+                lambda: alerts_queries.alerts_created_daily(reader, one, start, end),
+            ),
+            ("open_alerts", lambda: customer_queries.open_alerts(reader, tenant, ["high"], status.as_of)),
         ]
     return pages
 
@@ -118,21 +128,24 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("SMART_OFFICE_DASHBOARD_URL", None)
         os.environ["SMART_OFFICE_WAREHOUSE_URL"] = args.url
 
-    from smart_office.dashboard import queries as q
+    from psycopg import sql
+
     from smart_office.dashboard.connection import MartsReader, marts_source_from_env
+    from smart_office.dashboard.queries import portfolio as portfolio_queries
+    from smart_office.dashboard.queries import status as status_queries
 
     source = marts_source_from_env()
     reader = MartsReader(source)
-    status = q.warehouse_status(reader)
+    status = status_queries.warehouse_status(reader)
     if not status.has_data:
         print(f"{source.display}: no Secure Score in the marts; nothing to measure", file=sys.stderr)
         return 1
     tenant = args.customer
     if tenant is None:
-        ranked = q.ranked_customers(reader)
+        ranked = portfolio_queries.ranked_customers(reader)
         tenant = str(ranked.iloc[0]["tenant_id"]) if not ranked.empty else None
     counts = reader.frame(
-        q.sql.SQL(
+        sql.SQL(
             "select (select count(*) from marts.dim_customers) as customers, "
             "(select count(*) from marts.fct_secure_scores) as scores, "
             "(select count(*) from marts.fct_control_scores) as control_scores, "

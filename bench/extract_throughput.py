@@ -159,7 +159,7 @@ async def floor(
         tenants = [
             r[0]
             for r in conn.execute(
-                "select tenant_id::text from ops.customer_snapshots where run_id = %s and access_state in ('gdap','dap')",
+                "select tenant_id::text from ops.run_customers where run_id = %s and is_extractable",
                 (run_id,),
             )
         ]

@@ -39,10 +39,10 @@
 {% macro incremental_window_since_latest_run(column='extracted_at', keyword='where') -%}
     {%- if is_incremental() -%}
         {%- if execute and model.resource_type != 'unit_test' -%}
-    {{ keyword }} {{ column }} >= {{ lookback_literal(source('ops', 'runs'), 'started_at') }}
+    {{ keyword }} {{ column }} >= {{ lookback_literal(ref('stg_ops__runs'), 'started_at') }}
         {%- else -%}
     {{ keyword }} {{ column }} >= (
-        select coalesce(max(started_at), '-infinity'::timestamptz) from {{ source('ops', 'runs') }}
+        select coalesce(max(started_at), '-infinity'::timestamptz) from {{ ref('stg_ops__runs') }}
     ) - interval '{{ var("incremental_lookback_hours") }} hours'
         {%- endif -%}
     {%- endif -%}

@@ -310,7 +310,7 @@ def test_the_dag_runs_end_to_end_with_each_login(
         ]
         assert missing == [], "dbt models not built"
         (worst_customer,) = conn.execute(
-            "select tenant_id::text from marts.mart_customer_posture where not is_departed "
+            "select tenant_id::text from marts.rpt_customer_posture where not is_departed "
             "order by secure_score_pct nulls last limit 1"
         ).fetchone()
 

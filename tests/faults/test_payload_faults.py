@@ -88,7 +88,7 @@ def test_odd_payloads_cost_no_customer_its_marts(
     assert " ERROR=0 " in build.stdout
     # Every customer that loaded is in the marts, odd ones included.
     loaded = set(reference.loaded_tenants())
-    for mart in ("fct_alerts", "fct_secure_scores", "fct_incidents", "mart_customer_posture"):
+    for mart in ("fct_alerts", "fct_secure_scores", "fct_incidents", "rpt_customer_posture"):
         present = {r[0] for r in portfolio.query(f"select distinct tenant_id::text from marts.{mart}")}  # noqa: S608
         assert loaded <= present, f"{mart} lacks {sorted(loaded - present)[:3]}"
     issues = portfolio.query("select tenant_id::text, entity, field, issue from marts.fct_data_issues")

@@ -10,9 +10,11 @@ days, `-1` comparatives) of the real thing, and alerts and incidents with their 
 what the extraction reads: the alerts and incidents whose lastUpdateDateTime falls after the previous run, as
 Graph renders them with `Prefer: include-unknown-enum-members` (as the product asks).
 
-Runs are daily: run `r` lands what Graph would have returned since run `r - 1`. In the last run a few
-customers fail (a revoked consent, a throttled alerts endpoint), so coverage and freshness have something
-honest to show.
+Runs are daily: each is discovered as the pipeline discovers (`record_discovery` on the emulator's Partner
+Center customers, GDAP relationships and contracts: the raw payloads land and the warehouse classifies the
+snapshot), extracts the customers `ops.run_customers` says it may, and lands what Graph would have returned
+since the previous run. In the last run a few customers fail (a revoked consent, a throttled alerts endpoint),
+so coverage and freshness have something honest to show.
 """
 
 from __future__ import annotations
@@ -26,26 +28,18 @@ from typing import Any
 import psycopg
 
 from emulator.data.alerts import AlertFilter, alert_dict, alerts_as_of
+from emulator.data.directory_objects import contracts, delegated_admin_relationships, partner_center_customers
 from emulator.data.incidents import IncidentFilter, incident_dict, incidents_as_of
 from emulator.data.portfolio import Customer, Portfolio
 from emulator.data.profiles import control_profiles
 from emulator.data.securescore import secure_score_record
 from emulator.data.timestamps import day_of, from_us, to_us
 from smart_office.dbt_runner import run_dbt
+from smart_office.extract.discovery import record_discovery
 from smart_office.warehouse.loader import RawLoader
 from smart_office.warehouse.migrations import migrate
 
 ENDPOINTS = ("secure_scores", "control_profiles", "alerts_v2", "incidents")
-# The emulator's access situations, in the vocabulary of ops.customers.access_state.
-ACCESS_STATES = {
-    "gdap_security": "gdap",
-    "gdap_no_security": "gdap_no_security_role",
-    "dap": "dap",
-    "gdap_expired": "gdap_expired",
-    "gdap_pending": "gdap_pending",
-    "none": "none",
-}
-_EXTRACTABLE = frozenset({"gdap", "dap"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +103,11 @@ def _run_id(moment: datetime) -> str:
     return f"test/{moment:%Y%m%dT%H%M%S}"
 
 
-def _access_state(customer: Customer) -> str:
-    return ACCESS_STATES[customer.access]
-
-
-def _gdap_status(customer: Customer, at: datetime) -> tuple[str | None, datetime | None]:
-    if not customer.gdap:
-        return None, None
-    latest = customer.gdap[-1]
-    return latest.status_at(at), latest.end_at(at)
+async def _extractable(conn: psycopg.AsyncConnection, run_id: str) -> set[str]:
+    cur = await conn.execute(
+        "select tenant_id::text from ops.run_customers where run_id = %s and is_extractable", (run_id,)
+    )
+    return {row[0] for row in await cur.fetchall()}
 
 
 async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> LandedPortfolio:
@@ -126,16 +116,9 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
     customers = list(portfolio)
     times = _run_times(spec)
     landed = LandedPortfolio(run_ids=[_run_id(t) for t in times], tenant_ids=[c.tenant_id for c in customers])
-    last = times[-1]
-    extractable_now = [c for c in customers if c.is_listed(last) and _access_state(c) in _EXTRACTABLE]
-    failing = dict(
-        zip([c.tenant_id for c in reversed(extractable_now)], spec.last_run_failures, strict=False)
-    )
-    first_seen: dict[str, datetime] = {}
-    last_seen: dict[str, tuple[datetime, str]] = {}
-    departed: dict[str, datetime] = {}
     history_start_us = to_us(spec.as_of) - spec.history_days * 86_400_000_000
     windows: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+    late: str | None = None
     for index, (at, run_id) in enumerate(zip(times, landed.run_ids, strict=True)):
         is_last = index == len(times) - 1
         status = spec.last_run_status if is_last else "succeeded"
@@ -152,44 +135,40 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
                 status,
             ),
         )
+        await record_discovery(
+            conn,
+            run_id=run_id,
+            customers=partner_center_customers(portfolio, at),
+            relationships=delegated_admin_relationships(portfolio, at),
+            dap_tenants={str(c["customerId"]).lower() for c in contracts(portfolio, at)},
+            excluded=frozenset(),
+            seen_at=at,
+        )
+        extractable = await _extractable(conn, run_id)
+        if index == 0:
+            late = next((c.tenant_id for c in customers if c.tenant_id in extractable), None)
+        failing = (
+            dict(
+                zip(
+                    [c.tenant_id for c in reversed(customers) if c.tenant_id in extractable],
+                    spec.last_run_failures,
+                    strict=False,
+                )
+            )
+            if is_last
+            else {}
+        )
         since_us = to_us(times[index - 1]) if index else history_start_us
         at_us = to_us(at)
         loader = RawLoader(conn, run_id)
-        late = next((c.tenant_id for c in customers if _access_state(c) in _EXTRACTABLE), None)
         for position, customer in enumerate(customers):
             tenant = customer.tenant_id
+            if tenant not in extractable:
+                continue
             tenant_since_us = since_us
             if index == 0 and tenant == late and spec.late_history_days is not None:
                 tenant_since_us = at_us - spec.late_history_days * 86_400_000_000
-            if not customer.is_listed(at):
-                if tenant in last_seen and tenant not in departed:
-                    departed[tenant] = at
-                continue
-            first_seen.setdefault(tenant, at)
-            last_seen[tenant] = (at, run_id)
-            access = _access_state(customer)
-            gdap_status, gdap_end = _gdap_status(customer, at)
-            await conn.execute(
-                "insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name,"
-                " default_domain, relationship_to_partner, access_state, gdap_status, gdap_end_at,"
-                " has_security_roles, is_excluded, is_departed) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " false, false)",
-                (
-                    run_id,
-                    tenant,
-                    customer.commerce_id,
-                    customer.company_name,
-                    customer.default_domain,
-                    customer.relationship,
-                    access,
-                    gdap_status,
-                    gdap_end,
-                    customer.access == "gdap_security",
-                ),
-            )
-            if access not in _EXTRACTABLE:
-                continue
-            failure = failing.get(tenant) if is_last else None
+            failure = failing.get(tenant)
             started = at + timedelta(seconds=20 + 7 * position)
             outcomes: list[tuple[str, str, str, int]] = []
             if failure is not None and failure[0] == "token":
@@ -235,38 +214,20 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
                         *window,
                     ),
                 )
+    cur = await conn.execute(
+        "select tenant_id::text, is_extractable, access_state from ops.run_customers"
+        " where run_id = %s and not is_departed",
+        (landed.run_ids[-1],),
+    )
+    listed = {tenant: (extractable, access) for tenant, extractable, access in await cur.fetchall()}
     for customer in customers:
-        tenant = customer.tenant_id
-        if tenant not in last_seen:
+        if customer.tenant_id not in listed:
             continue
-        access = _access_state(customer)
-        (seen_at, seen_run) = last_seen[tenant]
-        gdap_status, gdap_end = _gdap_status(customer, seen_at)
-        await conn.execute(
-            "insert into ops.customers (tenant_id, partner_center_id, company_name, default_domain,"
-            " relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles, is_excluded,"
-            " first_seen_at, last_seen_at, departed_at, last_run_id)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, false, %s, %s, %s, %s)",
-            (
-                tenant,
-                customer.commerce_id,
-                customer.company_name,
-                customer.default_domain,
-                customer.relationship,
-                access,
-                gdap_status,
-                gdap_end,
-                customer.access == "gdap_security",
-                first_seen[tenant],
-                seen_at,
-                departed.get(tenant),
-                seen_run,
-            ),
-        )
-        if access in _EXTRACTABLE and tenant not in departed:
-            landed.extractable.append(tenant)
-        elif tenant not in departed:
-            landed.not_extractable[tenant] = access
+        extractable, access = listed[customer.tenant_id]
+        if extractable:
+            landed.extractable.append(customer.tenant_id)
+        else:
+            landed.not_extractable[customer.tenant_id] = access
     if spec.odd_records and landed.extractable:
         landed.odd_records_tenant = landed.extractable[0]
         await RawLoader(conn, landed.run_ids[-1]).land("alerts_v2", landed.odd_records_tenant, ODD_ALERTS)

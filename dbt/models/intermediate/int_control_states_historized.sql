@@ -1,10 +1,24 @@
--- Each tenant's control state over time, from the controlStateUpdates history of the newest profile:
--- one row per state change with the interval it was in effect. Controls never updated are "default".
+-- Each tenant's controls over time: one row per interval in which a state was in effect (from the
+-- controlStateUpdates of the newest profile), with the profile's max score. Before the first update, and for
+-- a control never updated, the state is `default`, so every profile's intervals cover all time.
 with
 
 profiles as (
 
     select * from {{ ref('int_control_profiles_deduplicated') }}
+
+),
+
+initial_states as (
+
+    select
+        tenant_id,
+        control_id,
+        max_score,
+        0::bigint as state_position,
+        'default'::text as control_state,
+        '-infinity'::timestamptz as valid_from
+    from profiles
 
 ),
 
@@ -15,10 +29,25 @@ updates as (
     select
         profiles.tenant_id,
         profiles.control_id,
-        lower({{ json_text("update_item -> 'state'", max_length=100) }}) as control_state,
-        {{ json_timestamp("update_item -> 'updatedDateTime'") }} as valid_from
+        profiles.max_score,
+        update_item.position as state_position,
+        lower({{ json_text("update_item.value -> 'state'", max_length=100) }}) as control_state,
+        {{ json_timestamp("update_item.value -> 'updatedDateTime'") }} as valid_from
     from profiles
-    cross join lateral jsonb_array_elements({{ json_array('profiles.state_updates') }}) as update_item
+    cross join lateral jsonb_array_elements(
+        coalesce({{ json_array('profiles.state_updates') }}, '[]'::jsonb)
+    ) with ordinality as update_item (value, position)
+
+),
+
+changes as (
+
+    select * from initial_states
+
+    union all
+
+    select * from updates
+    where valid_from is not null
 
 ),
 
@@ -27,14 +56,17 @@ final as (
     select
         tenant_id,
         control_id,
+        state_position,
         control_state,
+        max_score,
         valid_from,
         coalesce(
-            lead(valid_from) over (partition by tenant_id, control_id order by valid_from, control_state),
+            lead(valid_from) over (
+                partition by tenant_id, control_id order by valid_from, control_state, state_position
+            ),
             'infinity'::timestamptz
         ) as valid_to
-    from updates
-    where valid_from is not null
+    from changes
 
 )
 

@@ -307,14 +307,14 @@ def print_summary(warehouse: WarehouseTarget) -> None:
 def print_marts_summary(warehouse: WarehouseTarget) -> None:
     """What an analyst would look at first, read from the marts the DAG just built."""
     with connect(warehouse) as conn:
-        exists = conn.execute("select to_regclass('marts.mart_customer_posture')").fetchone()[0]
+        exists = conn.execute("select to_regclass('marts.rpt_customer_posture')").fetchone()[0]
         if exists is None:
             console.print("[yellow]marts not built (the dbt step did not run)[/]")
             return
         avg, median, scored = conn.execute(
             """
             select avg(secure_score_pct), percentile_cont(0.5) within group (order by secure_score_pct), count(*)
-            from marts.mart_customer_posture where secure_score_pct is not null and not is_departed
+            from marts.rpt_customer_posture where secure_score_pct is not null and not is_departed
             """
         ).fetchone()
         if scored:

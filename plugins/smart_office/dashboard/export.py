@@ -16,10 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from smart_office.dashboard import formatting as fmt
-from smart_office.dashboard import queries, svg
+from smart_office.dashboard import svg
 from smart_office.dashboard.filters import Filters
 from smart_office.dashboard.freshness import stale_dataset_message
-from smart_office.dashboard.queries import Reader, WarehouseStatus
+from smart_office.dashboard.queries import customer as customer_queries
+from smart_office.dashboard.queries import portfolio as portfolio_queries
+from smart_office.dashboard.queries import status as status_queries
+from smart_office.dashboard.queries.marts import Reader
+from smart_office.dashboard.queries.status import WarehouseStatus
 
 _CSS = """
 body{font-family:"Segoe UI",Helvetica,Arial,sans-serif;color:#263238;margin:24px;max-width:1100px}
@@ -104,7 +108,7 @@ def _coverage_html(reader: Reader, status: WarehouseStatus) -> list[str]:
         return [
             '<h2>Coverage of the last run</h2><div class="info">No run has recorded any customer yet.</div>'
         ]
-    frame = queries.coverage(reader, run.run_id)
+    frame = portfolio_queries.coverage(reader, run.run_id)
     rows = [
         [_e(fmt.label(r.outcome)), _e(fmt.reason(r.reason)), fmt.count(r.customers)]
         for r in frame.itertuples()
@@ -119,7 +123,7 @@ def _coverage_html(reader: Reader, status: WarehouseStatus) -> list[str]:
         ),
         _table(["Outcome", "Reason", "Customers"], rows, {2}),
     ]
-    freshness = queries.freshness_summary(reader)
+    freshness = portfolio_queries.freshness_summary(reader)
     if not freshness.empty:
         parts.append("<h2>Data freshness</h2>")
         parts.append(
@@ -143,7 +147,7 @@ def _coverage_html(reader: Reader, status: WarehouseStatus) -> list[str]:
 
 def portfolio_html(reader: Reader) -> str:
     """The portfolio page as one HTML document."""
-    status = queries.warehouse_status(reader)
+    status = status_queries.warehouse_status(reader)
     title = "Partner Smart Office — Portfolio"
     if not status.has_marts or (status.latest_run is None and not status.has_data):
         return _page(
@@ -164,8 +168,8 @@ def portfolio_html(reader: Reader) -> str:
     if not status.has_data:
         body.append('<div class="warn">No Secure Score has been loaded yet.</div>')
         return _page(title, body + _coverage_html(reader, status), status)
-    kpis = queries.portfolio_kpis(reader)
-    ranked = queries.ranked_customers(reader)
+    kpis = portfolio_queries.portfolio_kpis(reader)
+    ranked = portfolio_queries.ranked_customers(reader)
     body.append(
         _kpis(
             [
@@ -187,7 +191,7 @@ def portfolio_html(reader: Reader) -> str:
     )
     body += _coverage_html(reader, status)
     start, end = Filters().date_range(status.latest_score_date)
-    trend = queries.portfolio_trend(reader, start, end)
+    trend = portfolio_queries.portfolio_trend(reader, start, end)
     body.append("<h2>Secure Score trend (median, 10th-90th percentile)</h2>")
     body.append(
         svg.line_chart(
@@ -197,7 +201,7 @@ def portfolio_html(reader: Reader) -> str:
             band=(list(trend["p10"]), list(trend["p90"]), "#1565c0"),
         )
     )
-    distribution = queries.score_distribution(reader)
+    distribution = portfolio_queries.score_distribution(reader)
     body.append("<h2>Distribution of Secure Score</h2>")
     body.append(
         svg.histogram(
@@ -232,7 +236,7 @@ def portfolio_html(reader: Reader) -> str:
             {1, 2, 3, 4, 5},
         )
     )
-    unscored = queries.unscored_customers(reader)
+    unscored = portfolio_queries.unscored_customers(reader)
     if not unscored.empty:
         body.append(
             f'<div class="warn">{len(unscored):,} current customers have no Secure Score and are not ranked: '
@@ -250,15 +254,15 @@ def customer_html(reader: Reader, tenant_id: str) -> str:
 
 def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
     """(company name, HTML) of one customer's page."""
-    status = queries.warehouse_status(reader)
-    profile = queries.customer_profile(reader, tenant_id) if status.has_marts else None
+    status = status_queries.warehouse_status(reader)
+    profile = customer_queries.customer_profile(reader, tenant_id) if status.has_marts else None
     if profile is None:
         raise ExportError(f"customer {tenant_id} is not in the warehouse")
     title = f"{profile['company_name']} — Secure Score"
     body = [
         f'<div class="sub">{_e(profile["default_domain"])} · access: {_e(fmt.reason(profile["access_state"]))}</div>'
     ]
-    freshness = queries.customer_freshness(reader, tenant_id)
+    freshness = customer_queries.customer_freshness(reader, tenant_id)
     for r in freshness.itertuples():
         message = stale_dataset_message(r, profile["last_token_state"])
         if message:
@@ -286,8 +290,8 @@ def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
         )
     )
     start, end = Filters().date_range(status.latest_score_date)
-    trend = queries.customer_score_trend(reader, tenant_id, start, end)
-    portfolio = queries.portfolio_trend(reader, start, end).set_index("score_date")["median"]
+    trend = customer_queries.customer_score_trend(reader, tenant_id, start, end)
+    portfolio = portfolio_queries.portfolio_trend(reader, start, end).set_index("score_date")["median"]
     days = list(trend["score_date"])
     body.append("<h2>Secure Score against Microsoft's comparatives</h2>")
     body.append(
@@ -302,7 +306,7 @@ def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
             "Secure Score trend",
         )
     )
-    categories = queries.customer_categories(reader, tenant_id)
+    categories = customer_queries.customer_categories(reader, tenant_id)
     if not categories.empty:
         body.append("<h2>By category</h2>")
         body.append(
@@ -319,7 +323,7 @@ def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
                 maximum=100,
             )
         )
-    controls = queries.customer_controls(reader, tenant_id)
+    controls = customer_queries.customer_controls(reader, tenant_id)
     todo = controls[~controls["is_implemented"]].head(CONTROL_ROWS)
     body.append(f"<h2>Top {len(todo)} controls by points still available</h2>")
     body.append(
@@ -338,7 +342,7 @@ def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
             {1},
         )
     )
-    open_high = queries.open_alerts(reader, tenant_id, ["high"], status.as_of)
+    open_high = customer_queries.open_alerts(reader, tenant_id, ["high"], status.as_of)
     body.append("<h2>Open high-severity alerts</h2>")
     if open_high.empty:
         body.append('<div class="info">No open high-severity alerts.</div>')
@@ -383,8 +387,8 @@ def export_pages(reader: Reader, out_dir: Path, customer: str | None = None) -> 
     portfolio = out_dir / "portfolio.html"
     portfolio.write_text(portfolio_html(reader), encoding="utf-8")
     if customer is None:
-        status = queries.warehouse_status(reader)
-        ranked = queries.ranked_customers(reader) if status.has_marts else pd.DataFrame()
+        status = status_queries.warehouse_status(reader)
+        ranked = portfolio_queries.ranked_customers(reader) if status.has_marts else pd.DataFrame()
         if ranked.empty:
             return ExportedPages(portfolio, None)
         customer = str(ranked.iloc[0]["tenant_id"])

@@ -7,13 +7,13 @@ from typing import Any
 import pandas as pd
 
 from smart_office.dashboard import formatting as fmt
-from smart_office.dashboard.queries import STALE_AFTER_HOURS
 
 
 def stale_dataset_message(row: Any, token_state: str | None) -> str | None:
     """Why one of a customer's datasets is behind the last run, or None when it is current.
 
-    :param row: a row of `queries.customer_freshness`.
+    :param row: a row of `queries.customer.customer_freshness` (fct_tenant_freshness, whose `is_stale` says
+        whether the latest run loaded the dataset).
     :param token_state: the customer's latest token outcome: a token failure stops every dataset, and the
         datasets' own rows then still show their last (successful) attempt.
     """
@@ -21,8 +21,7 @@ def stale_dataset_message(row: Any, token_state: str | None) -> str | None:
     name = words[:1].upper() + words[1:]
     if row.last_loaded_at is None or pd.isna(row.last_loaded_at):
         return f"{name} have never been loaded for this customer."
-    behind = row.hours_behind_latest_run
-    if row.last_outcome == "loaded" and (behind is None or pd.isna(behind) or behind <= STALE_AFTER_HOURS):
+    if row.last_outcome == "loaded" and not row.is_stale:
         return None
     if row.last_outcome != "loaded":
         why = fmt.reason(row.last_state)

@@ -18,7 +18,8 @@ from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.connection import DashboardConfigError, MartsUnavailableError
 from smart_office.dashboard.data import load
 from smart_office.dashboard.filters import SEVERITIES, Filters, query_keys
-from smart_office.dashboard.queries import WarehouseStatus
+from smart_office.dashboard.queries import status as status_queries
+from smart_office.dashboard.queries.status import WarehouseStatus
 
 _APPLIED = "_filters_from_url"
 CUSTOMER_KEY, DATES_KEY, SEVERITY_KEY, SOURCES_KEY = "f_customer", "f_dates", "f_severity", "f_sources"
@@ -37,7 +38,7 @@ class FilterSet:
 def warehouse_status() -> WarehouseStatus | None:
     """The warehouse's status, or None after explaining on the page why it cannot be read."""
     try:
-        return load("warehouse_status")
+        return load(status_queries.warehouse_status)
     except DashboardConfigError as exc:
         st.error(f"The dashboard is not configured: {exc}.")
     except MartsUnavailableError as exc:
@@ -179,7 +180,7 @@ def empty_state(message: str) -> None:
 def completeness_note(completeness: Any, what: str, start: date, end: date) -> date | None:
     """Say which customers a portfolio series counts, and return where it is complete for all of them.
 
-    `completeness` is `queries.history_completeness`: a customer counts on a day only once its history of
+    `completeness` is `queries.history.history_completeness`: a customer counts on a day only once its history of
     the dataset is complete (its first run's reach, or its return after a lapse longer than Microsoft keeps
     data). Returns the day from which every customer counts, if that falls inside the range.
     """

@@ -1,7 +1,10 @@
 """Customer discovery: every Partner Center customer, joined with GDAP relationships (and DAP contracts).
 
-Produces the run's customer snapshot (ops.customer_snapshots), maintains ops.customers (first/last seen,
-departed), and lands the raw Partner Center and GDAP payloads. Customers without delegated access are
+Lands the raw Partner Center and GDAP payloads, writes the run's customer snapshot (ops.customer_snapshots)
+and maintains ops.customers (first/last seen, departed). What access a customer grants is not decided here:
+the snapshot records what was listed, and the warehouse's `ops.classify_customer_access` (migration 0006,
+also what dbt's `int_customers_access_classified` calls) classifies it as the snapshot is written; which
+customers the run extracts is `ops.run_customers.is_extractable`. Customers without delegated access are
 recorded with their access state — they are not failures, they are a to-do for the partner.
 """
 
@@ -9,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 
 from smart_office.graph.client import GraphClient
@@ -23,32 +28,21 @@ from smart_office.warehouse.loader import RawLoader
 
 log = logging.getLogger(__name__)
 
-# Entra built-in roles that can read Secure Score and Defender alerts/incidents (role template ids).
-SECURITY_READ_ROLES = frozenset(
-    {
-        "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
-        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",  # Global Reader
-        "194ae4cb-b126-40b2-bd5b-6091b380977d",  # Security Administrator
-        "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",  # Security Operator
-        "5d6b6bb7-de71-4623-b4af-96380a352509",  # Security Reader
-    }
-)
-ACTIVE_GDAP = frozenset({"active", "expiring"})
-PENDING_GDAP = frozenset({"created", "approvalPending", "approved", "activating"})
-EXTRACTABLE_STATES = ("gdap", "dap")
+# An ISO 8601 time with its own offset: passed to PostgreSQL as sent, so the warehouse parses it as staging does.
+_HAS_OFFSET = re.compile(r"(Z|z|[+-]\d{2}(:?\d{2})?)$")
 
 
 @dataclass(slots=True)
 class CustomerRecord:
+    """One listed customer, as discovery observed it (nothing concluded yet)."""
+
     tenant_id: str
     partner_center_id: str | None
     company_name: str | None
     default_domain: str | None
     relationship_to_partner: str | None
-    access_state: str
-    gdap_status: str | None
-    gdap_end_at: str | None
-    has_security_roles: bool
+    relationships: list[dict[str, Any]]
+    has_dap_contract: bool
     is_excluded: bool
 
 
@@ -70,35 +64,49 @@ class DiscoveryResult:
         }
 
 
-def classify_access(
-    relationships: list[dict[str, Any]], has_dap_contract: bool
-) -> tuple[str, str | None, str | None, bool]:
-    """(access_state, best GDAP status, its end time, has security roles) for one customer."""
+def _graph_text(value: Any) -> str | None:
+    """A JSON string (cut to 100 characters), or a number or boolean as its JSON text; else None (as staging)."""
+    if isinstance(value, str):
+        return value[:100]
+    if isinstance(value, bool | int | float):
+        return orjson.dumps(value).decode()
+    return None
 
-    def roles(rel: dict[str, Any]) -> set[str]:
-        details = rel.get("accessDetails") or {}
-        return {str(r.get("roleDefinitionId", "")).lower() for r in details.get("unifiedRoles") or []}
 
-    active = [r for r in relationships if r.get("status") in ACTIVE_GDAP]
-    with_security = [r for r in active if roles(r) & SECURITY_READ_ROLES]
-    if with_security:
-        best = max(with_security, key=lambda r: str(r.get("endDateTime") or ""))
-        return "gdap", best.get("status"), best.get("endDateTime"), True
-    if active:
-        # /contracts lists every customer the partner administers, GDAP included, so a contract says
-        # nothing about security roles: an active GDAP relationship without one is a GDAP gap to fix.
-        best = max(active, key=lambda r: str(r.get("endDateTime") or ""))
-        return "gdap_no_security_role", best.get("status"), best.get("endDateTime"), False
-    if has_dap_contract:
-        return "dap", None, None, False
-    if any(r.get("status") in PENDING_GDAP for r in relationships):
-        return "gdap_pending", "approvalPending", None, False
-    if relationships:
-        latest = max(
-            relationships, key=lambda r: str(r.get("endDateTime") or r.get("lastModifiedDateTime") or "")
-        )
-        return "gdap_expired", latest.get("status"), latest.get("endDateTime"), False
-    return "none", None, None, False
+def _graph_timestamp(value: Any) -> str | None:
+    """An ISO 8601 date-time of 2000-2099 (as staging reads one), else None; without an offset, UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if not 2000 <= parsed.year <= 2099:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC).isoformat()
+    return value if _HAS_OFFSET.search(value) else parsed.isoformat()
+
+
+def relationship_facts(relationship: dict[str, Any]) -> dict[str, Any]:
+    """A GDAP relationship in the shape `ops.classify_customer_access` reads: status, end and last change, roles."""
+    details = relationship.get("accessDetails")
+    roles = details.get("unifiedRoles") if isinstance(details, dict) else None
+    return {
+        "status": _graph_text(relationship.get("status")),
+        "end_at": _graph_timestamp(relationship.get("endDateTime")),
+        "last_modified_at": _graph_timestamp(relationship.get("lastModifiedDateTime")),
+        "role_ids": [
+            role["roleDefinitionId"][:100]
+            for role in (roles if isinstance(roles, list) else [])
+            if isinstance(role, dict) and isinstance(role.get("roleDefinitionId"), str)
+        ],
+    }
+
+
+def _relationship_tenant(relationship: dict[str, Any]) -> str:
+    customer = relationship.get("customer")
+    return str((customer if isinstance(customer, dict) else {}).get("tenantId") or "").lower()
 
 
 def build_records(
@@ -107,11 +115,12 @@ def build_records(
     dap_tenants: set[str],
     excluded: frozenset[str],
 ) -> list[CustomerRecord]:
+    """One record per listed tenant (the first listing wins), with its relationships and DAP contract."""
     by_tenant: dict[str, list[dict[str, Any]]] = {}
     for rel in relationships:
-        tenant = str((rel.get("customer") or {}).get("tenantId", "")).lower()
+        tenant = _relationship_tenant(rel)
         if tenant:
-            by_tenant.setdefault(tenant, []).append(rel)
+            by_tenant.setdefault(tenant, []).append(relationship_facts(rel))
     records = []
     seen: set[str] = set()
     for customer in customers:
@@ -120,7 +129,6 @@ def build_records(
         if not tenant or tenant in seen:
             continue
         seen.add(tenant)
-        state, status, end, security = classify_access(by_tenant.get(tenant, []), tenant in dap_tenants)
         records.append(
             CustomerRecord(
                 tenant_id=tenant,
@@ -128,10 +136,8 @@ def build_records(
                 company_name=profile.get("companyName"),
                 default_domain=profile.get("domain"),
                 relationship_to_partner=customer.get("relationshipToPartner"),
-                access_state=state,
-                gdap_status=status,
-                gdap_end_at=end,
-                has_security_roles=security,
+                relationships=by_tenant.get(tenant, []),
+                has_dap_contract=tenant in dap_tenants,
                 is_excluded=tenant in excluded,
             )
         )
@@ -148,7 +154,7 @@ async def discover(
     excluded: frozenset[str],
     seen_at: datetime,
 ) -> DiscoveryResult:
-    """List customers and relationships, write the snapshot; `seen_at` comes from the task context."""
+    """List customers, relationships and contracts, then record them; `seen_at` comes from the task context."""
     customers = await asyncio.to_thread(lambda: list(partner_center.customers()))
     relationships: list[dict[str, Any]] = []
     async for page in graph.pages(
@@ -161,17 +167,54 @@ async def discover(
     dap_tenants: set[str] = set()
     async for page in graph.pages(partner_tenant_id, "/contracts", params={"$top": "999"}, bucket=DIRECTORY):
         dap_tenants.update(str(c.get("customerId", "")).lower() for c in page.items if isinstance(c, dict))
+    return await record_discovery(
+        conn,
+        run_id=run_id,
+        customers=customers,
+        relationships=relationships,
+        dap_tenants=dap_tenants,
+        excluded=excluded,
+        seen_at=seen_at,
+    )
 
+
+async def record_discovery(
+    conn: psycopg.AsyncConnection,
+    *,
+    run_id: str,
+    customers: list[dict[str, Any]],
+    relationships: list[dict[str, Any]],
+    dap_tenants: set[str],
+    excluded: frozenset[str],
+    seen_at: datetime,
+) -> DiscoveryResult:
+    """Land what discovery listed and write the run's snapshot (the part that calls no Microsoft API).
+
+    :param customers: Partner Center customers, as listed.
+    :param relationships: the partner's GDAP relationships, as Graph listed them.
+    :param dap_tenants: tenants the partner's /contracts lists.
+    :param excluded: tenants excluded by configuration.
+    :param seen_at: the run's point in time (first/last seen, departed).
+    """
     records = build_records(customers, relationships, dap_tenants, excluded)
     await _land_raw(RawLoader(conn, run_id), customers, relationships)
-    result = DiscoveryResult(run_id=run_id, listed=len(records))
     async with conn.transaction():
         await _write_snapshot(conn, run_id, records, seen_at)
-        result.departed = await _mark_departed(conn, run_id, seen_at)
-    for record in records:
-        result.by_access_state[record.access_state] = result.by_access_state.get(record.access_state, 0) + 1
-        if record.access_state in EXTRACTABLE_STATES and not record.is_excluded:
-            result.extractable += 1
+        departed = await _mark_departed(conn, run_id, seen_at)
+    result = DiscoveryResult(run_id=run_id, listed=len(records), departed=departed)
+    # What the run will extract is the warehouse's rule, read back rather than restated here.
+    cur = await conn.execute(
+        """
+        select access_state, count(*), count(*) filter (where is_extractable)
+        from ops.run_customers
+        where run_id = %s and not is_departed
+        group by access_state
+        """,
+        (run_id,),
+    )
+    for state, count, extractable in await cur.fetchall():
+        result.by_access_state[state] = count
+        result.extractable += extractable
     log.info(
         "discovered %d customers (%d extractable, %d departed): %s",
         result.listed,
@@ -196,8 +239,7 @@ async def _land_raw(
             await loader.land("partner_center_customers", tenant, items, endpoint="/v1/customers")
     by_tenant = {}
     for rel in relationships:
-        tenant = str((rel.get("customer") or {}).get("tenantId", "")).lower()
-        by_tenant.setdefault(tenant, []).append(rel)
+        by_tenant.setdefault(_relationship_tenant(rel), []).append(rel)
     for tenant, items in by_tenant.items():
         if tenant:
             await loader.land(
@@ -215,47 +257,71 @@ async def _write_snapshot(
     # run twice at once) replace the snapshot one after the other, never interleaved.
     await conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"snapshot:{run_id}",))
     await conn.execute("delete from ops.customer_snapshots where run_id = %s", (run_id,))
-    rows = [
-        (
-            run_id,
-            r.tenant_id,
-            r.partner_center_id,
-            r.company_name,
-            r.default_domain,
-            r.relationship_to_partner,
-            r.access_state,
-            r.gdap_status,
-            r.gdap_end_at,
-            r.has_security_roles,
-            r.is_excluded,
-        )
-        for r in records
-    ]
+    await conn.execute(
+        """
+        create temporary table discovered (
+            tenant_id uuid not null,
+            partner_center_id text,
+            company_name text,
+            default_domain text,
+            relationship_to_partner text,
+            relationships jsonb not null,
+            has_dap_contract boolean not null,
+            is_excluded boolean not null
+        ) on commit drop
+        """
+    )
     async with conn.cursor() as cur:
         async with cur.copy(
             """
-            copy ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name, default_domain,
-                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
-                is_excluded, is_departed) from stdin
+            copy discovered (tenant_id, partner_center_id, company_name, default_domain, relationship_to_partner,
+                relationships, has_dap_contract, is_excluded) from stdin
             """
         ) as copy:
-            for row in rows:
-                await copy.write_row((*row, False))
+            for r in records:
+                await copy.write_row(
+                    (
+                        r.tenant_id,
+                        r.partner_center_id,
+                        r.company_name,
+                        r.default_domain,
+                        r.relationship_to_partner,
+                        orjson.dumps(r.relationships).decode(),
+                        r.has_dap_contract,
+                        r.is_excluded,
+                    )
+                )
+        # The classification is the warehouse's (migration 0006), so dbt classifies the landed payloads alike.
+        await cur.execute(
+            """
+            insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name, default_domain,
+                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
+                has_dap_contract, is_excluded, is_departed)
+            select %(run)s, discovered.tenant_id, discovered.partner_center_id, discovered.company_name,
+                   discovered.default_domain, discovered.relationship_to_partner, access.access_state,
+                   access.gdap_status, access.gdap_end_at, access.has_security_roles, discovered.has_dap_contract,
+                   discovered.is_excluded, false
+            from discovered
+            cross join lateral ops.classify_customer_access(discovered.relationships, discovered.has_dap_contract)
+                as access
+            """,
+            {"run": run_id},
+        )
         await cur.execute(
             """
             insert into ops.customers as c (tenant_id, partner_center_id, company_name, default_domain,
-                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles, is_excluded,
-                first_seen_at, last_seen_at, departed_at, last_run_id)
+                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
+                has_dap_contract, is_excluded, first_seen_at, last_seen_at, departed_at, last_run_id)
             select tenant_id, partner_center_id, company_name, default_domain, relationship_to_partner,
-                   access_state, gdap_status, gdap_end_at, has_security_roles, is_excluded, %(seen)s, %(seen)s,
-                   null, run_id
+                   access_state, gdap_status, gdap_end_at, has_security_roles, has_dap_contract, is_excluded,
+                   %(seen)s, %(seen)s, null, run_id
             from ops.customer_snapshots where run_id = %(run)s
             on conflict (tenant_id) do update set
                 partner_center_id = excluded.partner_center_id, company_name = excluded.company_name,
                 default_domain = excluded.default_domain, relationship_to_partner = excluded.relationship_to_partner,
                 access_state = excluded.access_state, gdap_status = excluded.gdap_status,
                 gdap_end_at = excluded.gdap_end_at, has_security_roles = excluded.has_security_roles,
-                is_excluded = excluded.is_excluded,
+                has_dap_contract = excluded.has_dap_contract, is_excluded = excluded.is_excluded,
                 first_seen_at = least(c.first_seen_at, excluded.first_seen_at),
                 last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
                 departed_at = null, last_run_id = excluded.last_run_id
@@ -274,10 +340,10 @@ async def _mark_departed(conn: psycopg.AsyncConnection, run_id: str, seen_at: da
             returning *
         ), snap as (
             insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name, default_domain,
-                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles, is_excluded,
-                is_departed)
+                relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
+                has_dap_contract, is_excluded, is_departed)
             select %(run)s, tenant_id, partner_center_id, company_name, default_domain, relationship_to_partner,
-                   'departed', gdap_status, gdap_end_at, has_security_roles, is_excluded, true
+                   'departed', gdap_status, gdap_end_at, has_security_roles, has_dap_contract, is_excluded, true
             from gone
             returning 1
         )

@@ -8,14 +8,9 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg import sql
 
 # Endpoint outcomes. A tenant counts as loaded when none of its endpoints failed.
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
-# A tenant the run meant to extract but that has no outcome: its shard failed or never ran.
-NOT_EXTRACTED = "not_extracted"
-# Which customers of a run's snapshot are extracted (the shard planner and coverage read the same rule).
-EXTRACTABLE = "access_state in ('gdap', 'dap') and not is_excluded and not is_departed"
 # A run still `running` this long after it started has lost its process (the DAG's dagrun_timeout).
 RUN_TIMEOUT_HOURS = 12
 
@@ -164,62 +159,31 @@ def finish_run(conn: psycopg.Connection, run_id: str, *, status: str, summary: d
 
 
 def coverage(conn: psycopg.Connection, run_id: str) -> Coverage:
-    """Coverage of a run: every extractable customer of its snapshot, loaded or why not.
+    """Coverage of a run: every extractable customer of its snapshot, loaded or why not (`ops.run_coverage`,
+    which fct_ingestion_coverage counts too).
 
     A customer without any outcome (its shard failed or never ran) counts as attempted and failed
     (`not_extracted`), so a lost shard lowers coverage instead of disappearing from it.
     """
     result = Coverage(run_id=run_id)
     rows = conn.execute(
-        sql.SQL(
-            """
-            with extractable as (
-                select tenant_id from ops.customer_snapshots where run_id = %(run)s and {extractable}
-            ),
-
-            per_tenant as (
-                select tenant_id,
-                       bool_or(outcome in ('failed', 'partial')) as has_failure,
-                       -- the state of the first failing endpoint, token failures first
-                       (array_agg(state order by (endpoint <> 'token'), endpoint)
-                            filter (where outcome in ('failed', 'partial')))[1] as failure_state,
-                       sum(quarantined) as quarantined,
-                       sum(repaired) as repaired
-                from ops.tenant_runs
-                where run_id = %(run)s
-                group by tenant_id
-            ),
-
-            tenants as (
-                select
-                    coalesce(e.tenant_id, p.tenant_id) as tenant_id,
-                    p.tenant_id is null or p.has_failure as has_failure,
-                    case when p.tenant_id is null then %(missing)s else coalesce(p.failure_state, 'ok') end
-                        as state,
-                    coalesce(p.quarantined, 0) as quarantined,
-                    coalesce(p.repaired, 0) as repaired
-                from extractable as e
-                full join per_tenant as p on e.tenant_id = p.tenant_id
-            )
-
-            select has_failure, state, count(*), sum(quarantined), sum(repaired) from tenants group by 1, 2
-            """
-        ).format(extractable=sql.SQL(EXTRACTABLE)),
-        {"run": run_id, "missing": NOT_EXTRACTED},
+        """
+        select outcome, reason, count(*), sum(quarantined), sum(repaired)
+        from ops.run_coverage
+        where run_id = %s
+        group by outcome, reason
+        """,
+        (run_id,),
     ).fetchall()
-    for has_failure, state, count, quarantined, repaired in rows:
+    for outcome, reason, count, quarantined, repaired in rows:
+        if outcome == "not_extractable":
+            result.not_extractable_by_state[reason] = count
+            continue
         result.attempted += count
         result.quarantined += int(quarantined or 0)
         result.repaired += int(repaired or 0)
-        if has_failure:
-            result.failed_by_state[state] = result.failed_by_state.get(state, 0) + count
+        if outcome == "failed":
+            result.failed_by_state[reason] = result.failed_by_state.get(reason, 0) + count
         else:
             result.loaded += count
-    for state, count in conn.execute(
-        sql.SQL(
-            "select access_state, count(*) from ops.customer_snapshots where run_id = %s and not ({}) group by 1"
-        ).format(sql.SQL(EXTRACTABLE)),
-        (run_id,),
-    ).fetchall():
-        result.not_extractable_by_state[state] = count
     return result

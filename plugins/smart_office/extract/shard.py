@@ -20,10 +20,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg import sql
 
 from smart_office.auth.exchange import TokenExchanger
-from smart_office.extract.runs import EXTRACTABLE, FAILED, PARTIAL, TenantOutcome, record_outcomes
+from smart_office.extract.runs import FAILED, PARTIAL, TenantOutcome, record_outcomes
 from smart_office.extract.tenant import (
     ENDPOINTS,
     EndpointSpec,
@@ -80,19 +79,18 @@ class ShardSummary:
 
 
 def shard_tenants(conn: psycopg.Connection, run_id: str, shard: int, shards: int) -> list[str]:
-    """The shard's tenants: extractable customers of the run's snapshot, split into `shards` contiguous slices."""
+    """The shard's tenants: the customers the run extracts (`ops.run_customers.is_extractable`, the warehouse's
+    rule), split into `shards` contiguous slices."""
     rows = conn.execute(
-        sql.SQL(
-            """
-            select tenant_id::text from (
-                select tenant_id, ntile(%s) over (order by tenant_id) as slice
-                from ops.customer_snapshots
-                where run_id = %s and {extractable}
-            ) s
-            where slice = %s
-            order by tenant_id
-            """
-        ).format(extractable=sql.SQL(EXTRACTABLE)),
+        """
+        select tenant_id::text from (
+            select tenant_id, ntile(%s) over (order by tenant_id) as slice
+            from ops.run_customers
+            where run_id = %s and is_extractable
+        ) s
+        where slice = %s
+        order by tenant_id
+        """,
         (shards, run_id, shard + 1),
     ).fetchall()
     return [r[0] for r in rows]

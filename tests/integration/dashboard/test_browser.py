@@ -169,7 +169,7 @@ def test_every_page_shows_the_marts_numbers(
     base, log = dashboard
     worst_tenant, worst_name, worst_pct, rank, size = superuser.execute(
         "select tenant_id::text, company_name, secure_score_pct, portfolio_rank, portfolio_size "
-        "from marts.mart_customer_posture where not is_departed and secure_score_pct is not null "
+        "from marts.rpt_customer_posture where not is_departed and secure_score_pct is not null "
         "order by secure_score_pct, company_name limit 1"
     ).fetchone()
     attempted, loaded = superuser.execute(
@@ -204,7 +204,7 @@ def test_every_page_shows_the_marts_numbers(
     _check_no_password(page, log)
 
     (points,) = superuser.execute(
-        "select sum(score_gain_points) from marts.mart_opportunities where not is_risk_accepted"
+        "select sum(score_gain_points) from marts.rpt_opportunities where not is_risk_accepted"
     ).fetchone()
     page = _open(browser, base, "/opportunities", "Points available")
     assert float(_metrics(page)["Points available"].replace(",", "")) == pytest.approx(points, abs=0.051)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from smart_office.dashboard.connection import MartsReader, MartsSource, MartsUnavailableError, open_connection
-from smart_office.dashboard.queries import warehouse_status
+from smart_office.dashboard.queries.status import warehouse_status
 from tests.support.marts_data import LandedPortfolio
 
 pytestmark = pytest.mark.integration

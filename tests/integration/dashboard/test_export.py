@@ -39,7 +39,7 @@ def test_export_writes_the_portfolio_and_the_worst_customer(
 ) -> None:
     portfolio, customer = _export(monkeypatch, marts_warehouse[0], tmp_path)
     worst_name, worst_pct = superuser.execute(
-        "select company_name, secure_score_pct from marts.mart_customer_posture "
+        "select company_name, secure_score_pct from marts.rpt_customer_posture "
         "where not is_departed and secure_score_pct is not null order by secure_score_pct, company_name limit 1"
     ).fetchone()
     page = portfolio.read_text()

@@ -38,7 +38,7 @@ def test_portfolio_ranks_the_worst_customer_first_as_sql_does(
     app = open_page(monkeypatch, marts_warehouse[0], "portfolio")
     worst_name, worst_pct = _one(
         superuser,
-        "select company_name, secure_score_pct from marts.mart_customer_posture "
+        "select company_name, secure_score_pct from marts.rpt_customer_posture "
         "where not is_departed and secure_score_pct is not null order by secure_score_pct, company_name limit 1",
     )
     ranked = frame(app, "company_name", "secure_score_pct", "score_change_30d_pct")
@@ -49,13 +49,13 @@ def test_portfolio_ranks_the_worst_customer_first_as_sql_does(
     assert f"Lowest: **{worst_name}**" in texts(app)
     (median,) = _one(
         superuser,
-        "select percentile_cont(0.5) within group (order by secure_score_pct) from marts.mart_customer_posture "
+        "select percentile_cont(0.5) within group (order by secure_score_pct) from marts.rpt_customer_posture "
         "where not is_departed",
     )
     assert shown["Median score"] == fmt.pct(median)
     scored, current = _one(
         superuser,
-        "select count(secure_score_pct), count(*) from marts.mart_customer_posture where not is_departed",
+        "select count(secure_score_pct), count(*) from marts.rpt_customer_posture where not is_departed",
     )
     assert shown["Customers scored"] == f"{scored} of {current}"
 
@@ -106,7 +106,7 @@ def test_portfolio_lists_customers_without_a_score(
     expected = {
         name
         for (name,) in superuser.execute(
-            "select company_name from marts.mart_customer_posture where not is_departed and secure_score_pct is null"
+            "select company_name from marts.rpt_customer_posture where not is_departed and secure_score_pct is null"
         )
     }
     assert expected, "the generated portfolio has a customer without delegated access"
@@ -195,7 +195,7 @@ def test_customer_page_matches_the_posture_mart(
     tenant, name, pct, rank, size, gap_all = _one(
         superuser,
         "select tenant_id::text, company_name, secure_score_pct, portfolio_rank, portfolio_size, gap_to_all_tenants_pct "
-        "from marts.mart_customer_posture where secure_score_pct is not null "
+        "from marts.rpt_customer_posture where secure_score_pct is not null "
         "order by open_high_severity_alerts desc, tenant_id limit 1",
     )
     app = open_page(monkeypatch, url, "customer", customer=tenant)
@@ -207,7 +207,7 @@ def test_customer_page_matches_the_posture_mart(
     top_control = _one(
         superuser,
         "select d.title from marts.fct_control_scores s join marts.dim_controls d using (control_id) "
-        "where s.tenant_id = %s::uuid and s.score_date = (select latest_score_date from marts.mart_customer_posture "
+        "where s.tenant_id = %s::uuid and s.score_date = (select latest_score_date from marts.rpt_customer_posture "
         "where tenant_id = %s::uuid) and s.is_applicable and not d.is_deprecated and not s.is_implemented "
         "order by s.points_gap desc, d.rank nulls last, d.title limit 1",
         (tenant, tenant),
@@ -244,7 +244,7 @@ def test_customer_page_without_a_customer_offers_the_worst_ones(
     assert "Pick a customer" in texts(app)
     (worst,) = _one(
         superuser,
-        "select company_name from marts.mart_customer_posture where not is_departed and secure_score_pct is not null "
+        "select company_name from marts.rpt_customer_posture where not is_departed and secure_score_pct is not null "
         "order by secure_score_pct, company_name limit 1",
     )
     links = [element.proto.label for element in app.get("page_link")]
@@ -380,7 +380,7 @@ def test_opportunities_rank_controls_as_sql_does(
 ) -> None:
     app = open_page(monkeypatch, marts_warehouse[0], "opportunities")
     top = superuser.execute(
-        "select d.title, count(*), sum(o.score_gain_points) from marts.mart_opportunities o "
+        "select d.title, count(*), sum(o.score_gain_points) from marts.rpt_opportunities o "
         "join marts.dim_controls d using (control_id) where not o.is_risk_accepted "
         "group by d.title, d.rank order by count(*) desc, sum(o.score_gain_points) desc, d.rank nulls last, d.title "
         "limit 3"
@@ -389,7 +389,7 @@ def test_opportunities_rank_controls_as_sql_does(
     assert [(r.title, r.customers) for r in table.head(3).itertuples()] == [(t, n) for t, n, _ in top]
     assert table.iloc[0]["points"] == pytest.approx(top[0][2])
     (points,) = _one(
-        superuser, "select sum(score_gain_points) from marts.mart_opportunities where not is_risk_accepted"
+        superuser, "select sum(score_gain_points) from marts.rpt_opportunities where not is_risk_accepted"
     )
     # Summing doubles in another order can move the last printed digit; the page rounds to 0.1.
     assert float(metrics(app)["Points available"].replace(",", "")) == pytest.approx(points, abs=0.051)

@@ -17,6 +17,7 @@ from emulator.data.incidents import incidents_as_of
 from emulator.data.portfolio import Portfolio
 from emulator.data.timestamps import from_us
 from smart_office.dbt_runner import run_dbt
+from smart_office.extract.shard import shard_tenants
 from smart_office.pipeline import (
     check_partner_token,
     discover_customers,
@@ -36,14 +37,13 @@ MARTS = (
     "dim_controls",
     "fct_secure_scores",
     "fct_control_scores",
-    "fct_control_scores_latest",
     "fct_control_adoption",
     "fct_customer_control_adoption",
     "fct_alerts",
     "fct_alert_volume_daily",
     "fct_incidents",
-    "mart_customer_posture",
-    "mart_opportunities",
+    "rpt_customer_posture",
+    "rpt_opportunities",
     "fct_ingestion_coverage",
     "fct_tenant_freshness",
 )
@@ -134,7 +134,9 @@ def _assert_incremental_marts_are_cheap_to_update(url: str, target: Path) -> Non
                 "select count(*) from pg_stats where schemaname = 'marts' and tablename = %s", (mart,)
             ).fetchone()[0]
             assert analysed > 0, f"{mart} has no statistics"
-    compiled = (target / "compiled" / "smart_office" / "models" / "marts" / "fct_alerts.sql").read_text()
+    compiled = (
+        target / "compiled" / "smart_office" / "models" / "marts" / "alerts" / "fct_alerts.sql"
+    ).read_text()
     assert re.search(r"extracted_at > '\d{4}-\d\d-\d\d [^']+'::timestamptz", compiled), compiled
 
 
@@ -168,6 +170,41 @@ def _assert_marts_hold_everything_graph_serves(url: str, now: datetime) -> None:
     assert oldest < now - timedelta(days=150)  # the whole retention, not a first month
 
 
+def _assert_planner_coverage_and_dimension_agree(url: str, run_id: str) -> None:
+    """Which customers are extractable, for the run's snapshot: the shard planner's tenants, the customers its
+    coverage attempted, and the extractable customers of dim_customers (built by dbt from the landed payloads)
+    are one set — one rule (ops.is_extractable over ops.classify_customer_access), three readers. And dbt's
+    classification of the landed relationships is the one discovery recorded for the snapshot."""
+    with psycopg.connect(url) as conn:
+        planned = {tenant for shard in range(3) for tenant in shard_tenants(conn, run_id, shard, 3)}
+        attempted = {
+            row[0]
+            for row in conn.execute(
+                "select tenant_id::text from ops.run_coverage where run_id = %s and outcome <> 'not_extractable'",
+                (run_id,),
+            )
+        }
+        dimension = {
+            row[0]
+            for row in conn.execute("select tenant_id::text from marts.dim_customers where is_extractable")
+        }
+        recorded = set(
+            conn.execute(
+                "select tenant_id::text, access_state from ops.customer_snapshots where run_id = %s and not is_departed",
+                (run_id,),
+            ).fetchall()
+        )
+        classified = set(
+            conn.execute(
+                "select tenant_id::text, access_state from marts.dim_customers where not is_departed"
+            )
+        )
+    assert planned
+    assert planned == attempted == dimension
+    assert recorded == classified
+    assert {state for _, state in classified} > {"gdap"}, "the portfolio exercises more than one access state"
+
+
 SEED, TENANTS, NOW = 21, 12, datetime.fromisoformat("2026-11-02T09:00:00+00:00")
 
 
@@ -196,19 +233,21 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
         raw_alerts = conn.execute(
             "select count(distinct (tenant_id, entity_id)) from raw.alerts_v2"
         ).fetchone()[0]
-        posture = conn.execute("select count(*) from marts.mart_customer_posture").fetchone()[0]
+        posture = conn.execute("select count(*) from marts.rpt_customer_posture").fetchone()[0]
         customers = conn.execute("select count(*) from ops.customers").fetchone()[0]
     snapshot = _snapshot(url)
     assert snapshot["counts"]["fct_secure_scores"] == raw_days > 0
     assert snapshot["counts"]["fct_alerts"] == raw_alerts > 0
     assert posture == customers
     _assert_marts_hold_everything_graph_serves(url, now)
+    _assert_planner_coverage_and_dimension_agree(url, "run-1")
 
     # A new day: the pipeline lands it, the incremental build processes only it …
     handle.admin_post("/clock/advance", {"days": 1})
     _run_pipeline(settings, "run-2", now + timedelta(days=1))
     _build(url, target)
     _assert_incremental_marts_are_cheap_to_update(url, target)
+    _assert_planner_coverage_and_dimension_agree(url, "run-2")
     after_incremental = _snapshot(url)
     assert after_incremental["counts"]["fct_secure_scores"] > snapshot["counts"]["fct_secure_scores"]
     # … and ends where a rebuild from scratch of the same raw data ends.

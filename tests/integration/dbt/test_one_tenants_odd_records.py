@@ -34,8 +34,8 @@ SPEC = MartsDataSpec(tenants=6, history_days=20, runs=2)
 CONTROL = CONTROLS[0].id
 # Columns that rank a customer among the others: another customer with a score moves them by design.
 PORTFOLIO_RELATIVE = {
-    ("mart_customer_posture", "portfolio_rank"),
-    ("mart_customer_posture", "portfolio_size"),
+    ("rpt_customer_posture", "portfolio_rank"),
+    ("rpt_customer_posture", "portfolio_size"),
 }
 
 
@@ -261,12 +261,12 @@ def test_every_mart_is_built_and_other_customers_rows_are_unchanged(builds: Buil
         marts = _marts(clean)
         assert marts == _marts(odd)
         assert "fct_data_issues" in marts
-        assert "mart_customer_posture" in marts
+        assert "rpt_customer_posture" in marts
         for mart in marts:
             assert _rows_of_other_tenants(odd, mart) == _rows_of_other_tenants(clean, mart), mart
         # Clean, realistic data raises no issue at all.
         assert clean.execute("select count(*) from marts.fct_data_issues").fetchone() == (0,)
-        assert odd.execute("select count(*) from marts.mart_customer_posture").fetchone()[0] > 1
+        assert odd.execute("select count(*) from marts.rpt_customer_posture").fetchone()[0] > 1
 
 
 def test_data_issues_name_the_odd_customers_records(builds: Builds) -> None:

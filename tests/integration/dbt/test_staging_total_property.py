@@ -218,7 +218,7 @@ def test_any_payload_lands_without_loss_reads_through_staging_and_builds_the_mar
                 "fct_incidents",
                 "fct_secure_scores",
                 "fct_data_issues",
-                "mart_customer_posture",
+                "rpt_customer_posture",
             } <= marts
             landed = conn.execute("select count(*) from raw.alerts_v2").fetchone()[0]
             alerts = conn.execute("select count(*) from marts.fct_alerts").fetchone()[0]

@@ -36,7 +36,7 @@ def _as_reader(conn: psycopg.Connection, statement: str) -> None:
 
 def test_reader_reads_marts(built_warehouse: str) -> None:
     with psycopg.connect(built_warehouse, autocommit=True) as conn:
-        _as_reader(conn, "select count(*) from marts.mart_customer_posture")
+        _as_reader(conn, "select count(*) from marts.rpt_customer_posture")
         _as_reader(conn, "select count(*) from marts.fct_alerts")
 
 

@@ -1,4 +1,8 @@
-"""Access classification from GDAP relationships and DAP contracts."""
+"""Discovery's records: customers joined with their relationships and contracts, read as staging reads them.
+
+The classification itself is the warehouse's (`ops.classify_customer_access`):
+tests/integration/warehouse/test_business_rules.py.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from smart_office.extract.discovery import build_records, classify_access
+from smart_office.extract.discovery import build_records, relationship_facts
 
 SECURITY_READER = "5d6b6bb7-de71-4623-b4af-96380a352509"
-HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 
 
 def rel(status: str, *roles: str, end: str = "2027-01-01T00:00:00Z") -> dict[str, Any]:
@@ -20,29 +23,7 @@ def rel(status: str, *roles: str, end: str = "2027-01-01T00:00:00Z") -> dict[str
     }
 
 
-@pytest.mark.parametrize(
-    ("relationships", "contract", "state", "security"),
-    [
-        ([rel("active", SECURITY_READER, HELPDESK)], True, "gdap", True),
-        ([rel("expiring", SECURITY_READER)], False, "gdap", True),
-        ([rel("active", HELPDESK)], True, "gdap_no_security_role", False),
-        ([rel("active", HELPDESK)], False, "gdap_no_security_role", False),
-        ([], True, "dap", False),
-        ([rel("expired", SECURITY_READER)], True, "dap", False),
-        ([rel("approvalPending", SECURITY_READER)], False, "gdap_pending", False),
-        ([rel("terminated", SECURITY_READER), rel("expired", HELPDESK)], False, "gdap_expired", False),
-        ([], False, "none", False),
-        ([rel("active", HELPDESK), rel("active", SECURITY_READER.upper())], False, "gdap", True),
-    ],
-)
-def test_classify_access(
-    relationships: list[dict[str, Any]], contract: bool, state: str, security: bool
-) -> None:
-    got_state, _, _, got_security = classify_access(relationships, contract)
-    assert (got_state, got_security) == (state, security)
-
-
-def test_records_join_customers_relationships_and_exclusions() -> None:
+def test_records_join_customers_relationships_contracts_and_exclusions() -> None:
     customers = [
         {
             "id": "a",
@@ -57,9 +38,47 @@ def test_records_join_customers_relationships_and_exclusions() -> None:
         {"id": "a-dup", "companyProfile": {"tenantId": "t1"}},
     ]
     relationships = [{**rel("active", SECURITY_READER), "customer": {"tenantId": "T1"}}]
-    records = build_records(customers, relationships, dap_tenants=set(), excluded=frozenset({"t2"}))
-    assert [(r.tenant_id, r.access_state, r.is_excluded) for r in records] == [
-        ("t1", "gdap", False),
-        ("t2", "none", True),
+    records = build_records(customers, relationships, dap_tenants={"t2"}, excluded=frozenset({"t2"}))
+    assert [(r.tenant_id, r.has_dap_contract, r.is_excluded, len(r.relationships)) for r in records] == [
+        ("t1", False, False, 1),
+        ("t2", True, True, 0),
     ]
     assert records[0].company_name == "Alpha"
+    assert records[0].relationships[0] == {
+        "status": "active",
+        "end_at": "2027-01-01T00:00:00Z",
+        "last_modified_at": None,
+        "role_ids": [SECURITY_READER],
+    }
+
+
+@pytest.mark.parametrize(
+    ("relationship", "expected"),
+    [
+        # Graph's 7 fractional digits and offsets are passed as sent: PostgreSQL parses them as staging does.
+        (
+            {"status": "active", "endDateTime": "2027-01-01T10:00:00.1234567Z"},
+            {"status": "active", "end_at": "2027-01-01T10:00:00.1234567Z"},
+        ),
+        # No offset is UTC, as in staging; a date alone is its midnight.
+        ({"endDateTime": "2027-01-01T10:00:00"}, {"end_at": "2027-01-01T10:00:00+00:00"}),
+        ({"endDateTime": "2027-01-01"}, {"end_at": "2027-01-01T00:00:00+00:00"}),
+        # Graph's "not set" (0001-01-01), impossible days and other types are no time at all.
+        ({"endDateTime": "0001-01-01T00:00:00Z"}, {"end_at": None}),
+        ({"endDateTime": "2027-02-30T00:00:00Z"}, {"end_at": None}),
+        ({"endDateTime": 20270101, "status": 4}, {"end_at": None, "status": "4"}),
+        ({"status": {"value": "active"}}, {"status": None}),
+        # Roles: only string ids, wherever the structure breaks.
+        (
+            {"accessDetails": {"unifiedRoles": [{"roleDefinitionId": "x"}, {"roleDefinitionId": 7}, "y"]}},
+            {"role_ids": ["x"]},
+        ),
+        ({"accessDetails": {"unifiedRoles": "x"}}, {"role_ids": []}),
+        ({"accessDetails": None}, {"role_ids": []}),
+    ],
+)
+def test_relationship_facts_are_read_as_staging_reads_them(
+    relationship: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    facts = relationship_facts(relationship)
+    assert {key: facts[key] for key in expected} == expected

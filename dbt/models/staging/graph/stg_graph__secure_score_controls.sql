@@ -11,25 +11,27 @@
 
 with
 
-scores as (
+source as (
 
-    select * from {{ ref('stg_graph__secure_scores') }}
+    select * from {{ source('graph', 'secure_scores') }}
 
 ),
 
 exploded as (
 
+    -- A controlScores that is not an array explodes to nothing (stg_graph__secure_scores reports it).
     select
-        scores.secure_score_id,
-        scores.tenant_id,
-        scores.version_id,
-        scores.score_date,
+        source.entity_id as secure_score_id,
+        source.tenant_id,
+        encode(source.payload_hash, 'hex') as version_id,
         element.value as item,
         element.position - 1 as control_position,
-        scores.extracted_at,
-        scores.run_id
-    from scores
-    cross join lateral jsonb_array_elements(scores.control_scores) with ordinality as element (value, position)
+        source.extracted_at,
+        source.run_id
+    from source
+    cross join lateral jsonb_array_elements(
+        coalesce({{ json_array("source.payload -> 'controlScores'") }}, '[]'::jsonb)
+    ) with ordinality as element (value, position)
 
 ),
 
@@ -39,7 +41,6 @@ final as (
         exploded.secure_score_id,
         exploded.tenant_id,
         exploded.version_id,
-        exploded.score_date,
         exploded.control_position,
         {{ json_element_columns('exploded.item', fields, control_path) }},
         exploded.extracted_at,

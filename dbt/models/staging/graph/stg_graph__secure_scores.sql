@@ -58,7 +58,6 @@ final as (
         comparatives.comparative_all_tenants_pct,
         comparatives.comparative_similar_size_pct,
         comparatives.comparative_industry_pct,
-        coalesce(flattened.control_scores, '[]'::jsonb) as control_scores,
         flattened.data_issues || coalesce(comparatives.data_issues, '{}') as data_issues,
         flattened.data_issue_values || coalesce(comparatives.data_issue_values, '{}') as data_issue_values,
         flattened.source_updated_at,

@@ -1,3 +1,6 @@
+-- What discovery observed of each customer ever listed: when, whether it left, whether it is excluded and has
+-- a DAP contract. Who the customer is comes from the landed Partner Center payloads, its access from
+-- int_customers_access_classified (not from the copies discovery keeps here for its own bookkeeping).
 with
 
 source as (
@@ -10,14 +13,7 @@ final as (
 
     select
         tenant_id,
-        partner_center_id,
-        company_name,
-        default_domain,
-        relationship_to_partner,
-        access_state,
-        gdap_status,
-        gdap_end_at,
-        has_security_roles,
+        has_dap_contract,
         is_excluded,
         departed_at is not null as is_departed,
         departed_at,

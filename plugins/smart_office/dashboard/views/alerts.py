@@ -19,16 +19,14 @@ from smart_office.dashboard.layout import (
     sidebar_filters,
     warehouse_status,
 )
-
-
-def _true_positive_rate(row: pd.Series) -> float | None:
-    return row["true_positive"] / row["classified"] if row["classified"] else None
+from smart_office.dashboard.queries import alerts as queries
+from smart_office.dashboard.queries import customer as customer_queries
+from smart_office.dashboard.queries import history as history_queries
 
 
 def _resolution_table(stats: pd.DataFrame) -> None:
     order = {s: i for i, s in enumerate([*SEVERITIES, "all"])}
     view = stats.assign(
-        tp_rate=[_true_positive_rate(row) for _, row in stats.iterrows()],
         order=stats["severity"].map(lambda s: order.get(s, len(order))),
         severity=stats["severity"].map(lambda s: "All severities" if s == "all" else s.capitalize()),
     ).sort_values("order")
@@ -39,7 +37,7 @@ def _resolution_table(stats: pd.DataFrame) -> None:
                 "resolved",
                 "median_hours",
                 "p90_hours",
-                "tp_rate",
+                "true_positive_rate",
                 "true_positive",
                 "false_positive",
                 "benign",
@@ -51,7 +49,7 @@ def _resolution_table(stats: pd.DataFrame) -> None:
             "resolved": st.column_config.NumberColumn("Resolved", format="localized"),
             "median_hours": st.column_config.NumberColumn("Median time to resolve (h)", format="%.1f"),
             "p90_hours": st.column_config.NumberColumn("90th percentile (h)", format="%.1f"),
-            "tp_rate": st.column_config.NumberColumn("True-positive rate", format="percent"),
+            "true_positive_rate": st.column_config.NumberColumn("True-positive rate", format="percent"),
             "true_positive": st.column_config.NumberColumn("True positive", format="localized"),
             "false_positive": st.column_config.NumberColumn("False positive", format="localized"),
             "benign": st.column_config.NumberColumn("Benign (expected activity)", format="localized"),
@@ -67,8 +65,8 @@ def render() -> None:
     status = warehouse_status()
     if status is None or explain_missing_data(status):
         return
-    customers = load("customer_options")
-    sources = load("alert_source_options")
+    customers = load(customer_queries.customer_options)
+    sources = load(queries.alert_source_options)
     filters = sidebar_filters(
         status,
         FilterSet(customer=True, dates=True, severity=True, sources=True),
@@ -83,9 +81,9 @@ def render() -> None:
         )
         return
     start, end = filters.date_range(status.latest_score_date)
-    volume = load("alerts_created_daily", filters, start, end)
-    backlog = load("backlog_summary", filters, status.as_of)
-    stats = load("resolution_stats", filters, start, end)
+    volume = load(queries.alerts_created_daily, filters, start, end)
+    backlog = load(queries.backlog_summary, filters, status.as_of)
+    stats = load(queries.resolution_stats, filters, start, end)
     total = stats[stats["is_total"]]
     overall = total.iloc[0] if not total.empty else None
     created = int(volume["created"].sum()) if not volume.empty else 0
@@ -112,7 +110,7 @@ def render() -> None:
     )
     cols[4].metric(
         "True-positive rate",
-        fmt.share(_true_positive_rate(overall)) if overall is not None else fmt.DASH,
+        fmt.share(overall["true_positive_rate"]) if overall is not None else fmt.DASH,
         help="True positives among resolved alerts that were classified, in the date range.",
         border=True,
     )
@@ -121,13 +119,13 @@ def render() -> None:
         empty_state(f"No alerts in this range ({start:%d %b %Y} to {end:%d %b %Y}) for these filters.")
     else:
         st.subheader("Alerts created per day, by severity")
-        completeness = load("history_completeness", "alerts_v2", start, end, filters.customer)
+        completeness = load(history_queries.history_completeness, "alerts_v2", start, end, filters.customer)
         from_day = completeness_note(completeness, "alert", start, end)
         st.altair_chart(
             charts.complete_from_marker(charts.severity_bars(volume, "activity_date", "created"), from_day),
             width="stretch",
         )
-        backlog_trend = load("alert_backlog_trend", filters, start, end)
+        backlog_trend = load(queries.alert_backlog_trend, filters, start, end)
         weekly = (
             len(backlog_trend) > 1
             and (backlog_trend["activity_date"].iloc[1] - backlog_trend["activity_date"].iloc[0]).days > 1
@@ -140,7 +138,7 @@ def render() -> None:
         left, middle, right = st.columns(3)
         with left:
             st.subheader("By product")
-            breakdowns = load("alert_breakdowns", filters, start, end)
+            breakdowns = load(queries.alert_breakdowns, filters, start, end)
             by_source = breakdowns[breakdowns["dimension"] == "service_source"]
             by_source = by_source.assign(value=by_source["value"].map(fmt.source_name))
             st.altair_chart(charts.ranked_bars(by_source, "value", "alerts", "Alerts"), width="stretch")
@@ -152,7 +150,7 @@ def render() -> None:
             )
         with right:
             st.subheader("Top MITRE techniques")
-            techniques = load("mitre_techniques", filters, start, end)
+            techniques = load(queries.mitre_techniques, filters, start, end)
             if techniques.empty:
                 empty_state("No MITRE ATT&CK techniques on these alerts.")
             else:
@@ -165,7 +163,7 @@ def render() -> None:
     if not backlog["open_alerts"]:
         st.success("No open alerts for these filters.")
     else:
-        by_age = load("open_backlog", filters, status.as_of)
+        by_age = load(queries.open_backlog, filters, status.as_of)
         st.altair_chart(charts.severity_bars(by_age, "age_band", "alerts", "Age"), width="stretch")
         st.caption(
             f"{fmt.count(backlog['open_alerts'])} open alerts ({fmt.count(backlog['open_high'])} high); the oldest "

@@ -19,8 +19,9 @@ from smart_office.dashboard.layout import (
     sidebar_filters,
     warehouse_status,
 )
-
-_EXTRACTABLE = {"gdap", "dap"}
+from smart_office.dashboard.queries import alerts as alerts_queries
+from smart_office.dashboard.queries import customer as queries
+from smart_office.dashboard.queries import portfolio as portfolio_queries
 
 
 def _trend_frame(trend: pd.DataFrame, portfolio: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +43,7 @@ def _trend_frame(trend: pd.DataFrame, portfolio: pd.DataFrame) -> pd.DataFrame:
 
 
 def _freshness_warnings(tenant_id: str, token_state: str | None) -> None:
-    freshness = load("customer_freshness", tenant_id)
+    freshness = load(queries.customer_freshness, tenant_id)
     for row in freshness.itertuples():
         message = stale_dataset_message(row, token_state)
         if message:
@@ -51,7 +52,7 @@ def _freshness_warnings(tenant_id: str, token_state: str | None) -> None:
 
 def _pick_prompt(customers: pd.DataFrame) -> None:
     empty_state("Pick a customer in the sidebar. The customers with the lowest Secure Score:")
-    ranked = load("ranked_customers")
+    ranked = load(portfolio_queries.ranked_customers)
     for row in ranked.head(5).itertuples():
         st.page_link(
             "views/customer.py",
@@ -62,7 +63,7 @@ def _pick_prompt(customers: pd.DataFrame) -> None:
 
 def _controls(tenant_id: str) -> None:
     st.subheader("Controls by points still available")
-    controls = load("customer_controls", tenant_id)
+    controls = load(queries.customer_controls, tenant_id)
     if controls.empty:
         empty_state("No control scores for this customer's latest day.")
         return
@@ -109,7 +110,10 @@ def _controls(tenant_id: str) -> None:
 def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # type: ignore[no-untyped-def]
     st.subheader("Alerts")
     volume = load(
-        "alerts_created_daily", Filters(customer=tenant_id, severities=filters.severities), start, end
+        alerts_queries.alerts_created_daily,
+        Filters(customer=tenant_id, severities=filters.severities),
+        start,
+        end,
     )
     if volume.empty or int(volume["created"].sum()) == 0:
         empty_state(f"No alerts for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
@@ -117,7 +121,7 @@ def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # typ
         st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
         st.caption(f"{fmt.count(volume['created'].sum())} alerts created, by day and severity.")
     st.markdown("**Open high-severity alerts**")
-    open_high = load("open_alerts", tenant_id, ["high"], as_of)
+    open_high = load(queries.open_alerts, tenant_id, ["high"], as_of)
     if open_high.empty:
         st.success("No open high-severity alerts.")
         return
@@ -157,7 +161,7 @@ def render() -> None:
     status = warehouse_status()
     if status is None or explain_missing_data(status):
         return
-    customers = load("customer_options")
+    customers = load(queries.customer_options)
     filters = sidebar_filters(
         status, FilterSet(customer=True, dates=True, severity=True), customers=customers
     )
@@ -166,7 +170,7 @@ def render() -> None:
         _pick_prompt(customers)
         return
     tenant_id = filters.customer
-    profile = load("customer_profile", tenant_id)
+    profile = load(queries.customer_profile, tenant_id)
     if profile is None:
         empty_state("This customer is not in the warehouse.")
         return
@@ -177,7 +181,7 @@ def render() -> None:
         + f" · last loaded {fmt.timestamp(profile['last_loaded_at'])}"
         + (" · **departed**" if profile["is_departed"] else "")
     )
-    if profile["access_state"] not in _EXTRACTABLE:
+    if not profile["is_extractable"]:
         st.warning(
             f"The pipeline cannot read this tenant (access: {fmt.reason(profile['access_state'])}); figures, if "
             "any, are from when it could.",
@@ -228,15 +232,15 @@ def render() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Secure Score against Microsoft's comparatives")
-        trend = load("customer_score_trend", tenant_id, start, end)
+        trend = load(queries.customer_score_trend, tenant_id, start, end)
         if trend.empty:
             empty_state(f"No Secure Score for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
         else:
-            portfolio = load("portfolio_trend", start, end)
+            portfolio = load(portfolio_queries.portfolio_trend, start, end)
             st.altair_chart(charts.customer_trend(_trend_frame(trend, portfolio)), width="stretch")
     with right:
         st.subheader("By category")
-        categories = load("customer_categories", tenant_id)
+        categories = load(queries.customer_categories, tenant_id)
         if categories.empty:
             empty_state("No control scores for this customer's latest day.")
         else:

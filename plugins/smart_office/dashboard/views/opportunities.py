@@ -15,7 +15,8 @@ from smart_office.dashboard.layout import (
     sidebar_filters,
     warehouse_status,
 )
-from smart_office.dashboard.queries import opportunities_csv
+from smart_office.dashboard.queries import customer as customer_queries
+from smart_office.dashboard.queries import opportunities as queries
 
 
 def render() -> None:
@@ -27,14 +28,14 @@ def render() -> None:
     status = warehouse_status()
     if status is None or explain_missing_data(status):
         return
-    customers = load("customer_options")
+    customers = load(customer_queries.customer_options)
     filters = sidebar_filters(status, FilterSet(customer=True), customers=customers)
     data_banner(status)
     if not status.has_data:
         empty_state("No Secure Score has been loaded yet, so there are no controls to compare.")
         return
-    totals = load("opportunity_totals", filters.customer)
-    by_control = load("opportunities_by_control", filters.customer)
+    totals = load(queries.opportunity_totals, filters.customer)
+    by_control = load(queries.opportunities_by_control, filters.customer)
     cols = st.columns(4)
     cols[0].metric(
         "Open opportunities",
@@ -56,7 +57,7 @@ def render() -> None:
     st.download_button(
         "Download all opportunities (CSV)",
         # Built only when clicked: the full control x customer list is an export, not part of the page.
-        data=lambda: opportunities_csv(reader(), filters.customer),
+        data=lambda: queries.opportunities_csv(reader(), filters.customer),
         file_name=f"smart-office-opportunities{tenant_suffix}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -100,7 +101,7 @@ def render() -> None:
         format_func=lambda c: f"{titles[c]} ({fmt.count(counts[c])} customers)",
         key="opportunity_control",
     )
-    who = load("opportunity_customers", control_id, filters.customer)
+    who = load(queries.opportunity_customers, control_id, filters.customer)
     st.dataframe(
         who.assign(control_state=who["control_state"].map(fmt.label)).drop(columns=["tenant_id"]),
         hide_index=True,

@@ -18,6 +18,8 @@ from smart_office.dashboard.layout import (
     sidebar_filters,
     warehouse_status,
 )
+from smart_office.dashboard.queries import history as history_queries
+from smart_office.dashboard.queries import portfolio as queries
 
 _OUTCOME_LABELS = {"loaded": "Loaded", "failed": "Failed", "not_extractable": "Not extractable"}
 
@@ -28,7 +30,7 @@ def _coverage(status) -> None:  # type: ignore[no-untyped-def]
     if run is None:
         empty_state("No run has recorded any customer yet, so coverage is unknown.")
         return
-    frame = load("coverage", run.run_id)
+    frame = load(queries.coverage, run.run_id)
     failed = frame[frame["outcome"] == "failed"]
     not_extractable = frame[frame["outcome"] == "not_extractable"]
     loaded_share = run.loaded / run.attempted if run.attempted else None
@@ -61,7 +63,7 @@ def _coverage(status) -> None:  # type: ignore[no-untyped-def]
 
 def _freshness() -> None:
     st.subheader("Data freshness")
-    summary = load("freshness_summary")
+    summary = load(queries.freshness_summary)
     if summary.empty:
         empty_state("No dataset has been loaded for any customer yet.")
         return
@@ -79,7 +81,7 @@ def _freshness() -> None:
         },
         key="freshness_summary",
     )
-    stale = load("stale_customers")
+    stale = load(queries.stale_customers)
     if not stale.empty:
         with st.expander(
             f"{fmt.count(stale['tenant_id'].nunique())} customers with data behind the last run"
@@ -104,7 +106,7 @@ def _freshness() -> None:
 
 def _data_issues() -> None:
     st.subheader("Data issues")
-    issues = load("data_issues_by_customer")
+    issues = load(queries.data_issues_by_customer)
     if issues.empty:
         st.caption(
             "Microsoft's data for every customer reads as documented: nothing coerced, inconsistent or quarantined."
@@ -134,7 +136,7 @@ def _data_issues() -> None:
 
 def _ranking() -> None:
     st.subheader("Customers, lowest Secure Score first")
-    ranked = load("ranked_customers")
+    ranked = load(queries.ranked_customers)
     if ranked.empty:
         empty_state("No customer has a Secure Score yet.")
     else:
@@ -173,7 +175,7 @@ def _ranking() -> None:
             },
             key="ranked_customers",
         )
-    unscored = load("unscored_customers")
+    unscored = load(queries.unscored_customers)
     if not unscored.empty:
         st.warning(
             f"{fmt.count(len(unscored))} current customers have no Secure Score at all and are not in the "
@@ -217,8 +219,8 @@ def render() -> None:
         _data_issues()
         return
 
-    kpis = load("portfolio_kpis")
-    ranked = load("ranked_customers")
+    kpis = load(queries.portfolio_kpis)
+    ranked = load(queries.ranked_customers)
     change = kpis["median_change_30d"]
     cols = st.columns(5)
     cols[0].metric(
@@ -267,15 +269,15 @@ def render() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Distribution of Secure Score")
-        st.altair_chart(charts.score_distribution(load("score_distribution")), width="stretch")
+        st.altair_chart(charts.score_distribution(load(queries.score_distribution)), width="stretch")
         st.caption("Current customers by their latest Secure Score %.")
     with right:
         st.subheader("Secure Score trend")
-        trend = load("portfolio_trend", start, end)
+        trend = load(queries.portfolio_trend, start, end)
         if trend.empty:
             empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
         else:
-            completeness = load("history_completeness", "secure_scores", start, end)
+            completeness = load(history_queries.history_completeness, "secure_scores", start, end)
             from_day = completeness_note(completeness, "Secure Score", start, end)
             st.altair_chart(
                 charts.complete_from_marker(charts.portfolio_trend(trend), from_day), width="stretch"

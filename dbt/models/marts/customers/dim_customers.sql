@@ -1,10 +1,24 @@
--- One row per customer tenant the partner has ever had: who they are, how we can reach them, and when
+-- One row per customer tenant the partner has ever had: who they are (their latest Partner Center record),
+-- how we can reach them and whether the pipeline reads them (int_customers_access_classified), and when
 -- their data was last loaded.
 with
 
 customers as (
 
-    select * from {{ ref('stg_ops__customers') }}
+    select * from {{ ref('int_customers_access_classified') }}
+
+),
+
+partner_center as (
+
+    select distinct on (tenant_id)
+        tenant_id,
+        partner_center_customer_id,
+        company_name,
+        default_domain,
+        relationship_to_partner
+    from {{ ref('stg_partner_center__customers') }}
+    order by tenant_id asc, extracted_at desc, version_id asc
 
 ),
 
@@ -41,16 +55,18 @@ final as (
 
     select
         customers.tenant_id,
-        customers.partner_center_id,
-        customers.company_name,
-        customers.default_domain,
-        customers.relationship_to_partner,
+        partner_center.partner_center_customer_id as partner_center_id,
+        partner_center.company_name,
+        partner_center.default_domain,
+        partner_center.relationship_to_partner,
         customers.access_state,
         customers.gdap_status,
         customers.gdap_end_at,
         customers.has_security_roles,
+        customers.has_dap_contract,
         customers.is_excluded,
         customers.is_departed,
+        customers.is_extractable,
         customers.departed_at,
         customers.first_seen_at,
         customers.last_seen_at,
@@ -58,6 +74,7 @@ final as (
         loads.last_loaded_at,
         last_outcome.last_token_state
     from customers
+    left join partner_center on customers.tenant_id = partner_center.tenant_id
     left join loads on customers.tenant_id = loads.tenant_id
     left join last_outcome on customers.tenant_id = last_outcome.tenant_id
 

@@ -3,7 +3,7 @@ with
 
 control_scores as (
 
-    select * from {{ ref('fct_control_scores_latest') }}
+    select * from {{ ref('int_control_scores_filtered_to_latest_day') }}
 
 ),
 

@@ -1,10 +1,11 @@
--- The seed's "targeted offers": every applicable control a customer has not implemented, with what it would
--- add to their score and what it costs them, ready to sort by gain per effort.
+-- The rule of what is an opportunity — an applicable control a customer has not implemented, still worth
+-- points, and not deprecated — with what implementing it would add and cost. The targeted offers
+-- (rpt_opportunities) and each customer's next actions (rpt_customer_posture) both read it.
 with
 
 control_scores as (
 
-    select * from {{ ref('fct_control_scores_latest') }}
+    select * from {{ ref('int_control_scores_filtered_to_latest_day') }}
 
 ),
 
@@ -14,18 +15,10 @@ controls as (
 
 ),
 
-customers as (
-
-    select * from {{ ref('dim_customers') }}
-
-),
-
 final as (
 
     select
-        {{ surrogate_key(['control_scores.tenant_id', 'control_scores.control_id']) }} as opportunity_id,
         control_scores.tenant_id,
-        customers.company_name,
         control_scores.control_id,
         controls.title as control_title,
         controls.control_category,
@@ -44,13 +37,11 @@ final as (
         control_scores.score_date
     from control_scores
     inner join controls on control_scores.control_id = controls.control_id
-    inner join customers on control_scores.tenant_id = customers.tenant_id
     where
         control_scores.is_applicable
         and not control_scores.is_implemented
         and not controls.is_deprecated
         and control_scores.points_gap > 0
-        and not customers.is_departed
 
 )
 

@@ -10,6 +10,7 @@
             {'columns': ['tenant_id', 'created_date']},
             {'columns': ['created_date']},
             {'columns': ['status']},
+            {'columns': ['is_open']},
             {'columns': ['resolved_date']},
         ],
     )
@@ -63,6 +64,12 @@ final as (
         latest.status,
         latest.status in ('new', 'inProgress') as is_open,
         latest.classification,
+        -- True or false positive once an analyst classified it (expected activity is a false alarm too); null
+        -- while unclassified, so avg(is_true_positive::int) is the true-positive rate among classified alerts.
+        case
+            when latest.classification = 'truePositive' then true
+            when latest.classification in ('falsePositive', 'informationalExpectedActivity') then false
+        end as is_true_positive,
         latest.determination,
         latest.service_source,
         latest.detection_source,

@@ -4,7 +4,7 @@ with
 
 current_scores as (
 
-    select * from {{ ref('fct_control_scores_latest') }}
+    select * from {{ ref('int_control_scores_filtered_to_latest_day') }}
 
 ),
 

@@ -54,12 +54,6 @@ named_controls as (
 
 ),
 
-profiles as (
-
-    select * from {{ ref('int_control_profiles_deduplicated') }}
-
-),
-
 states as (
 
     select * from {{ ref('int_control_states_historized') }}
@@ -71,18 +65,20 @@ joined as (
     select
         named_controls.tenant_id,
         named_controls.control_id,
-        named_controls.score_date,
-        {{ secure_score_day_id('named_controls.tenant_id', 'named_controls.score_date') }} as secure_score_id,
+        scores.score_date,
+        {{ secure_score_day_id('named_controls.tenant_id', 'scores.score_date') }} as secure_score_id,
         named_controls.control_category,
         named_controls.score,
-        profiles.max_score,
+        states.max_score,
         scores.tenant_max_score,
         -- Microsoft's own completion figure when it sends one; otherwise score over max.
         coalesce(
             named_controls.score_in_percentage,
-            100 * named_controls.score / nullif(profiles.max_score, 0)
+            100 * named_controls.score / nullif(states.max_score, 0)
         ) as completion_pct,
         coalesce(named_controls.is_applicable, true) as is_applicable,
+        -- The state in effect at the end of that day (default when never updated, or without a profile).
+        coalesce(states.control_state, 'default') as control_state,
         named_controls.implementation_status,
         named_controls.extracted_at
     from named_controls
@@ -91,41 +87,35 @@ joined as (
             named_controls.tenant_id = scores.tenant_id
             and named_controls.secure_score_id = scores.secure_score_id
             and named_controls.version_id = scores.version_id
-    left join profiles
+    left join states
         on
-            named_controls.tenant_id = profiles.tenant_id
-            and named_controls.control_id = profiles.control_id
+            named_controls.tenant_id = states.tenant_id
+            and named_controls.control_id = states.control_id
+            and ((scores.score_date + 1)::timestamp at time zone 'utc') > states.valid_from
+            and ((scores.score_date + 1)::timestamp at time zone 'utc') <= states.valid_to
 
 ),
 
 final as (
 
     select
-        {{ surrogate_key(['joined.tenant_id', 'joined.control_id', 'joined.score_date']) }} as control_score_id,
-        joined.tenant_id,
-        joined.control_id,
-        joined.score_date,
-        joined.secure_score_id,
-        joined.control_category,
-        joined.score,
-        joined.max_score,
-        joined.completion_pct,
-        joined.completion_pct >= 100 as is_implemented,
-        joined.is_applicable,
-        -- The state in effect at the end of that day (default when never updated).
-        coalesce(states.control_state, 'default') as control_state,
-        greatest(coalesce(joined.max_score, 0) - joined.score, 0) as points_gap,
-        100 * greatest(coalesce(joined.max_score, 0) - joined.score, 0)
-        / nullif(joined.tenant_max_score, 0) as score_impact_pct,
-        joined.implementation_status,
-        joined.extracted_at
+        {{ surrogate_key(['tenant_id', 'control_id', 'score_date']) }} as control_score_id,
+        tenant_id,
+        control_id,
+        score_date,
+        secure_score_id,
+        control_category,
+        score,
+        max_score,
+        completion_pct,
+        completion_pct >= 100 as is_implemented,
+        is_applicable,
+        control_state,
+        greatest(coalesce(max_score, 0) - score, 0) as points_gap,
+        100 * greatest(coalesce(max_score, 0) - score, 0) / nullif(tenant_max_score, 0) as score_impact_pct,
+        implementation_status,
+        extracted_at
     from joined
-    left join states
-        on
-            joined.tenant_id = states.tenant_id
-            and joined.control_id = states.control_id
-            and ((joined.score_date + 1)::timestamp at time zone 'utc') > states.valid_from
-            and ((joined.score_date + 1)::timestamp at time zone 'utc') <= states.valid_to
 
 )
 

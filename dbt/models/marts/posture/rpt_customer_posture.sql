@@ -21,7 +21,7 @@ alerts as (
 
 opportunities as (
 
-    select * from {{ ref('mart_opportunities') }}
+    select * from {{ ref('int_opportunities_identified') }}
 
 ),
 
@@ -76,7 +76,10 @@ alert_stats as (
         count(*) filter (where is_open) as open_alerts,
         percentile_cont(0.5) within group (order by hours_to_resolve) filter (
             where resolved_at >= {{ as_of_timestamp() }} - interval '90 days'
-        ) as median_hours_to_resolve_90d
+        ) as median_hours_to_resolve_90d,
+        (avg(is_true_positive::integer) filter (
+            where resolved_at >= {{ as_of_timestamp() }} - interval '90 days'
+        ))::double precision as true_positive_rate_90d
     from alerts
     group by tenant_id
 
@@ -86,14 +89,14 @@ top_opportunities as (
 
     select
         tenant_id,
-        string_agg(control_title, '; ' order by score_gain_points desc, control_rank asc) filter (
+        string_agg(control_title, '; ' order by score_gain_points desc, control_rank asc, control_id asc) filter (
             where opportunity_rank <= 3
         ) as top_unimplemented_controls,
         sum(score_gain_points) as points_available
     from (
         select
             *,
-            row_number() over (partition by tenant_id order by score_gain_points desc, control_rank asc)
+            row_number() over (partition by tenant_id order by score_gain_points desc, control_rank asc, control_id asc)
                 as opportunity_rank
         from opportunities
         where not is_risk_accepted
@@ -109,6 +112,7 @@ final as (
         customers.company_name,
         customers.default_domain,
         customers.access_state,
+        customers.is_extractable,
         customers.is_departed,
         latest.score_date as latest_score_date,
         latest.current_score,
@@ -133,6 +137,7 @@ final as (
         coalesce(alert_stats.open_high_severity_alerts, 0) as open_high_severity_alerts,
         coalesce(alert_stats.open_alerts, 0) as open_alerts,
         alert_stats.median_hours_to_resolve_90d,
+        alert_stats.true_positive_rate_90d,
         top_opportunities.top_unimplemented_controls,
         top_opportunities.points_available,
         customers.last_loaded_at
@@ -140,7 +145,9 @@ final as (
     left join latest on customers.tenant_id = latest.tenant_id
     left join changes on customers.tenant_id = changes.tenant_id
     left join alert_stats on customers.tenant_id = alert_stats.tenant_id
-    left join top_opportunities on customers.tenant_id = top_opportunities.tenant_id
+    -- A departed customer is offered nothing (as in rpt_opportunities).
+    left join top_opportunities
+        on customers.tenant_id = top_opportunities.tenant_id and not customers.is_departed
 
 )
 

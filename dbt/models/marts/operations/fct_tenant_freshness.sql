@@ -1,5 +1,5 @@
--- Per customer and dataset: when data was last loaded successfully, and how stale that is as of the
--- latest run — so missing data is never mistaken for good news.
+-- Per customer and dataset: when data was last loaded successfully, how far that is behind the latest run,
+-- and whether that makes it stale — so missing data is never mistaken for good news.
 with
 
 tenant_runs as (
@@ -46,11 +46,12 @@ last_attempt as (
 
 ),
 
-final as (
+behind as (
 
     select
         {{ surrogate_key(['customers.tenant_id', 'datasets.dataset']) }} as freshness_id,
         customers.tenant_id,
+        customers.is_extractable,
         datasets.dataset,
         loaded.last_loaded_at,
         last_attempt.last_attempted_at,
@@ -64,6 +65,17 @@ final as (
     left join last_attempt
         on customers.tenant_id = last_attempt.tenant_id and datasets.dataset = last_attempt.dataset
     where not customers.is_departed
+
+),
+
+final as (
+
+    select
+        *,
+        -- Runs take minutes to an hour and are daily: loaded longer ago than this before the latest run, the
+        -- dataset was not loaded by that run. Never loaded is stale too.
+        last_loaded_at is null or hours_behind_latest_run > {{ var('stale_after_hours') }} as is_stale
+    from behind
 
 )
 
