@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from pathlib import Path
 
@@ -41,6 +41,10 @@ td.num,th.num{text-align:right}.neg{color:#c62828}.pos{color:#2e7d32}
 """
 RANKED_ROWS = 25
 CONTROL_ROWS = 15
+_NO_DATA_YET = (
+    '<div class="info"><b>No data yet: the first run has not finished.</b> Nothing is known about the '
+    "customers yet — this is missing data, not a clean bill of health.</div>"
+)
 
 
 class ExportError(RuntimeError):
@@ -123,26 +127,123 @@ def _coverage_html(reader: Reader, status: WarehouseStatus) -> list[str]:
         ),
         _table(["Outcome", "Reason", "Customers"], rows, {2}),
     ]
+    return parts + _freshness_html(reader)
+
+
+def _freshness_html(reader: Reader) -> list[str]:
+    """Per dataset, how many customers the last run brought up to date ([] when nothing was ever loaded)."""
     freshness = portfolio_queries.freshness_summary(reader)
-    if not freshness.empty:
-        parts.append("<h2>Data freshness</h2>")
-        parts.append(
-            _table(
-                ["Dataset", "Customers", "Loaded by the last run", "Behind", "Never loaded"],
+    if freshness.empty:
+        return []
+    return [
+        "<h2>Data freshness</h2>",
+        _table(
+            ["Dataset", "Customers", "Loaded by the last run", "Behind", "Never loaded"],
+            [
                 [
-                    [
-                        _e(fmt.dataset(r.dataset)),
-                        fmt.count(r.customers),
-                        fmt.count(r.up_to_date),
-                        fmt.count(r.behind),
-                        fmt.count(r.never_loaded),
-                    ]
-                    for r in freshness.itertuples()
-                ],
-                {1, 2, 3, 4},
-            )
-        )
-    return parts
+                    _e(fmt.dataset(r.dataset)),
+                    fmt.count(r.customers),
+                    fmt.count(r.up_to_date),
+                    fmt.count(r.behind),
+                    fmt.count(r.never_loaded),
+                ]
+                for r in freshness.itertuples()
+            ],
+            {1, 2, 3, 4},
+        ),
+    ]
+
+
+def _not_fully_loaded_html(status: WarehouseStatus) -> str:
+    """A warning when the last run did not load every customer ("" when it did)."""
+    run = status.coverage_run
+    if run is None or run.loaded >= run.attempted:
+        return ""
+    return (
+        f'<div class="warn">{run.attempted - run.loaded:,} of {run.attempted:,} customers were not fully loaded by '
+        "the last run; their figures are from an earlier run or missing.</div>"
+    )
+
+
+def _portfolio_kpis_html(kpis: pd.Series, ranked: pd.DataFrame) -> str:
+    """The portfolio's headline figures."""
+    return _kpis(
+        [
+            (
+                "Median Secure Score",
+                fmt.pct(kpis["median_pct"]),
+                f"{fmt.pp(kpis['median_change_30d'])} in 30 days",
+            ),
+            (
+                "Customers with a score",
+                f"{fmt.count(kpis['customers_scored'])} of {fmt.count(kpis['customers'])}",
+                None,
+            ),
+            ("Lowest Secure Score", fmt.pct(ranked.iloc[0]["secure_score_pct"]), None),
+            ("Below Microsoft's average", fmt.count(kpis["below_all_tenants"]), None),
+            ("Open high-severity alerts", fmt.count(kpis["open_high_alerts"]), None),
+        ]
+    )
+
+
+def _portfolio_trend_html(reader: Reader, start: date, end: date) -> str:
+    """The portfolio's median Secure Score per day, with the 10th-90th percentile band."""
+    trend = portfolio_queries.portfolio_trend(reader, start, end)
+    return "<h2>Secure Score trend (median, 10th-90th percentile)</h2>" + svg.line_chart(
+        list(trend["score_date"]),
+        {"Median": (list(trend["median"]), "#0d47a1", False)},
+        "Portfolio Secure Score trend",
+        band=(list(trend["p10"]), list(trend["p90"]), "#1565c0"),
+    )
+
+
+def _distribution_html(reader: Reader) -> str:
+    """Current customers by their latest Secure Score, in 5-point buckets."""
+    distribution = portfolio_queries.score_distribution(reader)
+    return "<h2>Distribution of Secure Score</h2>" + svg.histogram(
+        [(r.bucket_start, r.bucket_start + 5, int(r.customers)) for r in distribution.itertuples()],
+        "Customers by Secure Score",
+    )
+
+
+def _ranked_customers_html(ranked: pd.DataFrame) -> str:
+    """The RANKED_ROWS lowest-scoring customers."""
+    heading = f"<h2>Customers, lowest Secure Score first (worst {min(RANKED_ROWS, len(ranked))} of {len(ranked):,})</h2>"
+    return heading + _table(
+        [
+            "Customer",
+            "Secure Score",
+            "30-day change",
+            "vs similar size",
+            "Open high alerts",
+            "Points available",
+        ],
+        [
+            [
+                _e(r.company_name),
+                fmt.pct(r.secure_score_pct),
+                fmt.pp(r.score_change_30d_pct),
+                fmt.pp(r.gap_to_similar_size_pct),
+                fmt.count(r.open_high_severity_alerts),
+                fmt.points(r.points_available),
+            ]
+            for r in ranked.head(RANKED_ROWS).itertuples()
+        ],
+        {1, 2, 3, 4, 5},
+    )
+
+
+def _unscored_html(reader: Reader) -> str:
+    """A warning naming the current customers the ranking leaves out for want of a score ("" when none)."""
+    unscored = portfolio_queries.unscored_customers(reader)
+    if unscored.empty:
+        return ""
+    return (
+        f'<div class="warn">{len(unscored):,} current customers have no Secure Score and are not ranked: '
+        + ", ".join(_e(name) for name in unscored["company_name"].head(20))
+        + ("…" if len(unscored) > 20 else "")
+        + "</div>"
+    )
 
 
 def portfolio_html(reader: Reader) -> str:
@@ -150,106 +251,139 @@ def portfolio_html(reader: Reader) -> str:
     status = status_queries.warehouse_status(reader)
     title = "Partner Smart Office — Portfolio"
     if not status.has_marts or (status.latest_run is None and not status.has_data):
-        return _page(
-            title,
-            [
-                '<div class="info"><b>No data yet: the first run has not finished.</b> Nothing is known about the '
-                "customers yet — this is missing data, not a clean bill of health.</div>"
-            ],
-            status,
-        )
-    body: list[str] = []
-    run = status.coverage_run
-    if run is not None and run.loaded < run.attempted:
-        body.append(
-            f'<div class="warn">{run.attempted - run.loaded:,} of {run.attempted:,} customers were not fully loaded by '
-            "the last run; their figures are from an earlier run or missing.</div>"
-        )
+        return _page(title, [_NO_DATA_YET], status)
+    body = [_not_fully_loaded_html(status)]
     if not status.has_data:
         body.append('<div class="warn">No Secure Score has been loaded yet.</div>')
         return _page(title, body + _coverage_html(reader, status), status)
     kpis = portfolio_queries.portfolio_kpis(reader)
     ranked = portfolio_queries.ranked_customers(reader)
-    body.append(
-        _kpis(
-            [
-                (
-                    "Median Secure Score",
-                    fmt.pct(kpis["median_pct"]),
-                    f"{fmt.pp(kpis['median_change_30d'])} in 30 days",
-                ),
-                (
-                    "Customers with a score",
-                    f"{fmt.count(kpis['customers_scored'])} of {fmt.count(kpis['customers'])}",
-                    None,
-                ),
-                ("Lowest Secure Score", fmt.pct(ranked.iloc[0]["secure_score_pct"]), None),
-                ("Below Microsoft's average", fmt.count(kpis["below_all_tenants"]), None),
-                ("Open high-severity alerts", fmt.count(kpis["open_high_alerts"]), None),
-            ]
-        )
-    )
+    body.append(_portfolio_kpis_html(kpis, ranked))
     body += _coverage_html(reader, status)
     start, end = Filters().date_range(status.latest_score_date)
-    trend = portfolio_queries.portfolio_trend(reader, start, end)
-    body.append("<h2>Secure Score trend (median, 10th-90th percentile)</h2>")
-    body.append(
-        svg.line_chart(
-            list(trend["score_date"]),
-            {"Median": (list(trend["median"]), "#0d47a1", False)},
-            "Portfolio Secure Score trend",
-            band=(list(trend["p10"]), list(trend["p90"]), "#1565c0"),
-        )
-    )
-    distribution = portfolio_queries.score_distribution(reader)
-    body.append("<h2>Distribution of Secure Score</h2>")
-    body.append(
-        svg.histogram(
-            [(r.bucket_start, r.bucket_start + 5, int(r.customers)) for r in distribution.itertuples()],
-            "Customers by Secure Score",
-        )
-    )
-    body.append(
-        f"<h2>Customers, lowest Secure Score first (worst {min(RANKED_ROWS, len(ranked))} of {len(ranked):,})</h2>"
-    )
-    body.append(
-        _table(
-            [
-                "Customer",
-                "Secure Score",
-                "30-day change",
-                "vs similar size",
-                "Open high alerts",
-                "Points available",
-            ],
-            [
-                [
-                    _e(r.company_name),
-                    fmt.pct(r.secure_score_pct),
-                    fmt.pp(r.score_change_30d_pct),
-                    fmt.pp(r.gap_to_similar_size_pct),
-                    fmt.count(r.open_high_severity_alerts),
-                    fmt.points(r.points_available),
-                ]
-                for r in ranked.head(RANKED_ROWS).itertuples()
-            ],
-            {1, 2, 3, 4, 5},
-        )
-    )
-    unscored = portfolio_queries.unscored_customers(reader)
-    if not unscored.empty:
-        body.append(
-            f'<div class="warn">{len(unscored):,} current customers have no Secure Score and are not ranked: '
-            + ", ".join(_e(name) for name in unscored["company_name"].head(20))
-            + ("…" if len(unscored) > 20 else "")
-            + "</div>"
-        )
+    body.append(_portfolio_trend_html(reader, start, end))
+    body.append(_distribution_html(reader))
+    body.append(_ranked_customers_html(ranked))
+    body.append(_unscored_html(reader))
     return _page(title, body, status)
 
 
 def customer_html(reader: Reader, tenant_id: str) -> str:
     """One customer's page as one HTML document."""
     return _customer_document(reader, tenant_id)[1]
+
+
+def _customer_subtitle_html(profile: pd.Series) -> str:
+    """The customer's domain and access."""
+    return f'<div class="sub">{_e(profile["default_domain"])} · access: {_e(fmt.reason(profile["access_state"]))}</div>'
+
+
+def _stale_data_html(reader: Reader, tenant_id: str, token_state: str | None) -> str:
+    """A warning per dataset the last run did not bring up to date for this customer."""
+    warnings = []
+    for r in customer_queries.customer_freshness(reader, tenant_id).itertuples():
+        message = stale_dataset_message(r, token_state)
+        if message:
+            warnings.append(f'<div class="warn">{_e(message)}</div>')
+    return "".join(warnings)
+
+
+def _customer_kpis_html(profile: pd.Series) -> str:
+    """The customer's headline figures."""
+    return _kpis(
+        [
+            (
+                "Secure Score",
+                fmt.pct(profile["secure_score_pct"]),
+                f"{fmt.pp(profile['score_change_30d_pct'])} in 30 days",
+            ),
+            (
+                "Portfolio rank",
+                f"{int(profile['portfolio_rank'])} of {int(profile['portfolio_size'])}",
+                None,
+            ),
+            ("vs all tenants", fmt.pp(profile["gap_to_all_tenants_pct"]), None),
+            ("vs similar size", fmt.pp(profile["gap_to_similar_size_pct"]), None),
+            ("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), None),
+        ]
+    )
+
+
+def _customer_trend_html(reader: Reader, tenant_id: str, start: date, end: date) -> str:
+    """The customer's Secure Score against the portfolio median and Microsoft's comparatives."""
+    trend = customer_queries.customer_score_trend(reader, tenant_id, start, end)
+    portfolio = portfolio_queries.portfolio_trend(reader, start, end).set_index("score_date")["median"]
+    days = list(trend["score_date"])
+    return "<h2>Secure Score against Microsoft's comparatives</h2>" + svg.line_chart(
+        days,
+        {
+            "This customer": (_values(trend["secure_score_pct"]), "#1565c0", False),
+            "Portfolio median": ([_value(portfolio.get(d)) for d in days], "#6a1b9a", True),
+            "Microsoft: all tenants": (_values(trend["comparative_all_tenants_pct"]), "#9e9e9e", True),
+            "Microsoft: similar size": (_values(trend["comparative_similar_size_pct"]), "#2e7d32", True),
+        },
+        "Secure Score trend",
+    )
+
+
+def _categories_html(reader: Reader, tenant_id: str) -> str:
+    """Points achieved by category ("" when the customer has no control scores)."""
+    categories = customer_queries.customer_categories(reader, tenant_id)
+    if categories.empty:
+        return ""
+    return "<h2>By category</h2>" + svg.bar_rows(
+        [
+            (
+                r.category,
+                float(r.score_pct or 0),
+                f"{fmt.pct(r.score_pct)} ({fmt.points(r.achieved)} / {fmt.points(r.possible)} pts)",
+            )
+            for r in categories.itertuples()
+        ],
+        "Points achieved by category",
+        maximum=100,
+    )
+
+
+def _controls_html(reader: Reader, tenant_id: str) -> str:
+    """The CONTROL_ROWS unimplemented controls with the most points still available."""
+    controls = customer_queries.customer_controls(reader, tenant_id)
+    todo = controls[~controls["is_implemented"]].head(CONTROL_ROWS)
+    return f"<h2>Top {len(todo)} controls by points still available</h2>" + _table(
+        ["Control", "Points gap", "User impact", "Cost", "Action"],
+        [
+            [
+                _e(r.title),
+                fmt.points(r.points_gap, 2),
+                _e(r.user_impact),
+                _e(r.implementation_cost),
+                f'<a href="{_e(r.action_url)}">open</a>' if _safe_link(r.action_url) else "",
+            ]
+            for r in todo.itertuples()
+        ],
+        {1},
+    )
+
+
+def _open_high_alerts_html(reader: Reader, tenant_id: str, as_of: datetime | None) -> str:
+    """The customer's high-severity alerts open at the last run."""
+    open_high = customer_queries.open_alerts(reader, tenant_id, ["high"], as_of)
+    heading = "<h2>Open high-severity alerts</h2>"
+    if open_high.empty:
+        return heading + '<div class="info">No open high-severity alerts.</div>'
+    return heading + _table(
+        ["Alert", "Created", "Age", "Product", "Status"],
+        [
+            [
+                _e(r.title),
+                _e(fmt.timestamp(r.created_at)),
+                fmt.hours(24 * r.age_days),
+                _e(fmt.source_name(r.service_source)),
+                _e(fmt.label(r.status)),
+            ]
+            for r in open_high.itertuples()
+        ],
+    )
 
 
 def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
@@ -260,108 +394,20 @@ def _customer_document(reader: Reader, tenant_id: str) -> tuple[str, str]:
         raise ExportError(f"customer {tenant_id} is not in the warehouse")
     title = f"{profile['company_name']} — Secure Score"
     body = [
-        f'<div class="sub">{_e(profile["default_domain"])} · access: {_e(fmt.reason(profile["access_state"]))}</div>'
+        _customer_subtitle_html(profile),
+        _stale_data_html(reader, tenant_id, profile["last_token_state"]),
     ]
-    freshness = customer_queries.customer_freshness(reader, tenant_id)
-    for r in freshness.itertuples():
-        message = stale_dataset_message(r, profile["last_token_state"])
-        if message:
-            body.append(f'<div class="warn">{_e(message)}</div>')
     if pd.isna(profile["secure_score_pct"]):
         body.append('<div class="info">No Secure Score has been loaded for this customer yet.</div>')
         return str(profile["company_name"]), _page(title, body, status)
-    body.append(
-        _kpis(
-            [
-                (
-                    "Secure Score",
-                    fmt.pct(profile["secure_score_pct"]),
-                    f"{fmt.pp(profile['score_change_30d_pct'])} in 30 days",
-                ),
-                (
-                    "Portfolio rank",
-                    f"{int(profile['portfolio_rank'])} of {int(profile['portfolio_size'])}",
-                    None,
-                ),
-                ("vs all tenants", fmt.pp(profile["gap_to_all_tenants_pct"]), None),
-                ("vs similar size", fmt.pp(profile["gap_to_similar_size_pct"]), None),
-                ("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), None),
-            ]
-        )
-    )
     start, end = Filters().date_range(status.latest_score_date)
-    trend = customer_queries.customer_score_trend(reader, tenant_id, start, end)
-    portfolio = portfolio_queries.portfolio_trend(reader, start, end).set_index("score_date")["median"]
-    days = list(trend["score_date"])
-    body.append("<h2>Secure Score against Microsoft's comparatives</h2>")
-    body.append(
-        svg.line_chart(
-            days,
-            {
-                "This customer": (_values(trend["secure_score_pct"]), "#1565c0", False),
-                "Portfolio median": ([_value(portfolio.get(d)) for d in days], "#6a1b9a", True),
-                "Microsoft: all tenants": (_values(trend["comparative_all_tenants_pct"]), "#9e9e9e", True),
-                "Microsoft: similar size": (_values(trend["comparative_similar_size_pct"]), "#2e7d32", True),
-            },
-            "Secure Score trend",
-        )
-    )
-    categories = customer_queries.customer_categories(reader, tenant_id)
-    if not categories.empty:
-        body.append("<h2>By category</h2>")
-        body.append(
-            svg.bar_rows(
-                [
-                    (
-                        r.category,
-                        float(r.score_pct or 0),
-                        f"{fmt.pct(r.score_pct)} ({fmt.points(r.achieved)} / {fmt.points(r.possible)} pts)",
-                    )
-                    for r in categories.itertuples()
-                ],
-                "Points achieved by category",
-                maximum=100,
-            )
-        )
-    controls = customer_queries.customer_controls(reader, tenant_id)
-    todo = controls[~controls["is_implemented"]].head(CONTROL_ROWS)
-    body.append(f"<h2>Top {len(todo)} controls by points still available</h2>")
-    body.append(
-        _table(
-            ["Control", "Points gap", "User impact", "Cost", "Action"],
-            [
-                [
-                    _e(r.title),
-                    fmt.points(r.points_gap, 2),
-                    _e(r.user_impact),
-                    _e(r.implementation_cost),
-                    f'<a href="{_e(r.action_url)}">open</a>' if _safe_link(r.action_url) else "",
-                ]
-                for r in todo.itertuples()
-            ],
-            {1},
-        )
-    )
-    open_high = customer_queries.open_alerts(reader, tenant_id, ["high"], status.as_of)
-    body.append("<h2>Open high-severity alerts</h2>")
-    if open_high.empty:
-        body.append('<div class="info">No open high-severity alerts.</div>')
-    else:
-        body.append(
-            _table(
-                ["Alert", "Created", "Age", "Product", "Status"],
-                [
-                    [
-                        _e(r.title),
-                        _e(fmt.timestamp(r.created_at)),
-                        fmt.hours(24 * r.age_days),
-                        _e(fmt.source_name(r.service_source)),
-                        _e(fmt.label(r.status)),
-                    ]
-                    for r in open_high.itertuples()
-                ],
-            )
-        )
+    body += [
+        _customer_kpis_html(profile),
+        _customer_trend_html(reader, tenant_id, start, end),
+        _categories_html(reader, tenant_id),
+        _controls_html(reader, tenant_id),
+        _open_high_alerts_html(reader, tenant_id, status.as_of),
+    ]
     return str(profile["company_name"]), _page(title, body, status)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -107,7 +109,8 @@ def _controls(tenant_id: str) -> None:
     )
 
 
-def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # type: ignore[no-untyped-def]
+def _alerts_by_day(tenant_id: str, filters: Filters, start: date, end: date) -> None:
+    """The customer's alerts created per day, by severity (the severity filter applies)."""
     st.subheader("Alerts")
     volume = load(
         alerts_queries.alerts_created_daily,
@@ -120,6 +123,10 @@ def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # typ
     else:
         st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
         st.caption(f"{fmt.count(volume['created'].sum())} alerts created, by day and severity.")
+
+
+def _open_high_alerts(tenant_id: str, as_of: datetime | None) -> None:
+    """The customer's high-severity alerts still open at the last run, with links to Defender."""
     st.markdown("**Open high-severity alerts**")
     open_high = load(queries.open_alerts, tenant_id, ["high"], as_of)
     if open_high.empty:
@@ -156,24 +163,8 @@ def _alerts(tenant_id: str, filters: Filters, start, end, as_of) -> None:  # typ
     )
 
 
-def render() -> None:
-    page_header("Customer", "One customer's posture, ready for a meeting: trend, gaps, controls and alerts.")
-    status = warehouse_status()
-    if status is None or explain_missing_data(status):
-        return
-    customers = load(queries.customer_options)
-    filters = sidebar_filters(
-        status, FilterSet(customer=True, dates=True, severity=True), customers=customers
-    )
-    data_banner(status)
-    if not filters.customer:
-        _pick_prompt(customers)
-        return
-    tenant_id = filters.customer
-    profile = load(queries.customer_profile, tenant_id)
-    if profile is None:
-        empty_state("This customer is not in the warehouse.")
-        return
+def _identity(profile: pd.Series, tenant_id: str) -> None:
+    """The customer's name, domain, tenant, access and last load, and a warning when it cannot be read."""
     st.header(profile["company_name"])
     st.caption(
         f"{profile['default_domain']} · tenant {tenant_id} · access: {fmt.reason(profile['access_state'])}"
@@ -187,11 +178,10 @@ def render() -> None:
             "any, are from when it could.",
             icon="⚠️",
         )
-    _freshness_warnings(tenant_id, profile["last_token_state"])
-    if profile["secure_score_pct"] is None or pd.isna(profile["secure_score_pct"]):
-        empty_state("No Secure Score has been loaded for this customer yet.")
-        return
 
+
+def _headline(profile: pd.Series) -> None:
+    """The six figures at the top: score, rank, gaps to Microsoft's averages, controls, open high alerts."""
     cols = [*st.columns(3), *st.columns(3)]
     cols[0].metric(
         "Secure Score",
@@ -228,25 +218,62 @@ def render() -> None:
     )
     cols[5].metric("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), border=True)
 
+
+def _score_trend(tenant_id: str, start: date, end: date) -> None:
+    """The customer's Secure Score over the range against Microsoft's comparatives and the portfolio median."""
+    st.subheader("Secure Score against Microsoft's comparatives")
+    trend = load(queries.customer_score_trend, tenant_id, start, end)
+    if trend.empty:
+        empty_state(f"No Secure Score for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
+    else:
+        portfolio = load(portfolio_queries.portfolio_trend, start, end)
+        st.altair_chart(charts.customer_trend(_trend_frame(trend, portfolio)), width="stretch")
+
+
+def _categories(tenant_id: str) -> None:
+    """Points achieved by category on the customer's latest day."""
+    st.subheader("By category")
+    categories = load(queries.customer_categories, tenant_id)
+    if categories.empty:
+        empty_state("No control scores for this customer's latest day.")
+    else:
+        st.altair_chart(charts.categories(categories), width="stretch")
+
+
+def render() -> None:
+    """The page's outline: who the customer is, headline figures, trend, categories, controls, alerts."""
+    page_header("Customer", "One customer's posture, ready for a meeting: trend, gaps, controls and alerts.")
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    customers = load(queries.customer_options)
+    filters = sidebar_filters(
+        status, FilterSet(customer=True, dates=True, severity=True), customers=customers
+    )
+    data_banner(status)
+    if not filters.customer:
+        _pick_prompt(customers)
+        return
+    tenant_id = filters.customer
+    profile = load(queries.customer_profile, tenant_id)
+    if profile is None:
+        empty_state("This customer is not in the warehouse.")
+        return
+    _identity(profile, tenant_id)
+    _freshness_warnings(tenant_id, profile["last_token_state"])
+    if profile["secure_score_pct"] is None or pd.isna(profile["secure_score_pct"]):
+        empty_state("No Secure Score has been loaded for this customer yet.")
+        return
+    _headline(profile)
     start, end = filters.date_range(status.latest_score_date)
     left, right = st.columns([3, 2])
     with left:
-        st.subheader("Secure Score against Microsoft's comparatives")
-        trend = load(queries.customer_score_trend, tenant_id, start, end)
-        if trend.empty:
-            empty_state(f"No Secure Score for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
-        else:
-            portfolio = load(portfolio_queries.portfolio_trend, start, end)
-            st.altair_chart(charts.customer_trend(_trend_frame(trend, portfolio)), width="stretch")
+        _score_trend(tenant_id, start, end)
     with right:
-        st.subheader("By category")
-        categories = load(queries.customer_categories, tenant_id)
-        if categories.empty:
-            empty_state("No control scores for this customer's latest day.")
-        else:
-            st.altair_chart(charts.categories(categories), width="stretch")
+        _categories(tenant_id)
     _controls(tenant_id)
-    _alerts(tenant_id, filters, start, end, status.as_of)
+    _alerts_by_day(tenant_id, filters, start, end)
+    _open_high_alerts(tenant_id, status.as_of)
 
 
 render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from smart_office.dashboard import formatting as fmt
@@ -19,23 +20,8 @@ from smart_office.dashboard.queries import customer as customer_queries
 from smart_office.dashboard.queries import opportunities as queries
 
 
-def render() -> None:
-    page_header(
-        "Opportunities",
-        "Targeted offers: controls left unimplemented across the portfolio, ranked by how many customers "
-        "they concern and the points they would add.",
-    )
-    status = warehouse_status()
-    if status is None or explain_missing_data(status):
-        return
-    customers = load(customer_queries.customer_options)
-    filters = sidebar_filters(status, FilterSet(customer=True), customers=customers)
-    data_banner(status)
-    if not status.has_data:
-        empty_state("No Secure Score has been loaded yet, so there are no controls to compare.")
-        return
-    totals = load(queries.opportunity_totals, filters.customer)
-    by_control = load(queries.opportunities_by_control, filters.customer)
+def _headline(totals: pd.Series) -> None:
+    """The four figures at the top: opportunities, controls, customers and the points they would add."""
     cols = st.columns(4)
     cols[0].metric(
         "Open opportunities",
@@ -46,24 +32,30 @@ def render() -> None:
     cols[1].metric("Controls", fmt.count(totals["controls"]), border=True)
     cols[2].metric("Customers", fmt.count(totals["customers"]), border=True)
     cols[3].metric("Points available", fmt.points(totals["points"]), border=True)
-    if by_control.empty:
-        empty_state("Every applicable control is implemented (or its risk accepted). Nothing to offer here.")
-        return
-    st.caption(
-        f"Excludes {fmt.count(totals['risk_accepted'])} controls whose risk the customer accepted, deprecated "
-        "controls and controls that do not apply to the customer's licences."
-    )
-    tenant_suffix = f"-{filters.customer[:8]}" if filters.customer else ""
+
+
+def _csv_download(tenant_id: str | None) -> None:
+    """A button that downloads every control x customer opportunity as CSV."""
+    tenant_suffix = f"-{tenant_id[:8]}" if tenant_id else ""
     st.download_button(
         "Download all opportunities (CSV)",
         # Built only when clicked: the full control x customer list is an export, not part of the page.
-        data=lambda: queries.opportunities_csv(reader(), filters.customer),
+        data=lambda: queries.opportunities_csv(reader(), tenant_id),
         file_name=f"smart-office-opportunities{tenant_suffix}.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
         key="opportunities_csv",
     )
+
+
+def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | None) -> None:
+    """The controls left unimplemented, ranked, with what the ranking leaves out and the CSV download."""
+    st.caption(
+        f"Excludes {fmt.count(totals['risk_accepted'])} controls whose risk the customer accepted, deprecated "
+        "controls and controls that do not apply to the customer's licences."
+    )
+    _csv_download(tenant_id)
     st.dataframe(
         by_control[
             [
@@ -92,6 +84,10 @@ def render() -> None:
         },
         key="opportunities_by_control",
     )
+
+
+def _which_customers(by_control: pd.DataFrame, tenant_id: str | None) -> None:
+    """The customers without the control picked in the list, and the points it would add for each."""
     st.subheader("Which customers")
     titles = dict(zip(by_control["control_id"], by_control["title"], strict=True))
     counts = dict(zip(by_control["control_id"], by_control["customers"], strict=True))
@@ -101,7 +97,7 @@ def render() -> None:
         format_func=lambda c: f"{titles[c]} ({fmt.count(counts[c])} customers)",
         key="opportunity_control",
     )
-    who = load(queries.opportunity_customers, control_id, filters.customer)
+    who = load(queries.opportunity_customers, control_id, tenant_id)
     st.dataframe(
         who.assign(control_state=who["control_state"].map(fmt.label)).drop(columns=["tenant_id"]),
         hide_index=True,
@@ -116,6 +112,32 @@ def render() -> None:
         },
         key="opportunity_customers",
     )
+
+
+def render() -> None:
+    """The page's outline: headline figures, the controls to offer, and which customers lack each."""
+    page_header(
+        "Opportunities",
+        "Targeted offers: controls left unimplemented across the portfolio, ranked by how many customers "
+        "they concern and the points they would add.",
+    )
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    customers = load(customer_queries.customer_options)
+    filters = sidebar_filters(status, FilterSet(customer=True), customers=customers)
+    data_banner(status)
+    if not status.has_data:
+        empty_state("No Secure Score has been loaded yet, so there are no controls to compare.")
+        return
+    totals = load(queries.opportunity_totals, filters.customer)
+    by_control = load(queries.opportunities_by_control, filters.customer)
+    _headline(totals)
+    if by_control.empty:
+        empty_state("Every applicable control is implemented (or its risk accepted). Nothing to offer here.")
+        return
+    _by_control(by_control, totals, filters.customer)
+    _which_customers(by_control, filters.customer)
 
 
 render()

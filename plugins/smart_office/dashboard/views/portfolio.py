@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -20,11 +22,12 @@ from smart_office.dashboard.layout import (
 )
 from smart_office.dashboard.queries import history as history_queries
 from smart_office.dashboard.queries import portfolio as queries
+from smart_office.dashboard.queries.status import WarehouseStatus
 
 _OUTCOME_LABELS = {"loaded": "Loaded", "failed": "Failed", "not_extractable": "Not extractable"}
 
 
-def _coverage(status) -> None:  # type: ignore[no-untyped-def]
+def _coverage(status: WarehouseStatus) -> None:
     st.subheader("Coverage of the last run")
     run = status.coverage_run
     if run is None:
@@ -135,6 +138,7 @@ def _data_issues() -> None:
 
 
 def _ranking() -> None:
+    """Every scored customer, lowest Secure Score first, with a link to its page."""
     st.subheader("Customers, lowest Secure Score first")
     ranked = load(queries.ranked_customers)
     if ranked.empty:
@@ -175,6 +179,10 @@ def _ranking() -> None:
             },
             key="ranked_customers",
         )
+
+
+def _unscored() -> None:
+    """The current customers with no Secure Score at all, and why, since the ranking cannot show them."""
     unscored = load(queries.unscored_customers)
     if not unscored.empty:
         st.warning(
@@ -201,26 +209,8 @@ def _ranking() -> None:
         )
 
 
-def render() -> None:
-    page_header("Portfolio", "How safe the customer base is, how complete the data is, and where to act.")
-    status = warehouse_status()
-    if status is None or explain_missing_data(status):
-        return
-    filters = sidebar_filters(status, FilterSet(dates=True))
-    data_banner(status)
-    if not status.has_data:
-        st.warning(
-            "**No Secure Score has been loaded yet.** Runs have been recorded but none loaded a score — see "
-            "coverage below for why.",
-            icon="⚠️",
-        )
-        _coverage(status)
-        _freshness()
-        _data_issues()
-        return
-
-    kpis = load(queries.portfolio_kpis)
-    ranked = load(queries.ranked_customers)
+def _headline(kpis: pd.Series, ranked: pd.DataFrame) -> None:
+    """The five figures at the top: median score, customers scored, lowest score, below average, open alerts."""
     change = kpis["median_change_30d"]
     cols = st.columns(5)
     cols[0].metric(
@@ -252,41 +242,77 @@ def render() -> None:
         help="Open high-severity alerts.",
         border=True,
     )
-    if not ranked.empty:
-        worst = ranked.iloc[0]
-        st.markdown(
-            f"Lowest: **{worst['company_name']}** at {fmt.pct(worst['secure_score_pct'])} "
-            f"({fmt.pp(worst['score_change_30d_pct'])} over 30 days) · "
-            f"{fmt.count(kpis['declining_30d'])} customers declined over 30 days · "
-            f"{fmt.points(kpis['points_available'])} points available across the portfolio"
+
+
+def _lowest_customer(kpis: pd.Series, ranked: pd.DataFrame) -> None:
+    """One line under the figures: the lowest customer, how many declined, the points available."""
+    if ranked.empty:
+        return
+    worst = ranked.iloc[0]
+    st.markdown(
+        f"Lowest: **{worst['company_name']}** at {fmt.pct(worst['secure_score_pct'])} "
+        f"({fmt.pp(worst['score_change_30d_pct'])} over 30 days) · "
+        f"{fmt.count(kpis['declining_30d'])} customers declined over 30 days · "
+        f"{fmt.points(kpis['points_available'])} points available across the portfolio"
+    )
+
+
+def _distribution() -> None:
+    """A histogram of current customers by their latest Secure Score %."""
+    st.subheader("Distribution of Secure Score")
+    st.altair_chart(charts.score_distribution(load(queries.score_distribution)), width="stretch")
+    st.caption("Current customers by their latest Secure Score %.")
+
+
+def _score_trend(start: date, end: date) -> None:
+    """The portfolio's median Secure Score per day over the range, with the 10th-90th percentile band."""
+    st.subheader("Secure Score trend")
+    trend = load(queries.portfolio_trend, start, end)
+    if trend.empty:
+        empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
+    else:
+        completeness = load(history_queries.history_completeness, "secure_scores", start, end)
+        from_day = completeness_note(completeness, "Secure Score", start, end)
+        st.altair_chart(charts.complete_from_marker(charts.portfolio_trend(trend), from_day), width="stretch")
+        st.caption(
+            f"Median Secure Score % per day, {start:%d %b %Y} to {end:%d %b %Y}; the band spans the 10th to "
+            "the 90th percentile of customers."
         )
 
+
+def render() -> None:
+    """The page's outline: headline figures, coverage and data health, distribution, trend, the ranking."""
+    page_header("Portfolio", "How safe the customer base is, how complete the data is, and where to act.")
+    status = warehouse_status()
+    if status is None or explain_missing_data(status):
+        return
+    filters = sidebar_filters(status, FilterSet(dates=True))
+    data_banner(status)
+    if not status.has_data:
+        st.warning(
+            "**No Secure Score has been loaded yet.** Runs have been recorded but none loaded a score — see "
+            "coverage below for why.",
+            icon="⚠️",
+        )
+        _coverage(status)
+        _freshness()
+        _data_issues()
+        return
+    kpis = load(queries.portfolio_kpis)
+    ranked = load(queries.ranked_customers)
+    _headline(kpis, ranked)
+    _lowest_customer(kpis, ranked)
     _coverage(status)
     _freshness()
     _data_issues()
-
     start, end = filters.date_range(status.latest_score_date)
     left, right = st.columns(2)
     with left:
-        st.subheader("Distribution of Secure Score")
-        st.altair_chart(charts.score_distribution(load(queries.score_distribution)), width="stretch")
-        st.caption("Current customers by their latest Secure Score %.")
+        _distribution()
     with right:
-        st.subheader("Secure Score trend")
-        trend = load(queries.portfolio_trend, start, end)
-        if trend.empty:
-            empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
-        else:
-            completeness = load(history_queries.history_completeness, "secure_scores", start, end)
-            from_day = completeness_note(completeness, "Secure Score", start, end)
-            st.altair_chart(
-                charts.complete_from_marker(charts.portfolio_trend(trend), from_day), width="stretch"
-            )
-            st.caption(
-                f"Median Secure Score % per day, {start:%d %b %Y} to {end:%d %b %Y}; the band spans the 10th to "
-                "the 90th percentile of customers."
-            )
+        _score_trend(start, end)
     _ranking()
+    _unscored()
 
 
 render()
