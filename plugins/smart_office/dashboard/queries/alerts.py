@@ -23,6 +23,8 @@ BACKLOG_AGE_BANDS: tuple[tuple[str, int], ...] = (
     ("30-90 days", 90),
     ("> 90 days", 1_000_000),
 )
+# An open alert whose creation time Microsoft sent unreadable (staging made it null, fct_data_issues says why).
+AGE_UNKNOWN = "age unknown"
 
 
 def _alert_conditions(filters: Filters) -> tuple[sql.Composable, dict[str, Any]]:
@@ -182,7 +184,9 @@ def open_backlog(reader: Reader, filters: Filters, as_of: datetime) -> pd.DataFr
         ).format(alerts=ALERTS, conditions=conditions, band=band),
         {**params, "as_of": as_of},
     )
-    found["age_band"] = [BACKLOG_AGE_BANDS[int(index)][0] for index in found["band"]]
+    found["age_band"] = [
+        AGE_UNKNOWN if pd.isna(index) else BACKLOG_AGE_BANDS[int(index)][0] for index in found["band"]
+    ]
     return found
 
 
