@@ -194,14 +194,36 @@ def completeness_note(completeness: Any, what: str, start: date, end: date) -> d
     whole = int(completeness["complete_whole_range"] or 0)
     from_day = completeness["complete_for_all_from"]
     gaps = int(completeness["with_gaps"] or 0)
+    later = customers - whole - partial
     why = (
         f" ({gaps:,} came back after a lapse longer than Microsoft keeps {what}s)"
         if gaps
         else " (their first run reached back less far)"
     )
+    after = f"; {later:,} more start after it and count on none of its days" if later else ""
     st.caption(
         f"Counts each customer from the day its {what} history is complete: {whole:,} of {customers:,} "
-        f"customers are complete over the whole range, {partial:,} only from a later day{why}; from "
-        f"{from_day:%d %b %Y} every customer counts (dashed line)."
+        f"customers are complete over the whole range, {partial:,} only from a later day{why}{after}; from "
+        f"{from_day:%d %b %Y} every {'other ' if later else ''}customer counts (dashed line)."
+    )
+    return from_day
+
+
+def customer_completeness_note(completeness: Any, what: str) -> date | None:
+    """Say from which day one customer's series is complete, if that falls inside the range; return that day.
+
+    `completeness` is `queries.history.history_completeness` for the one customer.
+    """
+    if int(completeness["complete_part_of_range"] or 0) == 0:
+        return None
+    from_day = completeness["complete_for_all_from"]
+    why = (
+        "it came back after a lapse longer than Microsoft keeps them"
+        if int(completeness["with_gaps"] or 0)
+        else "its first extraction reached back to then"
+    )
+    st.caption(
+        f"This customer's {what} history is complete from {from_day:%d %b %Y} ({why}); days before it are "
+        "left out (dashed line)."
     )
     return from_day

@@ -422,3 +422,37 @@ def test_one_customers_odd_records_break_no_page(
         assert bars, "no backlog-by-age chart"
         shown = bars[0]
         assert shown.loc[shown["age_band"] == "age unknown", "alerts"].sum() == unknown
+
+
+def test_the_customer_page_says_from_when_the_customers_alert_history_is_complete(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    # The generated portfolio has one customer whose first run reached back only 30 days.
+    (tenant, complete_from) = _one(
+        superuser,
+        "select tenant_id::text, complete_from_date from marts.fct_tenant_history where dataset = 'alerts_v2' "
+        "order by complete_from_date desc limit 1",
+    )
+    app = open_page(monkeypatch, marts_warehouse[0], "customer", customer=tenant)
+    assert (
+        f"This customer's alert history is complete from {complete_from:%d %b %Y} (its first extraction reached "
+        "back to then); days before it are left out (dashed line)." in texts(app)
+    )
+    marked = [
+        pd.Timestamp(spec["datasets"][rule["data"]["name"]]["day"].iloc[0]).date()
+        for spec in chart_specs(app)
+        for rule in dashed_rules(spec)
+    ]
+    assert marked == [complete_from]
+    # A customer complete over the whole range gets neither.
+    (other,) = _one(
+        superuser,
+        "select tenant_id::text from marts.fct_tenant_history where dataset = 'alerts_v2' and tenant_id <> %s "
+        "order by complete_from_date limit 1",
+        (tenant,),
+    )
+    app = open_page(monkeypatch, marts_warehouse[0], "customer", customer=other)
+    assert "alert history is complete from" not in texts(app)
+    assert not [rule for spec in chart_specs(app) for rule in dashed_rules(spec)]

@@ -14,6 +14,7 @@ from smart_office.dashboard.filters import Filters
 from smart_office.dashboard.freshness import stale_dataset_message
 from smart_office.dashboard.layout import (
     FilterSet,
+    customer_completeness_note,
     data_banner,
     empty_state,
     explain_missing_data,
@@ -23,6 +24,7 @@ from smart_office.dashboard.layout import (
 )
 from smart_office.dashboard.queries import alerts as alerts_queries
 from smart_office.dashboard.queries import customer as queries
+from smart_office.dashboard.queries import history as history_queries
 from smart_office.dashboard.queries import portfolio as portfolio_queries
 
 
@@ -118,10 +120,14 @@ def _alerts_by_day(tenant_id: str, filters: Filters, start: date, end: date) -> 
         start,
         end,
     )
+    completeness = load(history_queries.history_completeness, "alerts_v2", start, end, tenant_id)
     if volume.empty or int(volume["created"].sum()) == 0:
         empty_state(f"No alerts for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
+        customer_completeness_note(completeness, "alert")
     else:
-        st.altair_chart(charts.severity_bars(volume, "activity_date", "created"), width="stretch")
+        from_day = customer_completeness_note(completeness, "alert")
+        chart = charts.severity_bars(volume, "activity_date", "created")
+        st.altair_chart(charts.complete_from_marker(chart, from_day), width="stretch")
         st.caption(f"{fmt.count(volume['created'].sum())} alerts created, by day and severity.")
 
 
