@@ -32,7 +32,14 @@ ONE_OFF_SERVICES = {"airflow-init", "airflow-cli"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|_TOKEN$|FERNET")
 # Settings that a Docker deployment does not set: the emulator's endpoint set and CA (tests, demo), and
 # the warehouse URL (Airflow services read the `smart_office_warehouse` connection instead).
-NOT_FOR_DEPLOYMENT = {"SMART_OFFICE_ENDPOINTS_FILE", "SMART_OFFICE_CA_BUNDLE", "SMART_OFFICE_WAREHOUSE_URL"}
+NOT_FOR_DEPLOYMENT = {
+    "SMART_OFFICE_ENDPOINTS_FILE",
+    "SMART_OFFICE_CA_BUNDLE",
+    "SMART_OFFICE_WAREHOUSE_URL",
+    # The image carries the dbt project and builds its manifest at build time (Dockerfile): nothing to set.
+    "SMART_OFFICE_DBT_PROJECT_DIR",
+    "SMART_OFFICE_DBT_MANIFEST",
+}
 
 
 def compose_schema() -> dict[str, Any]:
