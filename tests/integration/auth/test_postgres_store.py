@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -11,6 +15,7 @@ from cryptography.fernet import Fernet
 
 from smart_office.auth.rotation import NoRefreshTokenError, RefreshTokenKeeper
 from smart_office.auth.stores import PostgresSecretStore, TokenStoreError, VersionConflict
+from smart_office.warehouse import connection
 from smart_office.warehouse.migrations import migrate
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -27,6 +32,21 @@ def migrated(warehouse_url: str) -> str:
 @pytest.fixture
 def key() -> str:
     return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def sessions_opened(monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """Counts the sessions opened through the connection translator (every login of the product)."""
+    opened = 0
+    real = connection.connect
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal opened
+        opened += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(connection, "connect", counting)
+    return lambda: opened
 
 
 def test_round_trip_stores_only_ciphertext(migrated: str, key: str) -> None:
@@ -53,6 +73,54 @@ def test_compare_and_swap(migrated: str, key: str) -> None:
     with pytest.raises(VersionConflict):
         store.put("rt", "fake-c", issued_at=T0 + timedelta(hours=2), expected_version="1")
     assert store.get("rt").value.reveal() == "fake-b"
+
+
+def test_one_session_for_a_thousand_reads_and_writes_from_four_threads(
+    migrated: str, key: str, sessions_opened: Callable[[], int]
+) -> None:
+    store = PostgresSecretStore(migrated, [key])
+    store.put("rt", "fake-0", issued_at=T0, expected_version=None)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(125):
+                stored = store.get("rt")
+                # A conflict means another thread wrote in between: the compare-and-swap said so.
+                with contextlib.suppress(VersionConflict):
+                    store.put("rt", f"fake-{n}-{i}", issued_at=T0, expected_version=stored.version)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert int(store.get("rt").version) > 125  # most writes landed, none raised anything but a conflict
+    assert sessions_opened() == 1
+    store.close()
+
+
+def test_a_session_killed_while_idle_is_replaced_once(
+    migrated: str, key: str, sessions_opened: Callable[[], int]
+) -> None:
+    store = PostgresSecretStore(migrated, [key])
+    store.put("rt", FAKE_TOKEN, issued_at=T0, expected_version=None)
+    with psycopg.connect(migrated, autocommit=True) as admin:
+        killed = admin.execute(
+            "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity "
+            "where application_name = 'smart-office-token-store' and datname = current_database()"
+        ).fetchone()[0]
+    assert killed == 1
+    assert store.get("rt").value.reveal() == FAKE_TOKEN
+    assert store.put("rt", "fake-b", issued_at=T0, expected_version="1").version == "2"
+    assert sessions_opened() == 2
+    store.close()
+    assert store.get("rt").value.reveal() == "fake-b"  # a closed store opens a session again when used
+    assert sessions_opened() == 3
+    store.close()
 
 
 def test_wrong_key_names_the_setting(migrated: str, key: str) -> None:

@@ -421,6 +421,83 @@ def test_key_vault_store_round_trip_and_compare_and_swap(emulator: EmulatorHandl
     assert second.version != first.version
 
 
+def _key_vault_requests(handle: EmulatorHandle) -> dict[str, int]:
+    """Key Vault requests since the last `DELETE /stats`, per endpoint (route template)."""
+    counts: dict[str, int] = {}
+    for row in handle.admin_get("/stats")["endpoints"]:
+        if row["service"] == "key_vault":
+            counts[row["endpoint"]] = counts.get(row["endpoint"], 0) + row["requests"]
+    return counts
+
+
+def test_key_vault_compare_and_swap_reads_only_the_current_version(emulator: EmulatorHandle) -> None:
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-current-only"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    written = store.put(name, "fake-token-0", issued_at=t0, expected_version=None)
+    for i in range(1, 30):  # a history of 30 versions, more than one page of a version listing
+        written = store.put(
+            name, f"fake-token-{i}", issued_at=t0 + timedelta(minutes=i), expected_version=written.version
+        )
+    emulator.admin_delete("/stats")
+    store.put(name, "fake-token-last", issued_at=t0 + timedelta(hours=1), expected_version=written.version)
+    # read current, write, read current to verify: the same three requests however long the history
+    assert _key_vault_requests(emulator) == {"/secrets/{name}/": 2, "/secrets/{name}": 1}
+
+
+class _InterleavingClient:
+    """A SecretClient through which another writer's token lands right after our first write."""
+
+    def __init__(self, client: Any, value: str, issued_at: datetime) -> None:
+        self._client = client
+        self._other = (value, issued_at)
+        self.fired = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._client, attribute)
+
+    def set_secret(self, name: str, value: str, **kwargs: Any) -> Any:
+        written = self._client.set_secret(name, value, **kwargs)
+        if not self.fired:
+            self.fired = True
+            other, issued_at = self._other
+            self._client.set_secret(
+                name, other, tags={"issued_at": issued_at.isoformat()}, content_type="text/plain"
+            )
+        return written
+
+
+def test_key_vault_an_older_token_landing_after_ours_is_written_over_again(emulator: EmulatorHandle) -> None:
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-older-lands-later"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = store.put(name, "fake-consented", issued_at=t0, expected_version=None)
+    racing = _InterleavingClient(store._client, "fake-slow-older", t0 + timedelta(minutes=1))
+    written = KeyVaultSecretStore(racing).put(
+        name, "fake-newer", issued_at=t0 + timedelta(minutes=2), expected_version=first.version
+    )
+    assert racing.fired
+    final = store.get(name)
+    assert final.value.reveal() == "fake-newer"
+    assert final.issued_at == t0 + timedelta(minutes=2)
+    assert final.version == written.version
+
+
+def test_key_vault_a_newer_token_landing_after_ours_stands(emulator: EmulatorHandle) -> None:
+    from smart_office.auth.stores import VersionConflict
+
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-newer-lands-later"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = store.put(name, "fake-consented", issued_at=t0, expected_version=None)
+    racing = _InterleavingClient(store._client, "fake-fast-newer", t0 + timedelta(minutes=3))
+    with pytest.raises(VersionConflict):
+        KeyVaultSecretStore(racing).put(
+            name, "fake-older", issued_at=t0 + timedelta(minutes=2), expected_version=first.version
+        )
+    assert store.get(name).value.reveal() == "fake-fast-newer"
+
+
 def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: EmulatorHandle) -> None:
     store, _ = _key_vault_store(emulator)
     name = "sam-test-race"
