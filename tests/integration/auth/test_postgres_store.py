@@ -135,7 +135,8 @@ def test_wrong_key_names_the_setting(migrated: str, key: str) -> None:
 
 def test_keeper_never_goes_back_to_an_older_token(migrated: str, key: str) -> None:
     store = PostgresSecretStore(migrated, [key])
-    keeper = RefreshTokenKeeper(store)
+    every_rotation = timedelta(0)
+    keeper = RefreshTokenKeeper(store, write_back_age=every_rotation)
     with pytest.raises(NoRefreshTokenError, match="smart-office consent"):
         keeper.current()
     keeper.initialise("fake-consented", T0)
@@ -144,12 +145,35 @@ def test_keeper_never_goes_back_to_an_older_token(migrated: str, key: str) -> No
     keeper_name = "smart-office-refresh-token"
     assert store.get(keeper_name).value.reveal() == "fake-newer"
     # A second worker that read before the rotation loses the CAS and must not overwrite the newer token.
-    stale = RefreshTokenKeeper(store)
-    stale._current = store.get(keeper_name)  # what it read earlier
+    stale = RefreshTokenKeeper(store, write_back_age=every_rotation)
+    stale.current()  # reads fake-newer
     keeper.offer("fake-newest", T0 + timedelta(minutes=9))
     assert stale.offer("fake-stale-rotation", T0 + timedelta(minutes=7)) is False
     assert store.get(keeper_name).value.reveal() == "fake-newest"
     assert stale.current().value.reveal() == "fake-newest"
+
+
+def test_a_thousand_rotations_open_one_session_and_write_once(
+    migrated: str, key: str, sessions_opened: Callable[[], int]
+) -> None:
+    """What each tenant's exchange does with the rotated token, 1,000 times: one login, one write."""
+    RefreshTokenKeeper(PostgresSecretStore(migrated, [key])).initialise("fake-consented", T0)
+    opened_before = sessions_opened()
+    with psycopg.connect(migrated) as conn:
+        version_before = conn.execute("select version from ops.token_store").fetchone()[0]
+    store = PostgresSecretStore(migrated, [key])
+    keeper = RefreshTokenKeeper(store, write_back_age=timedelta(hours=6))
+    keeper.current()
+    run = T0 + timedelta(days=1)
+    for i in range(1_000):
+        keeper.offer(f"fake-rotated-{i}", run + timedelta(seconds=i))
+    assert sessions_opened() - opened_before == 1  # was 1,001: one per read and per write
+    with psycopg.connect(migrated) as conn:
+        version, issued_at = conn.execute("select version, issued_at from ops.token_store").fetchone()
+    assert version == version_before + 1
+    assert issued_at == run
+    assert keeper.current().value.reveal() == "fake-rotated-999"
+    store.close()
 
 
 def test_expiry_warning_14_days_ahead(migrated: str, key: str) -> None:
@@ -163,7 +187,8 @@ def test_expiry_warning_14_days_ahead(migrated: str, key: str) -> None:
 
 
 def _race_worker(url: str, key: str, token: str, minutes: int, barrier: multiprocessing.Barrier) -> None:
-    keeper = RefreshTokenKeeper(PostgresSecretStore(url, [key]))
+    # Every rotation written (age 0), so that each of the 40 offers is a compare-and-swap in the race.
+    keeper = RefreshTokenKeeper(PostgresSecretStore(url, [key]), write_back_age=timedelta(0))
     keeper.current()  # both read version 1 before either writes
     barrier.wait()
     for i in range(20):

@@ -30,6 +30,7 @@ from smart_office.auth.stores import (
     REFRESH_TOKEN_NAME,
     KeyVaultSecretStore,
     PostgresSecretStore,
+    StoredSecret,
 )
 from smart_office.clouds import cloud_from_endpoints
 from smart_office.settings import Settings
@@ -188,21 +189,20 @@ def test_device_code_consent(partner: Partner) -> None:
     assert int(after.version) > int(before.version)
 
 
-def _exchanger(partner: Partner, **kwargs: Any) -> TokenExchanger:
+def _exchanger(partner: Partner, *, write_back_hours: str | None = None) -> TokenExchanger:
     from smart_office.runtime import build_exchanger
 
-    return (
-        build_exchanger(partner.settings(), partner.store, **kwargs)
-        if kwargs
-        else build_exchanger(partner.settings(), partner.store)
-    )
+    env = dict(partner.env)
+    if write_back_hours is not None:
+        env["SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS"] = write_back_hours
+    return build_exchanger(Settings.from_env(env), partner.store)
 
 
 def test_exchange_rotates_and_writes_back(partner: Partner) -> None:
     handle = partner.handle
     customer = handle.customer_where(can_read_security=True, baked_fault=None)
     first = partner.store.get(REFRESH_TOKEN_NAME)
-    exchanger = _exchanger(partner)
+    exchanger = _exchanger(partner, write_back_hours="0")  # every rotation written
     token = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
     again = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
     assert again is token  # cached: one exchange per tenant per resource
@@ -216,20 +216,62 @@ def test_exchange_rotates_and_writes_back(partner: Partner) -> None:
         client_id=partner.settings().client_id,
         credential=exchanger._credential,
         partner_tenant_id=handle.partner_tenant_id,
-        keeper=_FixedKeeper(partner.store, first.value.reveal(), first.issued_at, first.version),
+        keeper=_FixedKeeper(partner.store, first),
     )
     assert old_holder.get_token(customer["tenant_id"], GRAPH_SCOPE).tenant_id == customer["tenant_id"]
 
 
 class _FixedKeeper(RefreshTokenKeeper):
-    """A keeper that starts from a token read earlier (what a slow worker holds)."""
+    """A keeper that exchanges with a token read earlier (what a slow worker holds)."""
 
-    def __init__(self, store: PostgresSecretStore, token: str, issued_at: datetime, version: str) -> None:
+    def __init__(self, store: PostgresSecretStore, token: StoredSecret) -> None:
         super().__init__(store)
-        from smart_office.auth.stores import StoredSecret
-        from smart_office.redaction import Secret
+        self._fixed = token
 
-        self._current = StoredSecret(Secret(token), version, issued_at)
+    def current(self) -> StoredSecret:
+        return self._fixed
+
+
+def test_exchanges_write_back_only_when_the_stored_token_is_older_than_the_age(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str
+) -> None:
+    handle = emulator_factory(tenants=8, fault_profile="none")
+    creds = handle.partner_credentials()
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        store = PostgresSecretStore(url, [Fernet.generate_key().decode()])
+        start = datetime.fromisoformat(handle.admin_get("/clock")["now"])
+        # Consented an hour ago (issue times are the identity service's `iat`, backdated a few minutes).
+        RefreshTokenKeeper(store).initialise(creds["refresh_token"], start - timedelta(hours=1))
+        keeper = RefreshTokenKeeper(store, write_back_age=timedelta(hours=6))
+        exchanger = TokenExchanger(
+            cloud=cloud_from_endpoints(handle.endpoints),
+            client_id=creds["client_id"],
+            credential=ClientCredential(client_secret=_secret(creds["client_secret"])),
+            partner_tenant_id=handle.partner_tenant_id,
+            keeper=keeper,
+        )
+        tenants = [c["tenant_id"] for c in handle.customers() if c["has_delegated_access"]][:3]
+        assert len(tenants) == 3
+
+        exchanger.get_token(tenants[0], GRAPH_SCOPE)  # within 6 hours of the stored token: kept in memory
+        assert store.get(REFRESH_TOKEN_NAME).version == "1"
+        assert keeper.current().version == ""  # the rotated token, held only in memory, used next
+
+        handle.admin_post("/clock/advance", {"hours": 7})
+        exchanger.get_token(tenants[1], GRAPH_SCOPE)  # the stored token is now 7 hours older: written
+        stored = store.get(REFRESH_TOKEN_NAME)
+        assert stored.version == "2"
+        assert stored.issued_at >= start + timedelta(hours=6)
+        assert stored.value == keeper.current().value  # Secret: a failure shows no token
+
+        exchanger.get_token(tenants[2], GRAPH_SCOPE)  # a second exchange within the age: no write
+        assert store.get(REFRESH_TOKEN_NAME).version == "2"
+        assert keeper.current().version == ""
+        assert keeper.current().value != stored.value  # the newest, used from memory
+        assert exchanger.exchanges == 3
+        store.close()
 
 
 def test_exchange_for_fifty_tenants_makes_one_token_request_each(
@@ -503,7 +545,8 @@ def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: Emulato
     name = "sam-test-race"
     t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
     RefreshTokenKeeper(store, name).initialise("fake-consented", t0)
-    keepers = [RefreshTokenKeeper(store, name) for _ in range(2)]
+    # Every rotation written (age 0), so that each of the ten offers is a compare-and-swap in the race.
+    keepers = [RefreshTokenKeeper(store, name, write_back_age=timedelta(0)) for _ in range(2)]
     for keeper in keepers:
         keeper.current()  # both read the same version before either writes
     barrier = threading.Barrier(2)
@@ -523,6 +566,27 @@ def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: Emulato
         t.join()
     final = store.get(name)
     assert final.value.reveal() == "fake-late-4"
+
+
+def test_key_vault_a_thousand_rotations_cost_a_constant_number_of_requests(emulator: EmulatorHandle) -> None:
+    """What each tenant's exchange does with the rotated token, 1,000 times: read once, write once."""
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-thousand"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    RefreshTokenKeeper(store, name).initialise("fake-consented", t0)  # also answers the bearer challenge
+    emulator.admin_delete("/stats")
+    keeper = RefreshTokenKeeper(store, name, write_back_age=timedelta(hours=6))
+    keeper.current()
+    run = t0 + timedelta(days=1)
+    for i in range(1_000):
+        keeper.offer(f"fake-rotated-{i}", run + timedelta(seconds=i))
+    requests = _key_vault_requests(emulator)
+    # current(); then read current, set, read current to verify (was 22,541 with a listing of every version)
+    assert sum(requests.values()) <= 5
+    assert "/secrets/{name}/versions" not in requests
+    stored = store.get(name)
+    assert (stored.value.reveal(), stored.issued_at) == ("fake-rotated-0", run)
+    assert keeper.current().value.reveal() == "fake-rotated-999"
 
 
 def test_no_secret_reaches_logs_reprs_or_errors(partner: Partner, caplog: pytest.LogCaptureFixture) -> None:
