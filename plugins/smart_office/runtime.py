@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from smart_office.auth.exchange import DEFAULT_IDENTITY_RETRY, ClientCredential, TokenExchanger
@@ -80,6 +81,8 @@ def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
         client_id=settings.client_id,
         credential=load_client_credential(store),
         partner_tenant_id=settings.partner_tenant_id,
-        keeper=RefreshTokenKeeper(store),
+        keeper=RefreshTokenKeeper(
+            store, write_back_age=timedelta(hours=settings.refresh_token_write_back_hours)
+        ),
         retry=dataclasses.replace(DEFAULT_IDENTITY_RETRY, budget=settings.identity_retry_seconds),
     )

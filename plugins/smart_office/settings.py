@@ -10,6 +10,7 @@
 | SMART_OFFICE_TOKEN_STORE | postgres | postgres (encrypted, in the warehouse) or keyvault |
 | SMART_OFFICE_TOKEN_STORE_KEY | | Fernet key(s) for the postgres store, comma-separated, newest first |
 | SMART_OFFICE_KEY_VAULT_URL | | vault URL when the store is keyvault |
+| SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS | 6 | a process writes the rotated partner refresh token back to the store only when the stored one is at least this much older (0: on every rotation); Entra keeps the stored one valid meanwhile |
 | SMART_OFFICE_WAREHOUSE_URL | | the warehouse: a libpq URL or connection string; else the Airflow connection `smart_office_warehouse` |
 | SMART_OFFICE_WAREHOUSE_AUTH | libpq | libpq (password, .pgpass, service file, certificates, trust) or entra (an Entra ID token) |
 | SMART_OFFICE_SHARD_SIZE | 250 | tenants per mapped extraction task |
@@ -70,6 +71,7 @@ class Settings:
     endpoint_time_limit_minutes: float = 30.0
     identity_retry_seconds: float = 60.0
     tenant_retry_seconds: float = 300.0
+    refresh_token_write_back_hours: float = 6.0
     schedule: str = "@daily"
 
     @property
@@ -145,6 +147,8 @@ class Settings:
             endpoint_time_limit_minutes=_float(get, "ENDPOINT_TIME_LIMIT_MINUTES", 30.0, 0.1, 24 * 60.0),
             identity_retry_seconds=_float(get, "IDENTITY_RETRY_SECONDS", 60.0, 0.0, 3600.0),
             tenant_retry_seconds=_float(get, "TENANT_RETRY_SECONDS", 300.0, 0.0, 24 * 3600.0),
+            # At most a week: the stored token must stay far from Entra's 90-day inactivity expiry.
+            refresh_token_write_back_hours=_float(get, "REFRESH_TOKEN_WRITE_BACK_HOURS", 6.0, 0.0, 24 * 7.0),
             schedule=get("SCHEDULE", "@daily"),
         )
 

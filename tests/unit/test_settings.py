@@ -71,6 +71,14 @@ def test_endpoint_set_changes_urls_not_resources(tmp_path: Path) -> None:
         ({"SMART_OFFICE_TOKEN_STORE_KEY": ""}, "SMART_OFFICE_TOKEN_STORE_KEY"),
         ({"SMART_OFFICE_SHARD_SIZE": "0"}, "SMART_OFFICE_SHARD_SIZE"),
         ({"SMART_OFFICE_COVERAGE_THRESHOLD": "1.5"}, "SMART_OFFICE_COVERAGE_THRESHOLD"),
+        (
+            {"SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS": "200"},
+            "SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS",
+        ),
+        (
+            {"SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS": "-1"},
+            "SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS",
+        ),
         ({"SMART_OFFICE_EXCLUDED_TENANTS": "contoso"}, "SMART_OFFICE_EXCLUDED_TENANTS"),
         ({"SMART_OFFICE_WAREHOUSE_URL": "mysql://x"}, "SMART_OFFICE_WAREHOUSE_URL"),
         ({"SMART_OFFICE_ENDPOINTS_FILE": "/nonexistent/endpoints.json"}, "SMART_OFFICE_ENDPOINTS_FILE"),
@@ -83,3 +91,9 @@ def test_errors_name_the_setting(env: dict[str, str], named: str) -> None:
 
 def test_repr_hides_keys() -> None:
     assert KEY not in repr(Settings.from_env(base()))
+
+
+def test_refresh_token_write_back_hours() -> None:
+    assert Settings.from_env(base()).refresh_token_write_back_hours == 6.0
+    configured = base(SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS="0")
+    assert Settings.from_env(configured).refresh_token_write_back_hours == 0.0

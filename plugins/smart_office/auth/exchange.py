@@ -3,7 +3,8 @@
 One `ConfidentialClientApplication` per tenant authority (MSAL binds an app to one authority), created on
 first use and kept in a bounded LRU. Access tokens are cached in-process until shortly before they expire,
 so a run makes one token request per tenant per resource, however many Graph requests follow. Each
-exchange returns a rotated refresh token, which `RefreshTokenKeeper` writes back compare-and-swap.
+exchange returns a rotated refresh token, which `RefreshTokenKeeper` uses for the next exchange at once and
+writes back (compare-and-swap) only when the stored one is SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS older.
 
 Transient failures (a 5xx or a dropped connection at the identity service, during the tenant's OpenID
 discovery or at its token endpoint) are retried with backoff inside a time budget; AADSTS errors that need

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from smart_office.redaction import Secret
 
 if TYPE_CHECKING:
+    import psycopg
     from azure.keyvault.secrets import SecretClient
 
     from smart_office.warehouse.connection import WarehouseTarget
@@ -68,6 +71,11 @@ class PostgresSecretStore:
     The key comes from the environment (SMART_OFFICE_TOKEN_STORE_KEY), never from the database. Several
     comma-separated keys allow key rotation: the first encrypts, all decrypt.
 
+    One database session per store instance, opened on first use and shared by its threads (one statement
+    at a time; each statement is its own transaction): a run that reads and writes the token many times
+    still logs in once. A session that broke while idle (server restart, idle timeout) is replaced once per
+    call; `close()` ends it (so does garbage collection). Not to be shared across fork (libpq's rule).
+
     :param url: the warehouse (a `WarehouseTarget`, or a libpq URL); the table comes from its migrations.
     :param keys: Fernet keys (urlsafe base64, 32 bytes); the first one is used for new writes.
     """
@@ -90,6 +98,9 @@ class PostgresSecretStore:
         self._url = as_target(url)
         self._crypto = MultiFernet(fernets)
         self._key_id = key_fingerprint(keys[0])
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection | None = None
+        self._finalizer: weakref.finalize | None = None
 
     def describe(self) -> str:
         return f"encrypted PostgreSQL store ops.token_store at {self._url.display} (key {self._key_id})"
@@ -97,12 +108,9 @@ class PostgresSecretStore:
     def get(self, name: str) -> StoredSecret | None:
         from cryptography.fernet import InvalidToken
 
-        from smart_office.warehouse.connection import connect
-
-        with connect(self._url, autocommit=True) as conn:
-            row = conn.execute(
-                "select ciphertext, version, issued_at, key_id from ops.token_store where name = %s", (name,)
-            ).fetchone()
+        row = self._fetchone(
+            "select ciphertext, version, issued_at, key_id from ops.token_store where name = %s", (name,)
+        )
         if row is None:
             return None
         ciphertext, version, issued_at, key_id = row
@@ -117,48 +125,94 @@ class PostgresSecretStore:
     def put(
         self, name: str, value: str, *, issued_at: datetime, expected_version: str | None
     ) -> StoredSecret:
-        from smart_office.warehouse.connection import connect
-
         ciphertext = self._crypto.encrypt(value.encode())
-        with connect(self._url, autocommit=True) as conn:
-            if expected_version is None:
-                row = conn.execute(
-                    """
-                    insert into ops.token_store (name, ciphertext, key_id, version, issued_at)
-                    values (%s, %s, %s, 1, %s)
-                    on conflict (name) do nothing
-                    returning version
-                    """,
-                    (name, ciphertext, self._key_id, issued_at),
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    """
-                    update ops.token_store
-                    set ciphertext = %s, key_id = %s, version = version + 1, issued_at = %s, updated_at = now()
-                    where name = %s and version = %s
-                    returning version
-                    """,
-                    (ciphertext, self._key_id, issued_at, name, int(expected_version)),
-                ).fetchone()
+        if expected_version is None:
+            row = self._fetchone(
+                """
+                insert into ops.token_store (name, ciphertext, key_id, version, issued_at)
+                values (%s, %s, %s, 1, %s)
+                on conflict (name) do nothing
+                returning version
+                """,
+                (name, ciphertext, self._key_id, issued_at),
+            )
+        else:
+            row = self._fetchone(
+                """
+                update ops.token_store
+                set ciphertext = %s, key_id = %s, version = version + 1, issued_at = %s, updated_at = now()
+                where name = %s and version = %s
+                returning version
+                """,
+                (ciphertext, self._key_id, issued_at, name, int(expected_version)),
+            )
         if row is None:
             raise VersionConflict(name)
         return StoredSecret(Secret(value), str(row[0]), issued_at)
+
+    def close(self) -> None:
+        """End the database session (the next call opens a new one)."""
+        with self._lock:
+            self._discard()
+
+    def _fetchone(self, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        import psycopg
+
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(query, params).fetchone()
+            except psycopg.OperationalError:
+                if not conn.broken:
+                    raise
+            # The session died between calls: one new session, one retry. A compare-and-swap that did commit
+            # before the break finds its own version gone and reports a conflict, which the caller resolves.
+            self._discard()
+            return self._connection().execute(query, params).fetchone()
+
+    def _connection(self) -> psycopg.Connection:
+        from smart_office.warehouse.connection import connect
+
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self._url, autocommit=True, application_name="smart-office-token-store")
+            self._finalizer = weakref.finalize(self, self._conn.close)
+        return self._conn
+
+    def _discard(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
 
 
 class KeyVaultSecretStore:
     """Secrets in Azure Key Vault (one secret per name, one Key Vault version per write).
 
-    Key Vault has no conditional write, so compare-and-swap is done as read → write → verify: after
-    writing, the writer lists the versions created since the one it read; if another writer interleaved,
-    the value with the latest `issued_at` among them is made current again. Every writer runs the same
-    check, so the vault converges on the newest token.
+    Key Vault has no conditional write, so compare-and-swap is read current → write → read current, and only
+    the current version is ever read (never the version history, which grows by one on every write):
+
+    - the first read checks that the current version is still `expected_version` (else `VersionConflict`);
+    - after writing, the writer reads the current version again. Its own: done. One issued at the same time
+      or later: another writer won, `VersionConflict` (the caller re-reads and adopts it). One issued
+      earlier: a concurrent writer's older token landed after ours, so ours is written again on top, and
+      checked again.
+
+    A writer therefore never leaves an older token on top of a newer one it has seen, and of two writers
+    that overlap, the one with the newer token re-asserts it. The one interleaving current reads cannot see
+    is a writer whose read-then-write spans another writer's whole write-and-verify; the older token then
+    stays current until the next write-back, which reads a version it did not write and writes the newer
+    token again. That older token is still valid (Entra does not revoke a used refresh token), so the cost
+    is a stored `issued_at` seconds older than it could be.
 
     :param client: an azure.keyvault.secrets.SecretClient for the vault.
     """
 
     _TAG_ISSUED_AT = "issued_at"
     _TAG_PREVIOUS = "previous_version"
+    # Re-assertions after a concurrent older write; each needs another writer to interleave again.
+    _VERIFY_ATTEMPTS = 3
 
     def __init__(self, client: SecretClient) -> None:
         self._client = client
@@ -181,35 +235,25 @@ class KeyVaultSecretStore:
         current = self.get(name)
         if (current.version if current else None) != expected_version:
             raise VersionConflict(name)
-        tags = {self._TAG_ISSUED_AT: issued_at.astimezone(UTC).isoformat()}
-        if expected_version:
-            tags[self._TAG_PREVIOUS] = expected_version
-        written = self._client.set_secret(name, value, tags=tags, content_type="text/plain")
-        self._converge(name, since=current.issued_at if current else None)
-        return self._stored(written)
+        written = self._set(name, value, issued_at, previous=expected_version)
+        for _attempt in range(self._VERIFY_ATTEMPTS):
+            now = self.get(name)
+            if now is not None and now.version == written.version:
+                return written
+            if now is not None and now.issued_at >= issued_at:
+                raise VersionConflict(name)  # another writer stored a token at least as new: theirs stands
+            log.info(
+                "key vault secret %s: an older token was written over a newer one; writing the newer again",
+                name,
+            )
+            written = self._set(name, value, issued_at, previous=now.version if now else None)
+        raise VersionConflict(name)
 
-    def _converge(self, name: str, *, since: datetime | None) -> None:
-        """Make the newest-issued value current if concurrent writers interleaved."""
-        versions = [
-            p
-            for p in self._client.list_properties_of_secret_versions(name)
-            if p.enabled and p.tags and self._TAG_ISSUED_AT in p.tags
-        ]
-        if since is not None:
-            versions = [p for p in versions if _parse_time(p.tags[self._TAG_ISSUED_AT]) > since]
-        if len(versions) < 2:
-            return
-        latest_written = max(versions, key=lambda p: p.created_on)
-        newest_issued = max(versions, key=lambda p: (_parse_time(p.tags[self._TAG_ISSUED_AT]), p.created_on))
-        if newest_issued.version == latest_written.version:
-            return
-        log.info(
-            "key vault secret %s: concurrent rotation detected; restoring the newest-issued version", name
-        )
-        winner = self._client.get_secret(name, newest_issued.version)
-        self._client.set_secret(
-            name, winner.value, tags=dict(winner.properties.tags or {}), content_type="text/plain"
-        )
+    def _set(self, name: str, value: str, issued_at: datetime, *, previous: str | None) -> StoredSecret:
+        tags = {self._TAG_ISSUED_AT: issued_at.astimezone(UTC).isoformat()}
+        if previous:
+            tags[self._TAG_PREVIOUS] = previous
+        return self._stored(self._client.set_secret(name, value, tags=tags, content_type="text/plain"))
 
     def _stored(self, secret: Any) -> StoredSecret:
         tags = secret.properties.tags or {}

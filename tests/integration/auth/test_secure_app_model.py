@@ -30,6 +30,7 @@ from smart_office.auth.stores import (
     REFRESH_TOKEN_NAME,
     KeyVaultSecretStore,
     PostgresSecretStore,
+    StoredSecret,
 )
 from smart_office.clouds import cloud_from_endpoints
 from smart_office.settings import Settings
@@ -188,21 +189,20 @@ def test_device_code_consent(partner: Partner) -> None:
     assert int(after.version) > int(before.version)
 
 
-def _exchanger(partner: Partner, **kwargs: Any) -> TokenExchanger:
+def _exchanger(partner: Partner, *, write_back_hours: str | None = None) -> TokenExchanger:
     from smart_office.runtime import build_exchanger
 
-    return (
-        build_exchanger(partner.settings(), partner.store, **kwargs)
-        if kwargs
-        else build_exchanger(partner.settings(), partner.store)
-    )
+    env = dict(partner.env)
+    if write_back_hours is not None:
+        env["SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS"] = write_back_hours
+    return build_exchanger(Settings.from_env(env), partner.store)
 
 
 def test_exchange_rotates_and_writes_back(partner: Partner) -> None:
     handle = partner.handle
     customer = handle.customer_where(can_read_security=True, baked_fault=None)
     first = partner.store.get(REFRESH_TOKEN_NAME)
-    exchanger = _exchanger(partner)
+    exchanger = _exchanger(partner, write_back_hours="0")  # every rotation written
     token = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
     again = exchanger.get_token(customer["tenant_id"], GRAPH_SCOPE)
     assert again is token  # cached: one exchange per tenant per resource
@@ -216,20 +216,62 @@ def test_exchange_rotates_and_writes_back(partner: Partner) -> None:
         client_id=partner.settings().client_id,
         credential=exchanger._credential,
         partner_tenant_id=handle.partner_tenant_id,
-        keeper=_FixedKeeper(partner.store, first.value.reveal(), first.issued_at, first.version),
+        keeper=_FixedKeeper(partner.store, first),
     )
     assert old_holder.get_token(customer["tenant_id"], GRAPH_SCOPE).tenant_id == customer["tenant_id"]
 
 
 class _FixedKeeper(RefreshTokenKeeper):
-    """A keeper that starts from a token read earlier (what a slow worker holds)."""
+    """A keeper that exchanges with a token read earlier (what a slow worker holds)."""
 
-    def __init__(self, store: PostgresSecretStore, token: str, issued_at: datetime, version: str) -> None:
+    def __init__(self, store: PostgresSecretStore, token: StoredSecret) -> None:
         super().__init__(store)
-        from smart_office.auth.stores import StoredSecret
-        from smart_office.redaction import Secret
+        self._fixed = token
 
-        self._current = StoredSecret(Secret(token), version, issued_at)
+    def current(self) -> StoredSecret:
+        return self._fixed
+
+
+def test_exchanges_write_back_only_when_the_stored_token_is_older_than_the_age(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str
+) -> None:
+    handle = emulator_factory(tenants=8, fault_profile="none")
+    creds = handle.partner_credentials()
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        store = PostgresSecretStore(url, [Fernet.generate_key().decode()])
+        start = datetime.fromisoformat(handle.admin_get("/clock")["now"])
+        # Consented an hour ago (issue times are the identity service's `iat`, backdated a few minutes).
+        RefreshTokenKeeper(store).initialise(creds["refresh_token"], start - timedelta(hours=1))
+        keeper = RefreshTokenKeeper(store, write_back_age=timedelta(hours=6))
+        exchanger = TokenExchanger(
+            cloud=cloud_from_endpoints(handle.endpoints),
+            client_id=creds["client_id"],
+            credential=ClientCredential(client_secret=_secret(creds["client_secret"])),
+            partner_tenant_id=handle.partner_tenant_id,
+            keeper=keeper,
+        )
+        tenants = [c["tenant_id"] for c in handle.customers() if c["has_delegated_access"]][:3]
+        assert len(tenants) == 3
+
+        exchanger.get_token(tenants[0], GRAPH_SCOPE)  # within 6 hours of the stored token: kept in memory
+        assert store.get(REFRESH_TOKEN_NAME).version == "1"
+        assert keeper.current().version == ""  # the rotated token, held only in memory, used next
+
+        handle.admin_post("/clock/advance", {"hours": 7})
+        exchanger.get_token(tenants[1], GRAPH_SCOPE)  # the stored token is now 7 hours older: written
+        stored = store.get(REFRESH_TOKEN_NAME)
+        assert stored.version == "2"
+        assert stored.issued_at >= start + timedelta(hours=6)
+        assert stored.value == keeper.current().value  # Secret: a failure shows no token
+
+        exchanger.get_token(tenants[2], GRAPH_SCOPE)  # a second exchange within the age: no write
+        assert store.get(REFRESH_TOKEN_NAME).version == "2"
+        assert keeper.current().version == ""
+        assert keeper.current().value != stored.value  # the newest, used from memory
+        assert exchanger.exchanges == 3
+        store.close()
 
 
 def test_exchange_for_fifty_tenants_makes_one_token_request_each(
@@ -421,12 +463,90 @@ def test_key_vault_store_round_trip_and_compare_and_swap(emulator: EmulatorHandl
     assert second.version != first.version
 
 
+def _key_vault_requests(handle: EmulatorHandle) -> dict[str, int]:
+    """Key Vault requests since the last `DELETE /stats`, per endpoint (route template)."""
+    counts: dict[str, int] = {}
+    for row in handle.admin_get("/stats")["endpoints"]:
+        if row["service"] == "key_vault":
+            counts[row["endpoint"]] = counts.get(row["endpoint"], 0) + row["requests"]
+    return counts
+
+
+def test_key_vault_compare_and_swap_reads_only_the_current_version(emulator: EmulatorHandle) -> None:
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-current-only"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    written = store.put(name, "fake-token-0", issued_at=t0, expected_version=None)
+    for i in range(1, 30):  # a history of 30 versions, more than one page of a version listing
+        written = store.put(
+            name, f"fake-token-{i}", issued_at=t0 + timedelta(minutes=i), expected_version=written.version
+        )
+    emulator.admin_delete("/stats")
+    store.put(name, "fake-token-last", issued_at=t0 + timedelta(hours=1), expected_version=written.version)
+    # read current, write, read current to verify: the same three requests however long the history
+    assert _key_vault_requests(emulator) == {"/secrets/{name}/": 2, "/secrets/{name}": 1}
+
+
+class _InterleavingClient:
+    """A SecretClient through which another writer's token lands right after our first write."""
+
+    def __init__(self, client: Any, value: str, issued_at: datetime) -> None:
+        self._client = client
+        self._other = (value, issued_at)
+        self.fired = False
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._client, attribute)
+
+    def set_secret(self, name: str, value: str, **kwargs: Any) -> Any:
+        written = self._client.set_secret(name, value, **kwargs)
+        if not self.fired:
+            self.fired = True
+            other, issued_at = self._other
+            self._client.set_secret(
+                name, other, tags={"issued_at": issued_at.isoformat()}, content_type="text/plain"
+            )
+        return written
+
+
+def test_key_vault_an_older_token_landing_after_ours_is_written_over_again(emulator: EmulatorHandle) -> None:
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-older-lands-later"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = store.put(name, "fake-consented", issued_at=t0, expected_version=None)
+    racing = _InterleavingClient(store._client, "fake-slow-older", t0 + timedelta(minutes=1))
+    written = KeyVaultSecretStore(racing).put(
+        name, "fake-newer", issued_at=t0 + timedelta(minutes=2), expected_version=first.version
+    )
+    assert racing.fired
+    final = store.get(name)
+    assert final.value.reveal() == "fake-newer"
+    assert final.issued_at == t0 + timedelta(minutes=2)
+    assert final.version == written.version
+
+
+def test_key_vault_a_newer_token_landing_after_ours_stands(emulator: EmulatorHandle) -> None:
+    from smart_office.auth.stores import VersionConflict
+
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-newer-lands-later"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    first = store.put(name, "fake-consented", issued_at=t0, expected_version=None)
+    racing = _InterleavingClient(store._client, "fake-fast-newer", t0 + timedelta(minutes=3))
+    with pytest.raises(VersionConflict):
+        KeyVaultSecretStore(racing).put(
+            name, "fake-older", issued_at=t0 + timedelta(minutes=2), expected_version=first.version
+        )
+    assert store.get(name).value.reveal() == "fake-fast-newer"
+
+
 def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: EmulatorHandle) -> None:
     store, _ = _key_vault_store(emulator)
     name = "sam-test-race"
     t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
     RefreshTokenKeeper(store, name).initialise("fake-consented", t0)
-    keepers = [RefreshTokenKeeper(store, name) for _ in range(2)]
+    # Every rotation written (age 0), so that each of the ten offers is a compare-and-swap in the race.
+    keepers = [RefreshTokenKeeper(store, name, write_back_age=timedelta(0)) for _ in range(2)]
     for keeper in keepers:
         keeper.current()  # both read the same version before either writes
     barrier = threading.Barrier(2)
@@ -446,6 +566,27 @@ def test_key_vault_concurrent_rotations_converge_on_the_newest(emulator: Emulato
         t.join()
     final = store.get(name)
     assert final.value.reveal() == "fake-late-4"
+
+
+def test_key_vault_a_thousand_rotations_cost_a_constant_number_of_requests(emulator: EmulatorHandle) -> None:
+    """What each tenant's exchange does with the rotated token, 1,000 times: read once, write once."""
+    store, _ = _key_vault_store(emulator)
+    name = "sam-test-thousand"
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    RefreshTokenKeeper(store, name).initialise("fake-consented", t0)  # also answers the bearer challenge
+    emulator.admin_delete("/stats")
+    keeper = RefreshTokenKeeper(store, name, write_back_age=timedelta(hours=6))
+    keeper.current()
+    run = t0 + timedelta(days=1)
+    for i in range(1_000):
+        keeper.offer(f"fake-rotated-{i}", run + timedelta(seconds=i))
+    requests = _key_vault_requests(emulator)
+    # current(); then read current, set, read current to verify (was 22,541 with a listing of every version)
+    assert sum(requests.values()) <= 5
+    assert "/secrets/{name}/versions" not in requests
+    stored = store.get(name)
+    assert (stored.value.reveal(), stored.issued_at) == ("fake-rotated-0", run)
+    assert keeper.current().value.reveal() == "fake-rotated-999"
 
 
 def test_no_secret_reaches_logs_reprs_or_errors(partner: Partner, caplog: pytest.LogCaptureFixture) -> None:
