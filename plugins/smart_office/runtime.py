@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from smart_office.auth.discovery_cache import DiscoveryCache
 from smart_office.auth.exchange import DEFAULT_IDENTITY_RETRY, ClientCredential, TokenExchanger
 from smart_office.auth.rotation import RefreshTokenKeeper
 from smart_office.auth.stores import (
@@ -82,4 +83,9 @@ def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
         partner_tenant_id=settings.partner_tenant_id,
         keeper=RefreshTokenKeeper(store),
         retry=dataclasses.replace(DEFAULT_IDENTITY_RETRY, budget=settings.identity_retry_seconds),
+        discovery_cache=(
+            DiscoveryCache.in_directory(settings.discovery_cache_dir)
+            if settings.discovery_cache_dir
+            else None
+        ),
     )

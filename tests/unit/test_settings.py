@@ -83,3 +83,22 @@ def test_errors_name_the_setting(env: dict[str, str], named: str) -> None:
 
 def test_repr_hides_keys() -> None:
     assert KEY not in repr(Settings.from_env(base()))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "/xdg/smart-office"),
+        ("", "/xdg/smart-office"),
+        ("/var/cache/smart-office", "/var/cache/smart-office"),
+        ("off", None),
+        ("OFF", None),
+    ],
+)
+def test_discovery_cache_directory(value: str | None, expected: str | None) -> None:
+    env = base(XDG_CACHE_HOME="/xdg")
+    if value is not None:
+        env["SMART_OFFICE_DISCOVERY_CACHE_DIR"] = value
+    directory = Settings.from_env(env).discovery_cache_dir
+    assert (str(directory) if directory else None) == expected
+
