@@ -102,3 +102,8 @@ def test_discovery_cache_directory(value: str | None, expected: str | None) -> N
     directory = Settings.from_env(env).discovery_cache_dir
     assert (str(directory) if directory else None) == expected
 
+
+def test_alerts_are_read_in_the_largest_pages_graph_is_known_to_accept() -> None:
+    assert Settings.from_env(base()).alerts_page_size == 1000
+    with pytest.raises(SettingsError, match="SMART_OFFICE_ALERTS_PAGE_SIZE"):
+        Settings.from_env(base(SMART_OFFICE_ALERTS_PAGE_SIZE="2000"))
