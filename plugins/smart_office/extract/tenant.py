@@ -168,9 +168,11 @@ def plan_endpoint(spec: EndpointSpec, state: ReadState | None, window: Extractio
     as_of = window.as_of
     if spec.read_every is not None:
         # Read in full; not again until `read_every` after the last complete read (a backfill behind that
-        # read has nothing to add: the endpoint holds current state only).
+        # read has nothing to add: the endpoint holds current state only). A run for the very point in time
+        # of that read is the same run done again (a retried task, a tenant redone on a new connection): it
+        # does the tenant's work again in full, as the first attempt did.
         last = state.read_through
-        return EndpointPlan({}, due=last is None or as_of - last >= spec.read_every)
+        return EndpointPlan({}, due=last is None or last == as_of or as_of - last >= spec.read_every)
     reached = state.reached
     backfill = reached is not None and reached > as_of
     retention = timedelta(days=SECURE_SCORE_DAYS) if spec.name == "secure_scores" else ALERT_RETENTION

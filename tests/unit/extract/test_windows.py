@@ -175,6 +175,7 @@ def test_control_profiles_have_no_history_window() -> None:
         (ReadState(None, AS_OF - 7 * DAY), True),  # a week ago: read again
         (ReadState(None, AS_OF - 30 * DAY), True),  # last read failed for weeks
         (ReadState(None, AS_OF + 3 * DAY), False),  # a backfill behind a recent read
+        (ReadState(None, AS_OF), True),  # the same run again (a retried task, a tenant redone): as it did
     ],
 )
 def test_control_profiles_are_read_in_full_once_a_week(state: ReadState | None, due: bool) -> None:
