@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from smart_office.auth.errors import AuthError
+from smart_office.auth.exchange import TokenExchanger
 from smart_office.extract.discovery import discover
 from smart_office.extract.runs import Coverage, coverage, finish_run, start_run
 from smart_office.extract.shard import extract_tenants, shard_tenants
@@ -30,6 +31,22 @@ log = logging.getLogger(__name__)
 
 class CoverageError(RuntimeError):
     """The run loaded too few customers; the message says how many and why."""
+
+
+def requests_sent(
+    exchanger: TokenExchanger,
+    graph: GraphClient | None = None,
+    partner_center: PartnerCenterClient | None = None,
+) -> dict[str, dict[str, int]]:
+    """What a step sent, by service and endpoint as the services name them; Graph's `$batch` items apart
+    (`graph_batch_items`), since they travel inside the `/v1.0/$batch` round trips."""
+    sent = {"identity": exchanger.requests_sent()}
+    if graph is not None:
+        sent["graph"] = dict(graph.sent)
+        sent["graph_batch_items"] = dict(graph.batch_items)
+    if partner_center is not None:
+        sent["partner_center"] = {"/v1/customers": partner_center.stats.requests}
+    return sent
 
 
 def _warehouse(settings: Settings) -> WarehouseTarget:
@@ -62,6 +79,7 @@ def check_partner_token(settings: Settings, *, as_of: datetime) -> dict[str, Any
         "refresh_token_expires_at": status.expires_at.isoformat(),
         "refresh_token_days_left": round(status.days_left, 1),
         "refresh_token_needs_attention": status.needs_attention,
+        "requests_sent": requests_sent(exchanger),
     }
 
 
@@ -93,7 +111,7 @@ def discover_customers(
         async with GraphClient(settings.cloud, exchanger.aget_token) as graph:
             aconn = await aconnect(url, autocommit=True)
             try:
-                result = await discover(
+                found = await discover(
                     run_id=run_id,
                     partner_tenant_id=settings.partner_tenant_id,
                     partner_center=pc,
@@ -104,7 +122,7 @@ def discover_customers(
                 )
             finally:
                 await aconn.close()
-        return result.as_dict()
+        return {**found.as_dict(), "requests_sent": requests_sent(exchanger, graph, pc)}
 
     try:
         summary = asyncio.run(run())
@@ -158,8 +176,9 @@ def extract_shard(
                 window=window,
                 concurrency=settings.tenant_concurrency,
             )
-        result = summary.as_dict()
-        result["token_requests"] = exchanger.exchanges
+            result = summary.as_dict()
+            result["token_requests"] = exchanger.exchanges
+            result["requests_sent"] = requests_sent(exchanger, graph)
         return result
 
     return asyncio.run(run())

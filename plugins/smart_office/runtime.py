@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from smart_office.auth.discovery_cache import DiscoveryCache
 from smart_office.auth.exchange import DEFAULT_IDENTITY_RETRY, ClientCredential, TokenExchanger
 from smart_office.auth.rotation import RefreshTokenKeeper
 from smart_office.auth.stores import (
@@ -85,4 +86,9 @@ def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
             store, write_back_age=timedelta(hours=settings.refresh_token_write_back_hours)
         ),
         retry=dataclasses.replace(DEFAULT_IDENTITY_RETRY, budget=settings.identity_retry_seconds),
+        discovery_cache=(
+            DiscoveryCache.in_directory(settings.discovery_cache_dir)
+            if settings.discovery_cache_dir
+            else None
+        ),
     )

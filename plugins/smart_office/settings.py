@@ -19,7 +19,8 @@
 | SMART_OFFICE_EXCLUDED_TENANTS | | comma-separated tenant ids never extracted |
 | SMART_OFFICE_ALERTS_OVERLAP_HOURS | 12 | re-read window before the alerts/incidents watermark, for late updates |
 | SMART_OFFICE_ALERTS_INITIAL_DAYS | 180 | how far back a tenant's first alerts/incidents extraction reaches: by default all Defender keeps (180 days); less to take less |
-| SMART_OFFICE_ALERTS_PAGE_SIZE | 500 | $top for alerts_v2 |
+| SMART_OFFICE_ALERTS_PAGE_SIZE | 1000 | $top for alerts_v2: the largest page FACTS.md treats as safe (Graph documents no maximum), so a daily run needs no nextLink |
+| SMART_OFFICE_DISCOVERY_CACHE_DIR | $XDG_CACHE_HOME/smart-office, else ~/.cache/smart-office | local directory where MSAL's OpenID discovery documents (public, no tokens) are shared by every process and run, so a daily run asks the identity service only for tokens; `off`: per process, in memory |
 | SMART_OFFICE_IDENTITY_RETRY_SECONDS | 60 | how long a transient identity failure (5xx, dropped connection) of one tenant is retried before it becomes that tenant's `transient` outcome (for the partner tenant: the run stops) |
 | SMART_OFFICE_TENANT_RETRY_SECONDS | 300 | how long, in total, one tenant's Graph requests may wait to retry 429/5xx/dropped connections (each Retry-After honoured up to 120 s); then its failing endpoints become outcomes |
 | SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES | 30 | wall-clock limit for one endpoint of one tenant (paging and retries); past it, a `pagination_error` outcome |
@@ -35,7 +36,9 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from smart_office.auth.discovery_cache import default_cache_directory
 from smart_office.clouds import Cloud, CloudConfigError, cloud_from_env
 from smart_office.warehouse.connection import (
     WAREHOUSE_URL_ENV,
@@ -67,7 +70,9 @@ class Settings:
     excluded_tenants: frozenset[str] = field(default_factory=frozenset)
     alerts_overlap_hours: float = 12.0
     alerts_initial_days: int = 180
-    alerts_page_size: int = 500
+    alerts_page_size: int = 1000
+    # None: MSAL's discovery documents stay in each process's memory.
+    discovery_cache_dir: Path | None = None
     endpoint_time_limit_minutes: float = 30.0
     identity_retry_seconds: float = 60.0
     tenant_retry_seconds: float = 300.0
@@ -125,6 +130,15 @@ class Settings:
         except WarehouseConfigError as exc:
             raise SettingsError(str(exc)) from None
 
+        cache_dir = get("DISCOVERY_CACHE_DIR")
+        discovery_cache_dir = (
+            None
+            if cache_dir.lower() == "off"
+            else Path(cache_dir).expanduser()
+            if cache_dir
+            else default_cache_directory(env)
+        )
+
         excluded = frozenset(t.strip().lower() for t in get("EXCLUDED_TENANTS").split(",") if t.strip())
         for tenant in excluded:
             _require_guid("SMART_OFFICE_EXCLUDED_TENANTS", tenant)
@@ -143,7 +157,8 @@ class Settings:
             excluded_tenants=excluded,
             alerts_overlap_hours=_float(get, "ALERTS_OVERLAP_HOURS", 12.0, 0.0, 24.0 * 30),
             alerts_initial_days=_int(get, "ALERTS_INITIAL_DAYS", 180, minimum=1, maximum=180),
-            alerts_page_size=_int(get, "ALERTS_PAGE_SIZE", 500, minimum=1, maximum=1000),
+            alerts_page_size=_int(get, "ALERTS_PAGE_SIZE", 1000, minimum=1, maximum=1000),
+            discovery_cache_dir=discovery_cache_dir,
             endpoint_time_limit_minutes=_float(get, "ENDPOINT_TIME_LIMIT_MINUTES", 30.0, 0.1, 24 * 60.0),
             identity_retry_seconds=_float(get, "IDENTITY_RETRY_SECONDS", 60.0, 0.0, 3600.0),
             tenant_retry_seconds=_float(get, "TENANT_RETRY_SECONDS", 300.0, 0.0, 24 * 3600.0),

@@ -36,4 +36,6 @@ def seeded_partner_env(handle: EmulatorHandle, warehouse_url: str, folder: Path)
         "SMART_OFFICE_TOKEN_STORE": "postgres",
         "SMART_OFFICE_TOKEN_STORE_KEY": key,
         "SMART_OFFICE_WAREHOUSE_URL": warehouse_url,
+        # The test's own discovery cache: shared by its runs and processes, never by other tests.
+        "SMART_OFFICE_DISCOVERY_CACHE_DIR": str(folder / "discovery-cache"),
     }

@@ -97,3 +97,27 @@ def test_refresh_token_write_back_hours() -> None:
     assert Settings.from_env(base()).refresh_token_write_back_hours == 6.0
     configured = base(SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS="0")
     assert Settings.from_env(configured).refresh_token_write_back_hours == 0.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "/xdg/smart-office"),
+        ("", "/xdg/smart-office"),
+        ("/var/cache/smart-office", "/var/cache/smart-office"),
+        ("off", None),
+        ("OFF", None),
+    ],
+)
+def test_discovery_cache_directory(value: str | None, expected: str | None) -> None:
+    env = base(XDG_CACHE_HOME="/xdg")
+    if value is not None:
+        env["SMART_OFFICE_DISCOVERY_CACHE_DIR"] = value
+    directory = Settings.from_env(env).discovery_cache_dir
+    assert (str(directory) if directory else None) == expected
+
+
+def test_alerts_are_read_in_the_largest_pages_graph_is_known_to_accept() -> None:
+    assert Settings.from_env(base()).alerts_page_size == 1000
+    with pytest.raises(SettingsError, match="SMART_OFFICE_ALERTS_PAGE_SIZE"):
+        Settings.from_env(base(SMART_OFFICE_ALERTS_PAGE_SIZE="2000"))

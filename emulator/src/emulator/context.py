@@ -289,7 +289,7 @@ class ServiceApp:
                     )
         finally:
             if self.counted:
-                self.ctx.stats.record(self.name, info.endpoint, info.tenant, status)
+                self.ctx.stats.record(self.name, info.endpoint, info.tenant, status, batched=info.internal)
 
     async def call_internal(
         self,

@@ -1,10 +1,13 @@
 """Exchange the partner refresh token for access tokens, per customer tenant and per resource, with MSAL.
 
 One `ConfidentialClientApplication` per tenant authority (MSAL binds an app to one authority), created on
-first use and kept in a bounded LRU. Access tokens are cached in-process until shortly before they expire,
-so a run makes one token request per tenant per resource, however many Graph requests follow. Each
-exchange returns a rotated refresh token, which `RefreshTokenKeeper` uses for the next exchange at once and
-writes back (compare-and-swap) only when the stored one is SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS older.
+first use and kept in a bounded LRU. Creating one makes MSAL fetch the tenant's OpenID configuration, unless
+the `DiscoveryCache` (smart_office.auth.discovery_cache), handed to each application as its `http_cache`,
+already holds it from an earlier process or run: a daily run then makes only the token request. Access
+tokens are cached in-process until shortly before they expire, so a run makes one token request per tenant
+per resource, however many Graph requests follow. Each exchange returns a rotated refresh token, which
+`RefreshTokenKeeper` uses for the next exchange at once and writes back (compare-and-swap) only when the
+stored one is SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS older.
 
 Transient failures (a 5xx or a dropped connection at the identity service, during the tenant's OpenID
 discovery or at its token endpoint) are retried with backoff inside a time budget; AADSTS errors that need
@@ -19,15 +22,17 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
 import requests
 
+from smart_office.auth.discovery_cache import DiscoveryCache
 from smart_office.auth.errors import (
     AuthError,
     AuthState,
@@ -52,32 +57,60 @@ DEFAULT_IDENTITY_RETRY = RetryPolicy(budget=60.0, max_wait=60.0, backoff_base=2.
 
 
 class _StatusRecordingClient:
-    """The requests session MSAL uses, remembering (per thread) the status of the last GET it made.
+    """The requests session MSAL uses, remembering (per thread) the status of the last GET it made, and
+    counting the requests that went out (MSAL answers some from its http_cache without calling it).
 
     MSAL turns any failed tenant discovery into the same ValueError ("Unable to get authority
     configuration"), whether the tenant does not exist (400) or the service throttled us (429) or sent a
     broken body; the status tells those apart.
+
+    :param session: the session that sends.
+    :param authority_host: the identity service's root; the path segment after it (the tenant) is counted
+        as `{tenant}`, as the identity service's routes are written.
     """
 
-    def __init__(self, session: requests.Session) -> None:
+    def __init__(self, session: requests.Session, authority_host: str = "") -> None:
         self._session = session
         self._local = threading.local()
+        self._prefix_segments = len([p for p in urlsplit(authority_host).path.split("/") if p])
+        self._sent: Counter[str] = Counter()
+        self._sent_lock = threading.Lock()
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         self._local.status = None
+        self._count(url)
         response = self._session.get(url, **kwargs)
         self._local.status = response.status_code
         return response
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
+        self._count(url)
         return self._session.post(url, **kwargs)
 
     def close(self) -> None:
         self._session.close()
 
+    def forget_status(self) -> None:
+        """Before an application is created: a discovery answered from the cache leaves no status behind."""
+        self._local.status = None
+
     @property
     def last_get_status(self) -> int | None:
         return getattr(self._local, "status", None)
+
+    def sent(self) -> dict[str, int]:
+        """Requests sent, by endpoint (`/{tenant}/oauth2/v2.0/token`, …)."""
+        with self._sent_lock:
+            return dict(self._sent)
+
+    def _count(self, url: str) -> None:
+        segments = urlsplit(url).path.split("/")
+        # segments[0] is "" (the path starts with "/"); the tenant follows the authority host's own path.
+        tenant_at = 1 + self._prefix_segments
+        if len(segments) > tenant_at:
+            segments[tenant_at] = "{tenant}"
+        with self._sent_lock:
+            self._sent["/".join(segments)] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +164,8 @@ class TokenExchanger:
     :param clock: UTC clock for cache expiry (token lifetimes are relative, so wall time is right here).
     :param retry: time budget for transient identity failures (5xx, connection errors) per token.
     :param sleep: how the synchronous path waits between retries (tests pass a fake).
+    :param discovery_cache: where OpenID discovery documents are shared across processes and runs; None
+        keeps them per application, in memory (MSAL's default).
     """
 
     def __init__(
@@ -147,6 +182,7 @@ class TokenExchanger:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry: RetryPolicy = DEFAULT_IDENTITY_RETRY,
         sleep: Callable[[float], None] = time.sleep,
+        discovery_cache: DiscoveryCache | None = None,
     ) -> None:
         self.cloud = cloud
         self.client_id = client_id
@@ -154,7 +190,8 @@ class TokenExchanger:
         self.keeper = keeper
         self._credential = credential
         self._session = session or requests_session(cloud.ca_bundle)
-        self._http = _StatusRecordingClient(self._session)
+        self._http = _StatusRecordingClient(self._session, cloud.authority_host)
+        self._discovery_cache = discovery_cache
         self._skew = expiry_skew
         self._max_apps = max_apps
         self._clock = clock
@@ -167,6 +204,10 @@ class TokenExchanger:
         self._locks_lock = threading.Lock()
         self.exchanges = 0  # token requests made; "one per tenant per resource per run" is measurable
         self.transient_retries = 0
+
+    def requests_sent(self) -> dict[str, int]:
+        """Requests this exchanger sent to the identity service, by endpoint (discovery, token)."""
+        return self._http.sent()
 
     def get_token(self, tenant_id: str, scope: str, *, force_refresh: bool = False) -> AccessToken:
         """An access token for `scope` (e.g. https://graph.microsoft.com/.default) in `tenant_id`.
@@ -231,15 +272,23 @@ class TokenExchanger:
             if app is not None:
                 self._apps.move_to_end(tenant_id)
                 return app
+        authority = self.cloud.authority(tenant_id)
+        self._http.forget_status()
         try:
             app = msal.ConfidentialClientApplication(
                 self.client_id,
                 client_credential=self._credential.for_msal(),
-                authority=self.cloud.authority(tenant_id),
+                authority=authority,
                 # Instance discovery asks login.microsoftonline.com about the host; well-known hosts skip it
                 # anyway, and an explicit endpoint set is trusted by configuration.
                 instance_discovery=False,
                 http_client=self._http,
+                # Discovery documents from the shared file (public documents only; see discovery_cache).
+                http_cache=(
+                    self._discovery_cache.for_authority(authority)
+                    if self._discovery_cache is not None
+                    else None
+                ),
                 token_cache=msal.TokenCache(),
             )
         except ValueError as exc:

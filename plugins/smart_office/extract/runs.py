@@ -11,6 +11,8 @@ import psycopg
 
 # Endpoint outcomes. A tenant counts as loaded when none of its endpoints failed.
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
+# State of a loaded endpoint that was not asked this run: read in full recently enough (extract/tenant.py).
+NOT_DUE = "not_due"
 # A run still `running` this long after it started has lost its process (the DAG's dagrun_timeout).
 RUN_TIMEOUT_HOURS = 12
 

@@ -5,8 +5,17 @@ interval fetches what belonged to that interval (as far as the API keeps it) and
 past it. Windows start:
 - secureScores: first run all 90 days Graph keeps; later the days since the newest landed record (inclusive),
   `createdDateTime le as_of`, newest first as Graph returns them.
-- secureScoreControlProfiles: the full catalogue each run (current state only; only changed profiles become
-  new versions).
+- secureScoreControlProfiles: the full catalogue (current state only; only changed profiles become new
+  versions), read once a week (`CONTROL_PROFILES_EVERY`), not daily. They change rarely: the catalogue of
+  controls changes when Microsoft adds or retires one, and a tenant's own changes (an admin marking a control
+  resolved through a third party, or ignored) are carried inside each profile as `controlStateUpdates`, each
+  with its own `updatedDateTime`, so a weekly read loses no state history (int_control_states_historized
+  dates states by those times) and only sees a change up to a week later. What a tenant scores per control
+  comes daily with its secureScore (`controlScores`). The profiles are also the bulk of a daily run's items
+  (a couple of hundred per tenant, against a handful of new alerts). A week after the last complete read
+  (`ops.watermarks.read_through` of `control_profiles`, written with the last page) they are read again; a
+  read that fails is retried the next day. On the days between, the endpoint's outcome is
+  `loaded`/`not_due`: nothing was asked, and the profiles read within the week are the current ones.
 - alerts_v2 / incidents: first run all 180 days Defender keeps (`SMART_OFFICE_ALERTS_INITIAL_DAYS` takes less);
   later `lastUpdateDateTime gt (watermark - overlap)`; `lastUpdateDateTime le as_of` always. The watermark
   advances to the newest `lastUpdateDateTime` seen, in the transaction that lands the last page.
@@ -39,7 +48,7 @@ import psycopg
 
 from smart_office.auth.errors import AuthError
 from smart_office.auth.exchange import TokenExchanger
-from smart_office.extract.runs import FAILED, LOADED, PARTIAL, SKIPPED, TenantOutcome
+from smart_office.extract.runs import FAILED, LOADED, NOT_DUE, PARTIAL, SKIPPED, TenantOutcome
 from smart_office.graph.client import BatchRequest, GraphClient, RequestStats
 from smart_office.graph.errors import GraphError, MalformedPageError
 from smart_office.graph.rate_limits import SECURE_SCORE, SECURITY, Bucket, RetryAllowance
@@ -49,6 +58,7 @@ from smart_office.warehouse.loader import LandResult, RawLoader
 log = logging.getLogger(__name__)
 
 SECURE_SCORE_DAYS = 90  # "By default, 90 days of data is held" (secureScore docs)
+CONTROL_PROFILES_EVERY = timedelta(days=7)  # why weekly: the module docstring
 ALERT_RETENTION = timedelta(days=180)  # Defender keeps alerts and incidents for 180 days
 INCIDENTS_MAX_TOP = 50  # Graph answers 400 above this
 
@@ -63,11 +73,15 @@ class PartnerAuthFailure(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
+    """One collection. `read_every`: read in full only this long after the last complete read (None: every
+    run, incrementally by `watermark_field`)."""
+
     name: str
     path: str
     entity: str
     bucket: Bucket
     watermark_field: str | None
+    read_every: timedelta | None = None
 
 
 ENDPOINTS: tuple[EndpointSpec, ...] = (
@@ -78,6 +92,7 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
         "secure_score_control_profiles",
         SECURE_SCORE,
         None,
+        read_every=CONTROL_PROFILES_EVERY,
     ),
     EndpointSpec("alerts_v2", "/security/alerts_v2", "alerts_v2", SECURITY, "lastUpdateDateTime"),
     EndpointSpec("incidents", "/security/incidents", "incidents", SECURITY, "lastUpdateDateTime"),
@@ -108,13 +123,15 @@ class EndpointPlan:
 
     `covers` is (from, to] of source time the loaded endpoint then holds completely; None for an endpoint
     without history (control profiles), or for a past interval Microsoft no longer keeps at all. `gap` is a
-    span of the tenant's history Microsoft no longer keeps, with why.
+    span of the tenant's history Microsoft no longer keeps, with why. `due` is False for an endpoint read in
+    full recently enough (`EndpointSpec.read_every`): nothing is asked this run.
     """
 
     params: dict[str, str]
     covers: tuple[datetime, datetime] | None = None
     gap: tuple[datetime, datetime] | None = None
     gap_reason: str = ""
+    due: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +166,13 @@ def plan_endpoint(spec: EndpointSpec, state: ReadState | None, window: Extractio
     """
     state = state or ReadState()
     as_of = window.as_of
+    if spec.read_every is not None:
+        # Read in full; not again until `read_every` after the last complete read (a backfill behind that
+        # read has nothing to add: the endpoint holds current state only). A run for the very point in time
+        # of that read is the same run done again (a retried task, a tenant redone on a new connection): it
+        # does the tenant's work again in full, as the first attempt did.
+        last = state.read_through
+        return EndpointPlan({}, due=last is None or last == as_of or as_of - last >= spec.read_every)
     reached = state.reached
     backfill = reached is not None and reached > as_of
     retention = timedelta(days=SECURE_SCORE_DAYS) if spec.name == "secure_scores" else ALERT_RETENTION
@@ -239,25 +263,29 @@ class TenantExtractor:
             spec.name: plan_endpoint(spec, states.get(spec.name), self.window) for spec in self.endpoints
         }
         params = {name: plan.params for name, plan in plans.items()}
-        # The one $batch round trip is booked to the first endpoint, so requests per tenant add up; what
-        # happened to each sub-request (throttling, retries) is booked to its own endpoint.
+        due = tuple(spec for spec in self.endpoints if plans[spec.name].due)
+        # The one $batch round trip is booked to the first endpoint in it, so requests per tenant add up;
+        # what happened to each sub-request (throttling, retries) is booked to its own endpoint.
         stats = {spec.name: RequestStats() for spec in self.endpoints}
         allowance = RetryAllowance(self.window.tenant_retry_budget.total_seconds())
         deadline = self._deadline()
         batch_started = self._clock()
         first_pages: dict[str, Any] = {}
         try:
-            first_pages = await self.graph.batch(
-                tenant_id,
-                [
-                    BatchRequest(spec.name, _relative(self.graph, spec.path, params[spec.name]), spec.bucket)
-                    for spec in self.endpoints
-                ],
-                stats=stats[self.endpoints[0].name],
-                item_stats=stats,
-                deadline=deadline,
-                allowance=allowance,
-            )
+            if due:
+                first_pages = await self.graph.batch(
+                    tenant_id,
+                    [
+                        BatchRequest(
+                            spec.name, _relative(self.graph, spec.path, params[spec.name]), spec.bucket
+                        )
+                        for spec in due
+                    ],
+                    stats=stats[due[0].name],
+                    item_stats=stats,
+                    deadline=deadline,
+                    allowance=allowance,
+                )
         except AuthError as error:
             if self.exchanger.is_partner_failure(error):
                 raise PartnerAuthFailure(error) from None
@@ -268,7 +296,12 @@ class TenantExtractor:
             await self.loader.quarantine("/$batch", tenant_id, "malformed_page", str(error), error.raw)
         except GraphError as error:
             log.info("$batch for %s failed (%s); fetching each collection separately", tenant_id, error.state)
-        for index, spec in enumerate(self.endpoints):
+        for spec in self.endpoints:
+            if not plans[spec.name].due:
+                now = self._clock()
+                outcomes.append(TenantOutcome(tenant_id, spec.name, LOADED, NOT_DUE, now, now))
+                continue
+            first = spec is due[0]
             response = first_pages.get(spec.name)
             outcomes.append(
                 await self._endpoint(
@@ -280,9 +313,9 @@ class TenantExtractor:
                     stats[spec.name],
                     plans[spec.name],
                     response.salvaged if response else False,
-                    batch_started if index == 0 else self._clock(),
+                    batch_started if first else self._clock(),
                     # Each endpoint has its own limit; the first one's began with the $batch.
-                    deadline=deadline if index == 0 else self._deadline(),
+                    deadline=deadline if first else self._deadline(),
                     allowance=allowance,
                 )
             )
@@ -330,14 +363,25 @@ class TenantExtractor:
                 page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None
                 # Never past the run's point in time, whatever the source sent.
                 candidate = _earlier(_later(totals.max_updated_at, page_max), self.window.as_of)
-                complete = last and spec.watermark_field is not None
+                incremental = last and spec.watermark_field is not None
+                # A collection read in full on a schedule records when, with its last page.
+                read_in_full = last and spec.read_every is not None
                 result = await self.loader.land(
                     spec.entity,
                     tenant_id,
                     page.items,
                     endpoint=spec.path,
-                    watermark=(spec.name, candidate) if complete else None,
-                    read_through=self.window.as_of if complete and plan.covers is not None else None,
+                    # (Its watermark stays empty: only when it was read matters.)
+                    watermark=(spec.name, candidate)
+                    if incremental
+                    else (spec.name, None)
+                    if read_in_full
+                    else None,
+                    read_through=(
+                        self.window.as_of
+                        if (incremental and plan.covers is not None) or read_in_full
+                        else None
+                    ),
                     hold_before=totals.hold_before,
                     lenient=page.salvaged,
                 )

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,11 @@ class GraphClient:
         self.limits = limits or TenantLimits(global_concurrency=max_connections)
         self.retry = retry or RetryPolicy()
         self.max_pages = max_pages
+        # What went over the wire, by URL path (`/v1.0/$batch`, `/v1.0/security/alerts_v2`), retries included;
+        # and the requests inside each $batch sent, by the path they address: the service's view of a run.
+        self.sent: Counter[str] = Counter()
+        self.batch_items: Counter[str] = Counter()
+        self._base_path = httpx.URL(cloud.graph_base).path.rstrip("/")
         self._http = httpx.AsyncClient(
             verify=ssl_context(cloud.ca_bundle),
             trust_env=False,
@@ -295,6 +301,8 @@ class GraphClient:
                     for r in pending.values()
                 ]
             }
+            for r in pending.values():
+                self.batch_items[self._base_path + "/" + r.url.split("?", 1)[0].lstrip("/")] += 1
             response = await self._send(
                 tenant_id,
                 "POST",
@@ -371,6 +379,7 @@ class GraphClient:
         force_refresh = False
         budget = self.retry.start(deadline=deadline, allowance=allowance)
         content = orjson.dumps(json_body) if json_body is not None else None
+        path = httpx.URL(url).path
         while True:
             token = await self._tokens(tenant_id, self.cloud.graph_scope, force_refresh)
             headers = {
@@ -383,6 +392,7 @@ class GraphClient:
                 headers["Content-Type"] = "application/json"
             await rate.acquire()
             started = time.monotonic()
+            self.sent[path] += 1
             try:
                 async with slots, self.limits.global_slots:
                     response = await self._http.request(method, url, headers=headers, content=content)

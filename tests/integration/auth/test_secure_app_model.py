@@ -67,6 +67,7 @@ def _env(handle: EmulatorHandle, warehouse_url: str, tmp: Path, key: str) -> dic
         "SMART_OFFICE_TOKEN_STORE": "postgres",
         "SMART_OFFICE_TOKEN_STORE_KEY": key,
         "SMART_OFFICE_WAREHOUSE_URL": warehouse_url,
+        "SMART_OFFICE_DISCOVERY_CACHE_DIR": str(tmp / "discovery-cache"),
     }
 
 

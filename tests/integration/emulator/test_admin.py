@@ -79,6 +79,7 @@ def test_stats_count_requests_per_service_endpoint_and_tenant(emulator, partner,
     assert rows[("graph", "/v1.0/organization", None)]["statuses"] == {"401": 1}
     assert stats["services"]["graph"] == {
         "requests": 6,
+        "batched": 0,
         "throttled": 1,
         "statuses": {"200": 4, "401": 1, "429": 1},
     }

@@ -141,10 +141,12 @@ def test_secure_scores_filter_on_created_date_time_and_tenant(graph: GraphCaller
     )
 
 
-def test_control_profiles_come_in_pages_of_100_and_cover_the_catalogue(graph: GraphCaller) -> None:
+def test_control_profiles_come_in_one_response_and_cover_the_catalogue(graph: GraphCaller) -> None:
+    # "By default, it returns all controls for a tenant" (FACTS.md §2): no page size is documented.
     tenant = SMALL.tenant_id
     pages = list(graph.pages(tenant, PROFILES))
-    assert [len(p["value"]) for p in pages] == [100, len(CONTROLS) - 100]
+    assert len(CONTROLS) > 100
+    assert [len(p["value"]) for p in pages] == [len(CONTROLS)]
     ids = [item["id"] for page in pages for item in page["value"]]
     assert sorted(ids) == sorted(c.id for c in CONTROLS)
     assert len(set(ids)) == len(ids)
@@ -427,7 +429,7 @@ def test_empty_page_fault_on_an_offset_paged_collection(graph: GraphCaller, emul
     graph.token(tenant)
     emulator.add_fault(kind="empty_page", service="graph", endpoint="secureScoreControlProfiles", count=1)
     pages = list(graph.pages(tenant, PROFILES))
-    assert [len(p["value"]) for p in pages] == [0, 100, len(CONTROLS) - 100]
+    assert [len(p["value"]) for p in pages] == [0, len(CONTROLS)]
 
 
 def test_nextlink_loop_fault_points_back_to_the_first_page(graph: GraphCaller, emulator) -> None:

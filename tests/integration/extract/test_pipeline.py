@@ -4,6 +4,11 @@ idempotence, watermarks, quarantine, every injected fault, coverage outcomes."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +20,7 @@ import pytest
 
 from emulator.data.portfolio import Portfolio
 from emulator.data.securescore import record_days
+from smart_office.auth.stores import CLIENT_SECRET_NAME, REFRESH_TOKEN_NAME, PostgresSecretStore
 from smart_office.extract.tenant import PartnerAuthFailure
 from smart_office.pipeline import (
     CoverageError,
@@ -24,6 +30,7 @@ from smart_office.pipeline import (
     finalize_run,
     prepare_warehouse,
 )
+from smart_office.runtime import build_exchanger, build_secret_store
 from smart_office.settings import Settings
 from tests.support.emulator import EmulatorHandle
 from tests.support.partner import seeded_partner_env
@@ -34,18 +41,31 @@ SEED = 11
 TENANTS = 16
 
 
+# One shard in a process of its own, as an Airflow worker runs it.
+_SHARD_PROCESS = """
+import json, sys
+from datetime import datetime
+from smart_office.pipeline import extract_shard
+from smart_office.settings import Settings
+print(json.dumps(extract_shard(Settings.from_env(), run_id=sys.argv[1], shard=int(sys.argv[2]),
+                               shards=int(sys.argv[3]), as_of=datetime.fromisoformat(sys.argv[4]))))
+"""
+
+
 @dataclass
 class Setup:
     handle: EmulatorHandle
     settings: Settings
     url: str
     now: datetime
+    env: dict[str, str]
 
     def run(
         self,
         run_id: str,
         as_of: datetime | None = None,
         interval_start: datetime | None = None,
+        shard_processes: bool = False,
         **overrides: Any,
     ) -> dict[str, Any]:
         settings = dataclasses.replace(self.settings, **overrides) if overrides else self.settings
@@ -53,22 +73,41 @@ class Setup:
         prepare_warehouse(settings)
         check_partner_token(settings, as_of=when)
         plan = discover_customers(settings, run_id=run_id, as_of=when)
-        shards = [
-            extract_shard(
-                settings,
-                run_id=run_id,
-                shard=i,
-                shards=plan["shards"],
-                as_of=when,
-                interval_start=interval_start,
-            )
-            for i in range(plan["shards"])
-        ]
+        if shard_processes:
+            assert not overrides, "a shard process reads its settings from the environment"
+            assert interval_start is None
+            shards = [
+                self._shard_in_a_process(run_id, i, plan["shards"], when) for i in range(plan["shards"])
+            ]
+        else:
+            shards = [
+                extract_shard(
+                    settings,
+                    run_id=run_id,
+                    shard=i,
+                    shards=plan["shards"],
+                    as_of=when,
+                    interval_start=interval_start,
+                )
+                for i in range(plan["shards"])
+            ]
         try:
             coverage = finalize_run(settings, run_id=run_id)
         except CoverageError as error:
             coverage = {"error": str(error)}
         return {"plan": plan, "shards": shards, "coverage": coverage}
+
+    def _shard_in_a_process(self, run_id: str, shard: int, shards: int, as_of: datetime) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-c", _SHARD_PROCESS, run_id, str(shard), str(shards), as_of.isoformat()],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.url) as conn:
@@ -90,7 +129,7 @@ def _setup(handle: EmulatorHandle, url: str, tmp: Path, **env_overrides: str) ->
         **env_overrides,
     }
     now = datetime.fromisoformat(handle.admin_get("/clock")["now"])
-    return Setup(handle, Settings.from_env(env), url, now)
+    return Setup(handle, Settings.from_env(env), url, now, env)
 
 
 @pytest.fixture
@@ -154,19 +193,105 @@ def test_incremental_day_fetches_only_what_is_new_in_few_requests(setup: Setup) 
     setup.handle.admin_post("/clock/advance", {"days": 1})
     later = setup.now + timedelta(days=1)
     setup.handle.admin_delete("/stats")
-    second = setup.run("run-2", as_of=later)
+    # The day's shards run in processes of their own, as Airflow's workers run them.
+    second = setup.run("run-2", as_of=later, shard_processes=True)
     after = _counts(setup)
     readable = [c for c in _portfolio() if c.can_read_security(later)]
     new_days = sum(len(set(record_days(c, later)) - set(record_days(c, setup.now))) for c in readable)
     assert after["secure_scores"] - before["secure_scores"] == new_days
     assert after["alerts_v2"] >= before["alerts_v2"]
-    # Daily incremental: one $batch per tenant (plus nextLinks only where a collection really pages).
-    requests = setup.query(
-        "select tenant_id, sum(requests) from ops.tenant_runs where run_id = 'run-2' and endpoint <> 'token' group by 1"
-    )
-    assert requests
-    assert max(r for _, r in requests) <= 3
     assert second["coverage"]["loaded"] == len(readable)
+    # What Microsoft saw, per customer tenant and identity included: the token request and one $batch (its
+    # items travel inside it). No OpenID discovery at all: the first day's processes left every tenant's
+    # configuration (the partner's too) in the discovery cache.
+    stats = setup.handle.admin_get("/stats")
+    customers = {c.tenant_id for c in readable}
+    round_trips: Counter[str] = Counter()
+    seen: Counter[tuple[str, str]] = Counter()
+    for row in stats["endpoints"]:
+        seen[(row["service"], row["endpoint"])] += row["requests"]
+        if row["tenant"] in customers:
+            round_trips[row["tenant"]] += row["requests"] - row["batched"]
+    assert set(round_trips) == customers
+    assert max(round_trips.values()) <= 3
+    assert not [endpoint for _, endpoint in seen if endpoint.endswith("/.well-known/openid-configuration")]
+    # Control profiles were read in full the day before: not due, not asked.
+    assert ("graph", "/v1.0/security/secureScoreControlProfiles") not in seen
+    assert {
+        state
+        for (_, endpoint), (_, state) in setup.outcomes("run-2").items()
+        if endpoint == "control_profiles"
+    } == {"not_due"}
+    # The pipeline's own count, token included, says the same.
+    requests = setup.query(
+        "select tenant_id::text, sum(requests) from ops.tenant_runs where run_id = 'run-2' group by 1"
+    )
+    assert {t for t, _ in requests} >= customers
+    assert max(r for t, r in requests if t in customers) <= 3
+    sent = [shard["requests_sent"] for shard in second["shards"]]
+    assert sum(s["identity"].get("/{tenant}/oauth2/v2.0/token", 0) for s in sent) == len(customers)
+    assert sum(s["graph"].get("/v1.0/$batch", 0) for s in sent) == seen[("graph", "/v1.0/$batch")]
+
+
+def test_control_profiles_are_read_again_a_week_after_their_last_complete_read(setup: Setup) -> None:
+    def profile_reads() -> int:
+        stats = setup.handle.admin_get("/stats")
+        return sum(
+            row["requests"]
+            for row in stats["endpoints"]
+            if row["endpoint"] == "/v1.0/security/secureScoreControlProfiles"
+        )
+
+    def profile_states(run_id: str) -> set[str]:
+        return {
+            s for (_, endpoint), (_, s) in setup.outcomes(run_id).items() if endpoint == "control_profiles"
+        }
+
+    setup.run("day-0")
+    loaded = setup.query("select count(*) from raw.secure_score_control_profiles")[0][0]
+    read_through = dict(
+        setup.query(
+            "select tenant_id::text, read_through from ops.watermarks where endpoint = 'control_profiles'"
+        )
+    )
+    readable = {c.tenant_id for c in _portfolio() if c.can_read_security(setup.now)}
+    assert loaded > 0
+    assert set(read_through) == readable
+    assert set(read_through.values()) == {setup.now}
+    for previous, day in ((0, 1), (1, 6), (6, 7)):
+        setup.handle.admin_post("/clock/advance", {"days": day - previous})
+        setup.handle.admin_delete("/stats")
+        setup.run(f"day-{day}", as_of=setup.now + timedelta(days=day))
+        if day < 7:
+            assert (profile_reads(), profile_states(f"day-{day}")) == (0, {"not_due"})
+    # A week on, every readable tenant's profiles are read in one response each (no nextLink), and recorded.
+    assert profile_reads() == len(readable)
+    assert profile_states("day-7") == {"ok"}
+    week = setup.now + timedelta(days=7)
+    assert set(
+        setup.query("select read_through from ops.watermarks where endpoint = 'control_profiles'")
+    ) == {(week,)}
+
+
+def test_the_discovery_cache_holds_public_documents_only(setup: Setup) -> None:
+    setup.run("run-1")
+    exchanger = build_exchanger(setup.settings, build_secret_store(setup.settings))
+    tenant = _readable_tenant(setup)
+    access_token = exchanger.get_token(tenant, setup.settings.cloud.graph_scope).token.reveal()
+    store = PostgresSecretStore(setup.url, list(setup.settings.token_store_keys))
+    secrets = [
+        access_token,
+        store.get(CLIENT_SECRET_NAME).value.reveal(),  # type: ignore[union-attr]
+        store.get(REFRESH_TOKEN_NAME).value.reveal(),  # type: ignore[union-attr]
+    ]
+    folder = setup.settings.discovery_cache_dir
+    assert folder is not None
+    files = [p for p in folder.iterdir() if p.is_file()]
+    stored = b"".join(p.read_bytes() for p in files)
+    assert f"/{tenant}/v2.0/.well-known/openid-configuration".encode() in stored  # the cache is in use
+    assert access_token.startswith("eyJ")
+    for value in [*secrets, '"access_token"', '"refresh_token"', '"id_token":', "eyJ"]:
+        assert value.encode() not in stored, f"{value[:12]}… is in the discovery cache"
 
 
 def test_watermark_advances_with_the_data_and_overlap_never_duplicates(setup: Setup) -> None:

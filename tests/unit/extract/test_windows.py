@@ -163,3 +163,34 @@ def test_a_secure_score_backfill_covers_only_the_days_graph_still_keeps() -> Non
 def test_control_profiles_have_no_history_window() -> None:
     plan = plan_endpoint(SPECS["control_profiles"], ReadState(AS_OF - DAY, AS_OF - DAY), _window())
     assert (plan.params, plan.covers, plan.gap) == ({}, None, None)
+
+
+@pytest.mark.parametrize(
+    ("state", "due"),
+    [
+        (None, True),  # never read
+        (ReadState(None, None), True),  # a watermark row from before complete reads were recorded
+        (ReadState(AS_OF - 2 * DAY, AS_OF - DAY), False),  # read yesterday
+        (ReadState(None, AS_OF - 6 * DAY), False),
+        (ReadState(None, AS_OF - 7 * DAY), True),  # a week ago: read again
+        (ReadState(None, AS_OF - 30 * DAY), True),  # last read failed for weeks
+        (ReadState(None, AS_OF + 3 * DAY), False),  # a backfill behind a recent read
+        (ReadState(None, AS_OF), True),  # the same run again (a retried task, a tenant redone): as it did
+    ],
+)
+def test_control_profiles_are_read_in_full_once_a_week(state: ReadState | None, due: bool) -> None:
+    # No $top: "by default, it returns all controls for a tenant", and Graph documents no page size for it.
+    plan = plan_endpoint(SPECS["control_profiles"], state, _window())
+    assert (plan.params, plan.due) == ({}, due)
+
+
+def test_every_other_endpoint_is_read_every_run() -> None:
+    state = ReadState(AS_OF - DAY, AS_OF - DAY)
+    assert all(
+        plan_endpoint(spec, state, _window()).due
+        for name, spec in SPECS.items()
+        if name != "control_profiles"
+    )
+    assert (
+        plan_endpoint(SPECS["incidents"], state, _window()).params["$top"] == "50"
+    )  # Graph's documented maximum

@@ -22,7 +22,10 @@ is accepted at Microsoft, and a page above it is refused with the incidents' wor
 maximum 50, `$top` > 50 → exactly the captured 400. secureScores: every record (≤ 90, newest first) unless
 `$top`/`$skip` limit them — `$top` is a limit there, not a page size ("$top will return the aggregated top
 results", and the docs' `?$top=1` response has no nextLink), so a client asking for n days gets n days.
-secureScoreControlProfiles: server-driven pages of 100 (Graph's usual default page size), so clients must page.
+secureScoreControlProfiles: every control in one response, as documented ("By default, it returns all controls
+for a tenant", securescorecontrolprofile.md; FACTS.md §2), with `$top`/`$skip` limits as for secureScores (same
+"aggregated top results" wording). No page size is documented for it, so none is invented here; the paging
+faults (`empty_page`, `nextlink_loop`) still make clients follow a nextLink on it.
 
 Responses are assembled from the data layer's cached bytes (`b"".join`); nothing is JSON-encoded per item
 on the hot path.
@@ -99,7 +102,6 @@ INCIDENT_PERMISSIONS = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite
 ALERTS_DEFAULT_TOP = 2000
 ALERTS_MAX_TOP = 2000
 INCIDENTS_MAX_TOP = 50  # examples/graph_v1_error_400_top_exceeded_incidents.json
-PROFILES_PAGE_SIZE = 100
 _INCLUDE_UNKNOWN = "include-unknown-enum-members"
 _START = (2**62, "")  # a cursor before every alert/incident: "from the top"
 
@@ -377,7 +379,7 @@ def _control_profiles(request: Request) -> Response:
             context=odata_context(ctx, "security/secureScoreControlProfiles"),
             items=items,
             options=options,
-            page_size=PROFILES_PAGE_SIZE,
+            page_size=None,
         )
     except QueryError as error:
         return query_error(request, error)
