@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean docs
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,11 @@ test-property: install ## Explore the property tests with fresh random examples 
 
 test-unit: install ## Run the fast unit tests only
 	$(BIN)/pytest tests/unit
+
+docs: install ## Regenerate docs/settings.md; with SMART_OFFICE_WAREHOUSE_URL, also the dbt docs as one file (dbt/target/static_index.html)
+	$(BIN)/python -m smart_office.settings_reference --out docs/settings.md
+	@if [ -n "$$SMART_OFFICE_WAREHOUSE_URL" ]; then $(BIN)/smart-office dbt docs generate --static; \
+	else echo "SMART_OFFICE_WAREHOUSE_URL is not set: skipping the dbt docs (they read the warehouse's catalog)"; fi
 
 lint: install ## ruff + sqlfluff
 	$(BIN)/ruff check .

@@ -216,7 +216,7 @@ def token(
         bool, typer.Option("--json", help="Print JSON with expiry instead of the bare token.")
     ] = False,
 ) -> None:
-    """Print an access token for other tools (like the seed's MSOnline example)."""
+    """Print an access token for a customer tenant, for scripts and other tools that take one."""
     from smart_office.auth.errors import AuthError
     from smart_office.runtime import build_exchanger, build_secret_store
 

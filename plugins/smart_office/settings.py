@@ -1,33 +1,8 @@
 """All configuration in one place: environment variables, validated at start with errors that name the setting.
 
-| variable | default | meaning |
-|---|---|---|
-| SMART_OFFICE_CLOUD | public | public, usgov or china |
-| SMART_OFFICE_ENDPOINTS_FILE | | JSON endpoint set (e.g. the emulator's line); overrides the cloud's URLs |
-| SMART_OFFICE_CA_BUNDLE | | extra CA bundle to trust (the emulator's) |
-| SMART_OFFICE_PARTNER_TENANT_ID | (required) | the partner's tenant id |
-| SMART_OFFICE_CLIENT_ID | (required) | application id of the Secure Application Model app |
-| SMART_OFFICE_TOKEN_STORE | postgres | postgres (encrypted, in the warehouse) or keyvault |
-| SMART_OFFICE_TOKEN_STORE_KEY | | Fernet key(s) for the postgres store, comma-separated, newest first |
-| SMART_OFFICE_KEY_VAULT_URL | | vault URL when the store is keyvault |
-| SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS | 6 | a process writes the rotated partner refresh token back to the store only when the stored one is at least this much older (0: on every rotation); Entra keeps the stored one valid meanwhile |
-| SMART_OFFICE_WAREHOUSE_URL | | the warehouse: a libpq URL or connection string; else the Airflow connection `smart_office_warehouse` |
-| SMART_OFFICE_WAREHOUSE_AUTH | libpq | libpq (password, .pgpass, service file, certificates, trust) or entra (an Entra ID token) |
-| SMART_OFFICE_SHARD_SIZE | 250 | tenants per mapped extraction task |
-| SMART_OFFICE_TENANT_CONCURRENCY | 8 | tenants extracted at once inside one task |
-| SMART_OFFICE_COVERAGE_THRESHOLD | 0.9 | share of extractable customers that must load, else the run fails |
-| SMART_OFFICE_EXCLUDED_TENANTS | | comma-separated tenant ids never extracted |
-| SMART_OFFICE_ALERTS_OVERLAP_HOURS | 12 | re-read window before the alerts/incidents watermark, for late updates |
-| SMART_OFFICE_ALERTS_INITIAL_DAYS | 180 | how far back a tenant's first alerts/incidents extraction reaches: by default all Defender keeps (180 days); less to take less |
-| SMART_OFFICE_ALERTS_PAGE_SIZE | 1000 | $top for alerts_v2: the largest page FACTS.md treats as safe (Graph documents no maximum), so a daily run needs no nextLink |
-| SMART_OFFICE_DISCOVERY_CACHE_DIR | $XDG_CACHE_HOME/smart-office, else ~/.cache/smart-office | local directory where MSAL's OpenID discovery documents (public, no tokens) are shared by every process and run, so a daily run asks the identity service only for tokens; `off`: per process, in memory |
-| SMART_OFFICE_IDENTITY_RETRY_SECONDS | 60 | how long a transient identity failure (5xx, dropped connection) of one tenant is retried before it becomes that tenant's `transient` outcome (for the partner tenant: the run stops) |
-| SMART_OFFICE_TENANT_RETRY_SECONDS | 300 | how long, in total, one tenant's Graph requests may wait to retry 429/5xx/dropped connections (each Retry-After honoured up to 120 s); then its failing endpoints become outcomes |
-| SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES | 30 | wall-clock limit for one endpoint of one tenant (paging and retries); past it, a `pagination_error` outcome |
-| SMART_OFFICE_SCHEDULE | @daily | the extraction DAG's schedule |
-| SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY | 7 | ISO day (1 = Monday) whose run rebuilds and tests every dbt model in full; empty: never |
-| SMART_OFFICE_DBT_PROJECT_DIR | (installed) | the dbt project: by default the copy installed with the package (the repository's dbt/ for an editable install) |
-| SMART_OFFICE_DBT_MANIFEST | <project>/target/manifest.json | the manifest the DAG renders the dbt task group from (`smart-office dbt-parse` writes it) |
+Every variable the product reads is declared in `ENVIRONMENT` below, with its meaning; a variable that fills a
+field of `Settings` takes its type and default from that field. docs/settings.md is generated from them
+(`make docs`, `python -m smart_office.settings_reference`).
 """
 
 from __future__ import annotations
@@ -47,6 +22,29 @@ from smart_office.warehouse.connection import (
     auth_method,
     target_from_url,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One environment variable, documented.
+
+    :param name: the variable, e.g. SMART_OFFICE_SHARD_SIZE.
+    :param help: what it means, in a sentence or two (Markdown).
+    :param section: the heading docs/settings.md lists it under.
+    :param attribute: the `Settings` field it fills; the reference takes its type and default from the field
+        unless `kind` / `default` say otherwise (for a field whose value is built from several variables).
+    :param default: the default as one would write it, when it is not the field's (or there is no field).
+    :param kind: what the value is ("integer", "https URL", …), when the field's type does not say it.
+    :param read_by: the module that reads it, when not `Settings.from_env`.
+    """
+
+    name: str
+    help: str
+    section: str
+    attribute: str | None = None
+    default: str | None = None
+    kind: str | None = None
+    read_by: str = "smart_office.settings"
 
 
 class SettingsError(ValueError):
@@ -201,3 +199,301 @@ def _float(get: object, name: str, default: float, minimum: float, maximum: floa
     if not minimum <= value <= maximum:
         raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum}")
     return value
+
+
+# Headings of docs/settings.md, in order.
+PARTNER = "Partner and cloud"
+CREDENTIALS = "Credential store"
+WAREHOUSE = "Warehouse"
+EXTRACTION = "Extraction"
+SCHEDULE = "Schedule and dbt"
+NOTIFICATIONS = "Notifications"
+DASHBOARD = "Dashboard"
+DBT_LOGIN = "Set by the product for dbt"
+
+ENVIRONMENT: tuple[Variable, ...] = (
+    Variable(
+        "SMART_OFFICE_CLOUD",
+        "Which Microsoft cloud: `public`, `usgov` (US Government) or `china` (operated by 21Vianet); its hosts are "
+        'listed under "Outbound hosts per cloud" below.',
+        PARTNER,
+        attribute="cloud",
+        default="public",
+        kind="public, usgov or china",
+    ),
+    Variable(
+        "SMART_OFFICE_ENDPOINTS_FILE",
+        "A JSON endpoint set (such as the line the emulator prints) that replaces the cloud's base URLs; "
+        "token audiences stay the public cloud's.",
+        PARTNER,
+        attribute="cloud",
+        default="",
+        kind="file path",
+    ),
+    Variable(
+        "SMART_OFFICE_CA_BUNDLE",
+        "An extra CA bundle to trust for every Microsoft endpoint (the emulator's, or a TLS-inspecting proxy's); "
+        "else the system trust store.",
+        PARTNER,
+        attribute="cloud",
+        default="",
+        kind="file path",
+    ),
+    Variable(
+        "SMART_OFFICE_PARTNER_TENANT_ID",
+        "The partner's own Entra tenant id.",
+        PARTNER,
+        attribute="partner_tenant_id",
+        default="(required)",
+        kind="GUID",
+    ),
+    Variable(
+        "SMART_OFFICE_CLIENT_ID",
+        "Application (client) id of the Secure Application Model app; `smart-office register-app` prints it.",
+        PARTNER,
+        attribute="client_id",
+        default="(required)",
+        kind="GUID",
+    ),
+    Variable(
+        "SMART_OFFICE_TOKEN_STORE",
+        "Where the partner's refresh token and app credential live: `postgres` (encrypted, in the warehouse) "
+        "or `keyvault`.",
+        CREDENTIALS,
+        attribute="token_store",
+        default="postgres",
+        kind="postgres or keyvault",
+    ),
+    Variable(
+        "SMART_OFFICE_TOKEN_STORE_KEY",
+        "Fernet key(s) for the `postgres` store, comma-separated, newest first (`smart-office keygen`); keep "
+        "them out of the warehouse. Required with the `postgres` store.",
+        CREDENTIALS,
+        attribute="token_store_keys",
+        default="",
+        kind="comma-separated keys (secret)",
+    ),
+    Variable(
+        "SMART_OFFICE_KEY_VAULT_URL",
+        "The vault's URL (`https://<name>.vault.azure.net`) when the store is `keyvault`; the identity that "
+        "reaches it comes from `AZURE_CLIENT_ID`/`AZURE_TENANT_ID`/`AZURE_CLIENT_SECRET` or Azure's default "
+        "credential chain.",
+        CREDENTIALS,
+        attribute="key_vault_url",
+        default="",
+        kind="https URL",
+    ),
+    Variable(
+        "SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS",
+        "A process writes the rotated partner refresh token back to the store only when the stored one is at "
+        "least this much older (0: on every rotation); Entra keeps the stored one valid meanwhile. At most a "
+        "week.",
+        CREDENTIALS,
+        attribute="refresh_token_write_back_hours",
+    ),
+    Variable(
+        "SMART_OFFICE_WAREHOUSE_URL",
+        "The warehouse: a libpq URL or connection string; else the Airflow connection "
+        '`smart_office_warehouse`. Any libpq login works (docs/setup.md, "Warehouse").',
+        WAREHOUSE,
+        attribute="warehouse",
+        default="(the Airflow connection)",
+        kind="libpq URL (secret when it holds a password)",
+    ),
+    Variable(
+        "SMART_OFFICE_WAREHOUSE_AUTH",
+        "`libpq` (password, .pgpass, service file, certificates, trust) or `entra` (an Entra ID token as the "
+        "password, for Azure Database for PostgreSQL).",
+        WAREHOUSE,
+        attribute="warehouse",
+        default="libpq",
+        kind="libpq or entra",
+    ),
+    Variable(
+        "SMART_OFFICE_BI_READER_ROLE",
+        "The role that may read the marts and nothing else: dbt grants it, the dashboard switches to it.",
+        WAREHOUSE,
+        default="smart_office_bi_reader",
+        kind="role name",
+        read_by="smart_office.dashboard.connection, dbt/dbt_project.yml",
+    ),
+    Variable(
+        "SMART_OFFICE_LOADER_ROLE",
+        "The role that owns `raw` and `ops`, whose grants dbt keeps.",
+        WAREHOUSE,
+        default="smart_office_loader",
+        kind="role name",
+        read_by="dbt/dbt_project.yml",
+    ),
+    Variable(
+        "SMART_OFFICE_SHARD_SIZE",
+        "Tenants per mapped extraction task.",
+        EXTRACTION,
+        attribute="shard_size",
+    ),
+    Variable(
+        "SMART_OFFICE_TENANT_CONCURRENCY",
+        "Tenants extracted at once inside one task.",
+        EXTRACTION,
+        attribute="tenant_concurrency",
+    ),
+    Variable(
+        "SMART_OFFICE_COVERAGE_THRESHOLD",
+        "Share of extractable customers that must load, else the run fails (after the marts are built).",
+        EXTRACTION,
+        attribute="coverage_threshold",
+        kind="number from 0 to 1",
+    ),
+    Variable(
+        "SMART_OFFICE_EXCLUDED_TENANTS",
+        "Customer tenant ids never extracted.",
+        EXTRACTION,
+        attribute="excluded_tenants",
+        default="",
+        kind="comma-separated GUIDs",
+    ),
+    Variable(
+        "SMART_OFFICE_ALERTS_OVERLAP_HOURS",
+        "Re-read window before the alerts/incidents watermark, for late updates.",
+        EXTRACTION,
+        attribute="alerts_overlap_hours",
+    ),
+    Variable(
+        "SMART_OFFICE_ALERTS_INITIAL_DAYS",
+        "How far back a customer's first alerts/incidents extraction reaches: by default all Defender keeps "
+        "(180 days); less to take less.",
+        EXTRACTION,
+        attribute="alerts_initial_days",
+    ),
+    Variable(
+        "SMART_OFFICE_ALERTS_PAGE_SIZE",
+        "`$top` for alerts_v2: the largest page treated as safe (Graph documents no maximum), so a daily run "
+        "needs no nextLink.",
+        EXTRACTION,
+        attribute="alerts_page_size",
+    ),
+    Variable(
+        "SMART_OFFICE_DISCOVERY_CACHE_DIR",
+        "Directory where MSAL's OpenID discovery documents (public, no tokens) are shared by every process and "
+        "run, so a daily run asks the identity service only for tokens; `off`: per process, in memory.",
+        EXTRACTION,
+        attribute="discovery_cache_dir",
+        default="$XDG_CACHE_HOME/smart-office, else ~/.cache/smart-office",
+        kind="directory or off",
+    ),
+    Variable(
+        "SMART_OFFICE_IDENTITY_RETRY_SECONDS",
+        "How long a transient identity failure (5xx, dropped connection) of one customer is retried before it "
+        "becomes that customer's `transient` outcome (for the partner tenant: the run stops).",
+        EXTRACTION,
+        attribute="identity_retry_seconds",
+    ),
+    Variable(
+        "SMART_OFFICE_TENANT_RETRY_SECONDS",
+        "How long, in total, one customer's Graph requests may wait to retry 429/5xx/dropped connections (each "
+        "Retry-After honoured up to 120 s); then its failing endpoints become outcomes.",
+        EXTRACTION,
+        attribute="tenant_retry_seconds",
+    ),
+    Variable(
+        "SMART_OFFICE_ENDPOINT_TIME_LIMIT_MINUTES",
+        "Wall-clock limit for one endpoint of one customer (paging and retries); past it, a "
+        "`pagination_error` outcome.",
+        EXTRACTION,
+        attribute="endpoint_time_limit_minutes",
+    ),
+    Variable(
+        "SMART_OFFICE_SCHEDULE",
+        "The extraction DAG's schedule: a cron expression or an Airflow preset.",
+        SCHEDULE,
+        attribute="schedule",
+        kind="cron expression or preset",
+    ),
+    Variable(
+        "SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY",
+        "ISO day (1 = Monday) whose run rebuilds and tests every dbt model in full; empty: never.",
+        SCHEDULE,
+        default="7",
+        kind="1-7 or empty",
+        read_by="dags/smart_office_security_posture.py",
+    ),
+    Variable(
+        "SMART_OFFICE_DBT_PROJECT_DIR",
+        "The dbt project: by default the copy installed with the package (the repository's `dbt/` for an "
+        "editable install).",
+        SCHEDULE,
+        default="(installed)",
+        kind="directory",
+        read_by="smart_office.dbt_runner",
+    ),
+    Variable(
+        "SMART_OFFICE_DBT_MANIFEST",
+        "The manifest the DAG renders the dbt task group from (`smart-office dbt-parse` writes it).",
+        SCHEDULE,
+        default="<project>/target/manifest.json",
+        kind="file path",
+        read_by="smart_office.operators.dbt",
+    ),
+    Variable(
+        "SMART_OFFICE_DBT_THREADS",
+        "dbt's threads.",
+        SCHEDULE,
+        default="4",
+        kind="integer",
+        read_by="dbt/profiles.yml",
+    ),
+    Variable(
+        "SMART_OFFICE_DBT_SCHEMA",
+        "dbt's target schema, the prefix of the schemas it builds in.",
+        SCHEDULE,
+        default="dbt",
+        kind="schema name",
+        read_by="dbt/profiles.yml",
+    ),
+    Variable(
+        "SMART_OFFICE_ALERT_WEBHOOK_URL",
+        "An https URL that receives one JSON POST per failure or expiry warning (Teams workflow, Slack, an "
+        "on-call bridge). Treated as a secret: never logged.",
+        NOTIFICATIONS,
+        default="",
+        kind="https URL (secret)",
+        read_by="smart_office.notifications",
+    ),
+    Variable(
+        "SMART_OFFICE_ALERT_EMAILS",
+        "Recipients of the same messages by e-mail, through Airflow's `smtp_default` connection. With neither "
+        "set, failures are only visible in Airflow.",
+        NOTIFICATIONS,
+        default="",
+        kind="comma-separated addresses",
+        read_by="smart_office.notifications",
+    ),
+    Variable(
+        "SMART_OFFICE_DASHBOARD_URL",
+        "The dashboard's login, a member of the BI reader role; else `SMART_OFFICE_WAREHOUSE_URL` with "
+        "`SET ROLE` to that role. Either way it reads `marts` only.",
+        DASHBOARD,
+        default="(the warehouse URL)",
+        kind="libpq URL (secret when it holds a password)",
+        read_by="smart_office.dashboard.connection",
+    ),
+    *(
+        Variable(
+            f"SMART_OFFICE_DBT_{part}",
+            f"The warehouse login's {what}, as the connection translator resolved it; set on each dbt process "
+            "by `smart-office dbt` and the DAG from the warehouse settings — do not set it yourself.",
+            DBT_LOGIN,
+            default="(set by the product)",
+            kind=kind,
+            read_by="smart_office.dbt_runner → dbt/profiles.yml",
+        )
+        for part, what, kind in (
+            ("HOST", "host", "host"),
+            ("PORT", "port", "integer"),
+            ("USER", "user", "role name"),
+            ("PASSWORD", "password or token", "secret"),
+            ("DBNAME", "database", "database name"),
+            ("CONNECT_TIMEOUT", "connect timeout", "seconds"),
+        )
+    ),
+)

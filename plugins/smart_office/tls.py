@@ -1,8 +1,9 @@
 """HTTP sessions that verify TLS against the configured trust store, whatever the environment says.
 
 This machine (and many CI images) set REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, which `requests` lets override a
-session's `verify`. Sessions built here ignore the environment for trust and proxies, and verify against
-the endpoint set's CA bundle when there is one, else the system store (certifi via requests).
+session's `verify`. Sessions built here ignore the environment for trust, and verify against the endpoint
+set's CA bundle when there is one, else the system store (certifi via requests). Proxies they do take from
+the environment, as curl does: HTTPS_PROXY (or ALL_PROXY) unless NO_PROXY names the host (`environment_proxy`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY), or None when there is none or
+    NO_PROXY exempts its host. Read per request: the clients switch environment trust off for the CA's sake."""
+    return requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+
+
 def requests_session(
     ca_bundle: str | None, *, pool_size: int = 32, timeout: float = 60.0
 ) -> requests.Session:
@@ -53,4 +60,7 @@ class _TimeoutSession(requests.Session):
         self, method: str | bytes, url: str | bytes, *args: object, **kwargs: object
     ) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self._default_timeout)
+        target = url.decode() if isinstance(url, bytes) else url
+        if "proxies" not in kwargs and (proxy := environment_proxy(target)):
+            kwargs["proxies"] = {"http": proxy, "https": proxy}
         return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]

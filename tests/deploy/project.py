@@ -7,6 +7,7 @@ import ast
 import re
 
 from smart_office import notifications
+from smart_office.settings import DBT_LOGIN, ENVIRONMENT
 from tests.deploy.compose import REPO
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -15,9 +16,9 @@ UNDECLARED_AIRFLOW_OPTIONS = {("cosmos", "enable_telemetry")}  # Astronomer Cosm
 
 
 def settings_table() -> set[str]:
-    """The SMART_OFFICE_* settings documented in smart_office.settings (its docstring's table)."""
-    source = (REPO / "plugins" / "smart_office" / "settings.py").read_text()
-    return set(re.findall(r"\|\s*(SMART_OFFICE_[A-Z_]+)\s*\|", ast.get_docstring(ast.parse(source)) or ""))
+    """The SMART_OFFICE_* settings a deployment configures, as documented in smart_office.settings.ENVIRONMENT
+    (not dbt's own tuning knobs, nor what the product sets on each dbt process itself)."""
+    return {v.name for v in ENVIRONMENT if v.section != DBT_LOGIN and not v.read_by.startswith("dbt/")}
 
 
 def settings_variables() -> set[str]:

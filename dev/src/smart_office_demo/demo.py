@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from smart_office.warehouse.connection import WarehouseTarget, as_target, connect
+from smart_office_demo import settings
 
 # A development tool of this repository: it runs the DAGs of the checkout it lives in.
 REPO = Path(__file__).resolve().parents[3]
@@ -34,7 +35,7 @@ console = Console()
 
 
 def _state_dir() -> Path:
-    path = Path(os.environ.get("SMART_OFFICE_STATE_DIR", REPO / ".state")).resolve()
+    path = Path(os.environ.get(settings.STATE_DIR.name) or REPO / ".state").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -146,10 +147,10 @@ def run_demo(tenants: int | None = None) -> int:
 
     started = time.monotonic()
     state = _state_dir()
-    tenants = tenants or int(os.environ.get("SMART_OFFICE_DEMO_TENANTS", "50"))
-    seed = int(os.environ.get("SMART_OFFICE_DEMO_SEED", "42"))
+    tenants = tenants or int(settings.setting(settings.TENANTS))
+    seed = int(settings.setting(settings.SEED))
     now = (
-        os.environ.get("SMART_OFFICE_DEMO_NOW")
+        os.environ.get(settings.NOW.name)
         or datetime.now(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
     )
     try:
@@ -191,7 +192,7 @@ def run_demo(tenants: int | None = None) -> int:
     print_summary(warehouse)
     demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])
     console.print(f"the demo's warehouse for other commands: set -a; . {demo_env}; set +a")
-    if code == 0 and os.environ.get("SMART_OFFICE_DEMO_DASHBOARD", "1") != "0":
+    if code == 0 and settings.setting(settings.DASHBOARD) != "0":
         start_dashboard(warehouse, state)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")
     return code
@@ -203,7 +204,7 @@ def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = 
     import socket
     import urllib.request
 
-    port = port or int(os.environ.get("SMART_OFFICE_DASHBOARD_PORT", "8501"))
+    port = port or int(settings.setting(settings.DASHBOARD_PORT))
     pid_file = state / "dashboard.pid"
     if pid_file.exists():
         try:

@@ -49,7 +49,7 @@ from smart_office.graph.rate_limits import (
 )
 from smart_office.payloads import NonFiniteNumber
 from smart_office.redaction import redact_url
-from smart_office.tls import USER_AGENT, ssl_context
+from smart_office.tls import USER_AGENT, environment_proxy, ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,9 @@ class GraphClient:
         self._base_path = httpx.URL(cloud.graph_base).path.rstrip("/")
         self._http = httpx.AsyncClient(
             verify=ssl_context(cloud.ca_bundle),
+            # trust_env off keeps SSL_CERT_FILE from replacing our CA; the proxy is still the environment's.
             trust_env=False,
+            proxy=environment_proxy(cloud.graph_base),
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},

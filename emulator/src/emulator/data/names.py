@@ -101,15 +101,13 @@ def company_for(index: int, seed: int) -> tuple[str, str, str]:
     code //= len(_PLACES)
     industry, specialty = _SPECIALTIES[code % len(_SPECIALTIES)]
     code //= len(_SPECIALTIES)
-    suffix = _SUFFIXES[code % len(_SUFFIXES)]
     suffix_index = code % len(_SUFFIXES)
     suffix = _SUFFIXES[suffix_index]
     generation = index // _COMBINATIONS
-    name = (
-        f"{place} {specialty} {suffix}"
-        if not generation
-        else f"{place} {specialty} {generation + 1} {suffix}"
-    )
+    # "Medical Group" with the suffix "Group" is simply "Medical Group": no real company is a "Group Group".
+    # Still distinct, since every other suffix is spelled out.
+    legal = "" if specialty.split()[-1] == suffix else f" {suffix}"
+    name = f"{place} {specialty}{legal}" if not generation else f"{place} {specialty} {generation + 1}{legal}"
     # Tenants whose names differ only by legal suffix get numbered prefixes, as Entra makes you do.
     prefix = slug(f"{place}{specialty}")[:22]
     number = suffix_index + generation * len(_SUFFIXES)
