@@ -76,6 +76,8 @@ class Cloud:
             )
         if resource.endswith("/.default"):
             return resource
+        if _is_guid(resource):
+            return f"{resource}/.default"
         scheme, _, rest = resource.partition("://")
         host, _, path = rest.partition("/")
         if path.strip("/"):
