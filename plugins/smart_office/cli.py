@@ -431,7 +431,6 @@ def run(
         prepare_warehouse,
     )
     from smart_office.runtime import CredentialMissingError
-    from smart_office.warehouse.connection import WarehouseError, is_configuration_error
 
     settings = _settings(require_warehouse=True)
     try:
@@ -471,20 +470,17 @@ def run(
         summary = close_run(settings, run_id=run_id)
         enforce_coverage(summary)
     except PartnerAuthFailure as failure:
-        console.print(f"[red]partner authentication failed:[/] {escape(str(failure.error))}")
-        raise typer.Exit(EXIT_PARTNER_AUTH) from None
+        raise CliError(f"partner authentication failed: {failure.error}", code=EXIT_PARTNER_AUTH) from None
     except CoverageError as error:
-        console.print(f"[red]run failed:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_COVERAGE) from None
+        raise CliError(f"run failed: {error}", code=EXIT_COVERAGE) from None
     except (CredentialMissingError, NoRefreshTokenError, TokenStoreError) as error:
-        console.print(f"[red]configuration error:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except WarehouseError as error:
-        console.print(f"[red]warehouse:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONFIG if is_configuration_error(error) else EXIT_WAREHOUSE) from None
+        raise CliError(str(error), code=EXIT_CONFIG) from None
     except WarehouseUnavailableError as error:
-        console.print(f"[red]warehouse unavailable:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_WAREHOUSE) from None
+        raise CliError(
+            f"warehouse unavailable: {error}",
+            "start the warehouse, or correct its host and port",
+            EXIT_WAREHOUSE,
+        ) from None
     console.print(summary["sentence"])
 
 

@@ -62,7 +62,12 @@ def invoke(args: list[str], env: dict[str, str] | None = None) -> click.testing.
             "error: SMART_OFFICE_WAREHOUSE_URL: not a libpq URL or connection string: invalid URI query "
             'parameter: "sslmod"',
         ),
-        (["run"], {**PARTNER, **UNREACHABLE}, 4, "warehouse: SMART_OFFICE_WAREHOUSE_URL: cannot reach "),
+        (
+            ["run"],
+            {**PARTNER, **UNREACHABLE},
+            4,
+            "error: SMART_OFFICE_WAREHOUSE_URL: cannot reach postgresql://so:***@127.0.0.1:1/db: ",
+        ),
         (
             ["run", "--as-of", "yesterday"],
             {**PARTNER, **UNREACHABLE},
