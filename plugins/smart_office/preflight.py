@@ -39,7 +39,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.setting}: {self.message}"
+        # "SMART_OFFICE_X is not set" already names its setting; say it once.
+        return self.message if self.message.startswith(self.setting) else f"{self.setting}: {self.message}"
 
 
 def _check_settings(env: Mapping[str, str]) -> list[Problem]:

@@ -171,7 +171,9 @@ def test_all_problems_are_reported_together(
         "SMART_OFFICE_ALERT_EMAILS",
         "SMART_OFFICE_WAREHOUSE_URL",
     ):
-        assert f"  - {setting}: " in err
+        assert f"  - {setting}" in err
+    # A message that starts with its setting is not prefixed with it a second time.
+    assert "  - SMART_OFFICE_PARTNER_TENANT_ID must be a GUID, got 'not-a-guid'" in err.splitlines()
     assert "not-a-real-password-42" not in err
 
 

@@ -4,6 +4,7 @@ documented exit code; a traceback only under `-v`; every `--help` works with not
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def test_check_config_on_a_broken_env_file_reports_every_problem_in_one_line_eac
     report = lines[lines.index(next(line for line in lines if line.startswith("configuration: "))) :]
     problems = [line.removeprefix("  - ") for line in report[1:]]
     assert report[0] == f"configuration: {len(problems)} problem(s)"
-    named = [line.split(":")[0] for line in problems]
+    named = [re.match(r"[A-Z_]+", line).group() for line in problems]  # type: ignore[union-attr]
     for setting in (
         "SMART_OFFICE_CLOUD",
         "SMART_OFFICE_SHARD_SIZE",
