@@ -39,7 +39,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        # "SMART_OFFICE_X is not set" already names its setting; say it once.
+        # "<setting> is not set" already names its setting; say it once.
         return self.message if self.message.startswith(self.setting) else f"{self.setting}: {self.message}"
 
 
@@ -54,7 +54,7 @@ def _check_settings(env: Mapping[str, str]) -> list[Problem]:
 
 
 def _problem_from_message(message: str) -> Problem:
-    """A settings message starts with the setting it names (`SMART_OFFICE_X must …`, `SMART_OFFICE_X=v …`)."""
+    """A settings message starts with the setting it names (`<setting> must …`, `<setting>=<value> …`)."""
     if not message.startswith("SMART_OFFICE_"):
         return Problem("SMART_OFFICE_*", message)
     setting = message.split()[0].split("=")[0].rstrip(":")

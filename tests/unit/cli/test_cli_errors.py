@@ -26,12 +26,17 @@ UNREACHABLE = {"SMART_OFFICE_WAREHOUSE_URL": "postgresql://so:not-a-real-passwor
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Nothing configured: no Smart Office setting, no Airflow connection or secrets backend."""
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Nothing configured: no Smart Office setting, no Airflow connection or secrets backend. What
+    `--env-file` adds to the process environment is taken away again afterwards."""
+    saved = dict(os.environ)
     for key in list(os.environ):
         if key.startswith(("SMART_OFFICE_", "AIRFLOW", "PG", "AZURE_")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def invoke(args: list[str], env: dict[str, str] | None = None) -> click.testing.Result:
