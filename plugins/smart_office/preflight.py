@@ -93,7 +93,7 @@ def _check_placeholders(env: Mapping[str, str], example: Path | None) -> list[Pr
     for name, value in sorted(env.items()):
         known = placeholders.get(name)
         if known is not None and value.strip() == known[0]:
-            how = f" (make one with: {known[1]})" if known[1] else ""
+            how = f" (.env.example: {known[1]})" if known[1] else ""
             problems.append(
                 Problem(name, f"still the .env.example placeholder {known[0]}: set a real value{how}")
             )

@@ -199,7 +199,9 @@ def test_every_bad_setting_of_a_group_is_reported(good_env: dict[str, str]) -> N
     assert all("\n" not in str(p) for p in problems)
 
 
-def test_env_example_placeholders_are_flagged_with_how_to_make_a_value(good_env: dict[str, str]) -> None:
+def test_env_example_placeholders_are_flagged_with_their_comment_from_env_example(
+    good_env: dict[str, str],
+) -> None:
     from smart_office.preflight import ENV_EXAMPLE, env_example_placeholders
 
     placeholders = env_example_placeholders()
@@ -215,7 +217,7 @@ def test_env_example_placeholders_are_flagged_with_how_to_make_a_value(good_env:
     assert _settings_named(problems).count("SMART_OFFICE_PARTNER_TENANT_ID") == 1
     assert flagged["AIRFLOW_DB_PASSWORD"] == (
         "still the .env.example placeholder <airflow-metadata-db-password>: set a real value "
-        "(make one with: openssl rand -hex 24)"
+        "(.env.example: openssl rand -hex 24)"
     )
 
 
