@@ -19,7 +19,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from smart_office.warehouse.connection import WarehouseTarget
 
 # The repository's .env.example (absent from an installed package: the check then goes by shape alone).
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
@@ -180,7 +184,6 @@ def _check_warehouse(
     unreachable server after `attempts` tries `wait_seconds` apart (compose may still be starting it), each
     try announced through `progress` so that the wait does not look like a hang."""
     from smart_office.warehouse.connection import (
-        DEFAULT_CONNECT_TIMEOUT,
         WarehouseError,
         check_warehouse,
         is_configuration_error,
@@ -188,8 +191,7 @@ def _check_warehouse(
     )
 
     last: WarehouseError | None = None
-    # libpq gives up on a silent host after connect_timeout: that, and the waits, bound the whole check.
-    bound = attempts * float(DEFAULT_CONNECT_TIMEOUT) + (attempts - 1) * wait_seconds
+    target: WarehouseTarget | None = None
     for attempt in range(1, attempts + 1):
         try:
             target = resolve_warehouse(None if env is os.environ else env)
@@ -204,12 +206,21 @@ def _check_warehouse(
                 if attempt == 1:
                     progress(
                         f"waiting for the warehouse ({last.setting}): not reachable yet; up to {attempts} "
-                        f"tries {wait_seconds:g} s apart, giving up within ~{bound:g} s"
+                        f"tries {wait_seconds:g} s apart, {_bound(target, attempts, wait_seconds)}"
                     )
                 progress(f"  try {attempt}/{attempts} failed; next try in {wait_seconds:g} s")
             time.sleep(wait_seconds)
     assert last is not None
     return [Problem(last.setting, last.message)]
+
+
+def _bound(target: WarehouseTarget | None, attempts: int, wait_seconds: float) -> str:
+    """How long the tries may take: libpq gives up on a silent host after connect_timeout, once per try."""
+    if target is None:
+        return f"about {(attempts - 1) * wait_seconds:g} s of waiting"
+    if not target.connect_timeout:
+        return "each waiting as long as the server takes (connect_timeout=0)"
+    return f"giving up within ~{attempts * target.connect_timeout + (attempts - 1) * wait_seconds:g} s"
 
 
 def check_configuration(

@@ -232,3 +232,27 @@ def test_without_env_example_a_placeholder_is_known_by_its_shape(
     assert [str(p) for p in problems] == [
         "REDIS_PASSWORD: <redis-password> looks like a .env.example placeholder: set a real value"
     ]
+
+
+@pytest.mark.parametrize(
+    ("query", "bound"),
+    [
+        ("?connect_timeout=3", "giving up within ~6.5 s"),
+        ("", "giving up within ~20.5 s"),  # libpq's 10 s that the translator sets when none is given
+        ("?connect_timeout=0", "each waiting as long as the server takes (connect_timeout=0)"),
+    ],
+)
+def test_the_wait_for_an_unreachable_warehouse_is_announced_with_its_bound(
+    good_env: dict[str, str], query: str, bound: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = UNREACHABLE + query
+    monkeypatch.setattr("smart_office.preflight.time.sleep", lambda seconds: None)
+    lines: list[str] = []
+    (problem,) = check_configuration(good_env, attempts=2, wait_seconds=0.5, progress=lines.append)
+    assert problem.setting == "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
+    assert lines == [
+        "waiting for the warehouse (AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE): not reachable yet; up to 2 tries "
+        f"0.5 s apart, {bound}",
+        "  try 1/2 failed; next try in 0.5 s",
+    ]
+    assert "not-a-real-password-42" not in "".join(lines)
