@@ -8,13 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.support.emulator import EmulatorHandle, jwt_claims
 from tests.support.partner import seeded_partner_env
 
 CLI = str(Path(sys.executable).parent / "smart-office")
-pytestmark = pytest.mark.integration
 
 
 def _token(env: dict[str, str], tenant: str, resource: str) -> subprocess.CompletedProcess[str]:
