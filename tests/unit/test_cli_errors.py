@@ -213,7 +213,7 @@ def test_env_file_reads_compose_format_and_the_environment_wins(
 
 
 def test_check_config_on_a_broken_env_file_reports_every_problem_in_one_line_each(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[3] / ".env.example"
+    example = Path(__file__).resolve().parents[2] / ".env.example"
     env_file = tmp_path / ".env"
     env_file.write_text(
         example.read_text()
