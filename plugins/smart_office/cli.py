@@ -5,62 +5,176 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import subprocess
 import sys
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
 
+# soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
+console = Console(stderr=True, soft_wrap=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+VERBOSE = "smart_office.verbose"  # click's context meta, shared by every command of one invocation
+
+
+class CliError(Exception):
+    """A user error: what is wrong (naming the setting or argument) and how to fix it, and the exit code."""
+
+    def __init__(self, what: str, fix: str = "", code: int = 2) -> None:
+        super().__init__(what)
+        self.what = what
+        self.fix = fix
+        self.code = code
+
+
+def _error_line(what: str, fix: str = "") -> None:
+    console.print(f"[red]error:[/] {escape(what)}" + (f" — {escape(fix)}" if fix else ""), soft_wrap=True)
+
+
+def report_error(exc: BaseException) -> int:
+    """Print `exc` as one line per problem, `error: <what> — <fix>`, and return the exit code for it.
+
+    Exit codes (as `smart-office run` documents them): 2 configuration or usage, 4 warehouse unreachable,
+    1 anything unexpected (its traceback with `-v`).
+    """
+    from smart_office.clouds import CloudConfigError
+    from smart_office.redaction import redact_text
+    from smart_office.settings import SettingsError
+    from smart_office.warehouse.connection import WarehouseError, is_configuration_error
+
+    if isinstance(exc, CliError):
+        _error_line(exc.what, exc.fix)
+        return exc.code
+    if isinstance(exc, SettingsError):
+        for message in exc.messages:
+            _error_line(message)
+        return EXIT_CONFIG
+    if isinstance(exc, CloudConfigError):
+        _error_line(str(exc))
+        return EXIT_CONFIG
+    if isinstance(exc, WarehouseError):
+        if is_configuration_error(exc):
+            _error_line(str(exc), f"correct the login in {exc.setting}")
+            return EXIT_CONFIG
+        _error_line(str(exc), f"start the warehouse, or correct the host and port in {exc.setting}")
+        return EXIT_WAREHOUSE
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    _error_line(f"{type(exc).__name__}: {redact_text(first_line)[:300]}", "rerun with -v for the traceback")
+    return 1
+
+
+class _OneLineErrors(TyperGroup):
+    """The one error handler of the CLI: a user error is one red line and an exit code, never a traceback
+    (unless `-v`); click's own exits and usage errors pass through."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.meta.get(VERBOSE):
+                console.print_exception(show_locals=False)
+            raise typer.Exit(report_error(exc)) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Partner Smart Office: one warehouse of security posture for all of a CSP partner's customers.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
-# soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
-console = Console(stderr=True, soft_wrap=True)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
-def _settings(require_partner: bool = True):  # type: ignore[no-untyped-def]
+def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
+    """Read a docker compose env file (KEY=VALUE, `#` comments, quotes, ${VAR}) into `environ`; a variable
+    already set there wins, as in compose. Returns what was added."""
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        raise CliError(f"--env-file {path}: no such file", "give the path of the .env that compose reads")
+    added = {
+        key: value
+        for key, value in dotenv_values(path, interpolate=True).items()
+        if value is not None and key not in environ
+    }
+    environ.update(added)
+    return added
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Log progress, and show the traceback of an unexpected error."),
+    ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="PATH",
+            help="Read settings from this .env file (docker compose's format: KEY=VALUE, # comments, quotes, "
+            "${VAR}). A variable already set in the environment wins, as in compose.",
+        ),
+    ] = None,
+) -> None:
+    ctx.meta[VERBOSE] = verbose
+    if verbose:
+        _logging(True)
+    if env_file is not None:
+        load_env_file(env_file)
+
+
+def _settings(require_partner: bool = True, *, require_warehouse: bool = False):  # type: ignore[no-untyped-def]
     """Settings from the environment; without SMART_OFFICE_WAREHOUSE_URL, the warehouse of the Airflow
-    connection (as the DAG sees it), so a deployment's CLI needs no second copy of the warehouse login."""
+    connection (as the DAG sees it), so a deployment's CLI needs no second copy of the warehouse login.
+    Invalid settings raise to the CLI's error handler, every one of them at once."""
     import dataclasses
 
-    from smart_office.settings import Settings, SettingsError
+    from smart_office.settings import Settings
     from smart_office.warehouse.connection import (
+        WAREHOUSE_URL_ENV,
         WarehouseConfigError,
-        WarehouseError,
         airflow_connection_env,
         resolve_warehouse,
     )
 
-    try:
-        settings = Settings.from_env(require_partner=require_partner)
-        if settings.warehouse is None:
-            try:
-                target = resolve_warehouse(cloud=settings.cloud)
-            except WarehouseConfigError as exc:
-                if exc.setting != airflow_connection_env("smart_office_warehouse"):
-                    raise
-                return settings  # none configured: the commands that need one say so
-            settings = dataclasses.replace(settings, warehouse=target)
-        return settings
-    except (SettingsError, WarehouseError) as exc:
-        console.print(f"[red]configuration error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+    settings = Settings.from_env(require_partner=require_partner)
+    if settings.warehouse is None:
+        connection = airflow_connection_env("smart_office_warehouse")
+        try:
+            target = resolve_warehouse(cloud=settings.cloud)
+        except WarehouseConfigError as exc:
+            if exc.setting != connection:
+                raise
+            if require_warehouse:
+                raise CliError(
+                    "no warehouse configured",
+                    f"set {WAREHOUSE_URL_ENV}, or the Airflow connection smart_office_warehouse ({connection} "
+                    "or a secrets backend)",
+                ) from None
+            return settings  # none configured: the commands that need one say so
+        settings = dataclasses.replace(settings, warehouse=target)
+    return settings
 
 
 def _warehouse_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """A warehouse that cannot be used ends the command with its one-line reason (exit code 2), no traceback."""
+    """A warehouse that cannot be used ends the command with its one-line reason (exit code 2 when the
+    configuration is wrong, 4 when it is unreachable), no traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -69,14 +183,18 @@ def _warehouse_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except WarehouseError as exc:
-            console.print(f"[red]warehouse:[/] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(report_error(exc)) from None
 
     return wrapper
 
 
 def _logging(verbose: bool) -> None:
     from smart_office.redaction import RedactingFilter
+
+    context = click.get_current_context(silent=True)
+    if context is not None and verbose:
+        context.meta[VERBOSE] = True  # `run -v` shows an unexpected error's traceback too
+    verbose = verbose or bool(context is not None and context.meta.get(VERBOSE))
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
@@ -92,11 +210,20 @@ def keygen() -> None:
 
 
 @app.command("check-config")
-def check_config() -> None:
-    """Check the configuration: every problem at once, each named by its setting (exit code 2 if any)."""
+def check_config(
+    tries: Annotated[
+        int, typer.Option(min=1, help="Tries to reach the warehouse (compose may still be starting it).")
+    ] = 3,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds between two tries.")] = 2.0,
+) -> None:
+    """Check the configuration: every problem at once, each named by its setting (exit code 2 if any).
+
+    An unreachable warehouse is tried --tries times, --wait seconds apart; each wait is announced with its
+    bound (each try gives up after libpq's 10 s connect timeout).
+    """
     from smart_office.preflight import main
 
-    raise typer.Exit(main([]))
+    raise typer.Exit(main([], attempts=tries, wait_seconds=wait))
 
 
 @app.command()
@@ -105,7 +232,7 @@ def migrate() -> None:
     """Apply the warehouse's schema migrations."""
     from smart_office.pipeline import prepare_warehouse
 
-    applied = prepare_warehouse(_settings(require_partner=False))
+    applied = prepare_warehouse(_settings(require_partner=False, require_warehouse=True))
     console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
 
@@ -141,8 +268,9 @@ def register_app_command(
 
     settings = _settings(require_partner=False)
     if not settings.partner_tenant_id:
-        console.print("[red]configuration error:[/] SMART_OFFICE_PARTNER_TENANT_ID is not set")
-        raise typer.Exit(2)
+        raise CliError(
+            "SMART_OFFICE_PARTNER_TENANT_ID is not set", "set it to the partner's tenant id (a GUID)"
+        )
     session = requests_session(settings.cloud.ca_bundle)
     bootstrap = msal.PublicClientApplication(
         BOOTSTRAP_CLIENT_ID,
@@ -211,27 +339,40 @@ def consent(
 @_warehouse_errors
 def token(
     tenant: Annotated[str, typer.Option(help="Tenant id or domain (a customer, or the partner).")],
-    resource: Annotated[str, typer.Option(help="Resource URI or scope, e.g. https://graph.microsoft.com")],
+    resource: Annotated[
+        str,
+        typer.Option(
+            help="graph, partnercenter, management, keyvault or postgres (this cloud's), or a resource URI "
+            "or app id (asked for as <resource>/.default), or a full scope."
+        ),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print JSON with expiry instead of the bare token.")
     ] = False,
 ) -> None:
     """Print an access token for a customer tenant, for scripts and other tools that take one."""
-    from smart_office.auth.errors import AuthError
+    from smart_office.auth.errors import AuthError, AuthState
+    from smart_office.clouds import UnknownResourceError
     from smart_office.runtime import build_exchanger, build_secret_store
 
     settings = _settings()
-    scope = (
-        resource
-        if resource.endswith("/.default") or resource.count("/") > 2
-        else resource.rstrip("/") + "/.default"
-    )
+    try:
+        scope = settings.cloud.scope_for(resource)
+    except UnknownResourceError as exc:
+        raise CliError(f"--resource {exc}", "give an alias or a resource URI") from None
     exchanger = build_exchanger(settings, build_secret_store(settings))
     try:
         access = exchanger.get_token(tenant, scope)
     except AuthError as error:
-        console.print(f"[red]{error.state.value}[/] (AADSTS{error.code}): {error.remediation}")
-        raise typer.Exit(1) from None
+        code = f" (AADSTS{error.code})" if error.code else ""
+        what = f"no token for {scope} in tenant {tenant}: {error.state.value}{code}"
+        if error.state is AuthState.UNKNOWN and error.detail:
+            # Microsoft's own first sentence says more than "unrecognised"; the AADSTS page says the rest.
+            detail = error.detail.split(". ")[0].removeprefix(f"AADSTS{error.code}: ")
+            fix = f"{detail} (https://login.microsoftonline.com/error?code={error.code})"
+        else:
+            fix = error.remediation
+        raise CliError(what, fix, code=1) from None
     if as_json:
         typer.echo(
             json.dumps(
@@ -290,20 +431,17 @@ def run(
         prepare_warehouse,
     )
     from smart_office.runtime import CredentialMissingError
-    from smart_office.warehouse.connection import WarehouseError, is_configuration_error
 
-    settings = _settings()
+    settings = _settings(require_warehouse=True)
     try:
         when = datetime.fromisoformat(as_of) if as_of else datetime.now(UTC)
         start = datetime.fromisoformat(interval_start) if interval_start else None
     except ValueError as error:
-        console.print(f"[red]configuration error:[/] --as-of/--interval-start: {error}")
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise CliError(
+            f"--as-of/--interval-start: {error}", "give ISO 8601, e.g. 2026-11-02T09:00:00Z"
+        ) from None
     if when.tzinfo is None or (start is not None and start.tzinfo is None):
-        console.print(
-            "[red]configuration error:[/] --as-of and --interval-start need a UTC offset, e.g. 2026-11-02T09:00:00Z"
-        )
-        raise typer.Exit(EXIT_CONFIG)
+        raise CliError("--as-of and --interval-start need a UTC offset", "add one, e.g. 2026-11-02T09:00:00Z")
     run_id = f"cli/{when:%Y%m%dT%H%M%S}"
     try:
         prepare_warehouse(settings)
@@ -332,20 +470,17 @@ def run(
         summary = close_run(settings, run_id=run_id)
         enforce_coverage(summary)
     except PartnerAuthFailure as failure:
-        console.print(f"[red]partner authentication failed:[/] {escape(str(failure.error))}")
-        raise typer.Exit(EXIT_PARTNER_AUTH) from None
+        raise CliError(f"partner authentication failed: {failure.error}", code=EXIT_PARTNER_AUTH) from None
     except CoverageError as error:
-        console.print(f"[red]run failed:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_COVERAGE) from None
+        raise CliError(f"run failed: {error}", code=EXIT_COVERAGE) from None
     except (CredentialMissingError, NoRefreshTokenError, TokenStoreError) as error:
-        console.print(f"[red]configuration error:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except WarehouseError as error:
-        console.print(f"[red]warehouse:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_CONFIG if is_configuration_error(error) else EXIT_WAREHOUSE) from None
+        raise CliError(str(error), code=EXIT_CONFIG) from None
     except WarehouseUnavailableError as error:
-        console.print(f"[red]warehouse unavailable:[/] {escape(str(error))}")
-        raise typer.Exit(EXIT_WAREHOUSE) from None
+        raise CliError(
+            f"warehouse unavailable: {error}",
+            "start the warehouse, or correct its host and port",
+            EXIT_WAREHOUSE,
+        ) from None
     console.print(summary["sentence"])
 
 
@@ -365,8 +500,13 @@ def dbt_command(ctx: typer.Context) -> None:
     """Run dbt on this project against SMART_OFFICE_WAREHOUSE_URL, e.g. `smart-office dbt build`."""
     from smart_office.dbt_runner import run_dbt
 
-    settings = _settings(require_partner=False)
-    if settings.warehouse is None:
-        console.print("[red]configuration error:[/] SMART_OFFICE_WAREHOUSE_URL is not set")
-        raise typer.Exit(2)
-    raise typer.Exit(run_dbt(list(ctx.args), settings.warehouse).returncode)
+    args = list(ctx.args)
+    if not args or {"-h", "--help"} & set(args):
+        # dbt's help needs no warehouse: ask dbt itself, with nothing configured.
+        console.print(
+            "Usage: smart-office dbt <dbt command> [dbt options] (on this project and its warehouse)"
+        )
+        dbt = str(Path(sys.executable).parent / "dbt")
+        raise typer.Exit(subprocess.run([dbt, *(args or ["--help"])], check=False).returncode)
+    settings = _settings(require_partner=False, require_warehouse=True)
+    raise typer.Exit(run_dbt(args, settings.warehouse).returncode)

@@ -7,6 +7,7 @@ resources on its own hosts, exactly as a client of Microsoft would see them. See
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,8 @@ class Cloud:
     ca_bundle: str | None = None
     # Azure Database for PostgreSQL's Entra ID resource: the audience of the tokens used as passwords.
     postgres_resource: str = "https://ossrdbms-aad.database.windows.net"
+    management_resource: str = "https://management.azure.com"
+    key_vault_resource: str = "https://vault.azure.net"
 
     def authority(self, tenant: str) -> str:
         """The MSAL authority for a tenant id or domain."""
@@ -49,6 +52,37 @@ class Cloud:
     def postgres_scope(self) -> str:
         """The scope of an access token that Azure Database for PostgreSQL accepts as a password."""
         return f"{self.postgres_resource}/.default"
+
+    def resources(self) -> dict[str, str]:
+        """Short names a person may give for this cloud's resources (`smart-office token --resource graph`)."""
+        return {
+            "graph": self.graph_resource,
+            "partnercenter": self.partner_center_resource,
+            "management": self.management_resource,
+            "keyvault": self.key_vault_resource,
+            "postgres": self.postgres_resource,
+        }
+
+    def scope_for(self, resource: str) -> str:
+        """A resource alias, URI or app id as the v2 scope to ask for: `<resource>/.default`; a scope that
+        already names a permission (`https://graph.microsoft.com/User.Read`, `…/.default`) stays as given."""
+        resource = resource.strip()
+        aliases = self.resources()
+        if resource.lower() in aliases:
+            return f"{aliases[resource.lower()]}/.default"
+        if "://" not in resource and not _is_guid(resource):
+            raise UnknownResourceError(
+                f"{resource!r} is neither a resource URI (https://…, api://…) nor one of {', '.join(aliases)}"
+            )
+        if resource.endswith("/.default"):
+            return resource
+        if _is_guid(resource):
+            return f"{resource}/.default"
+        scheme, _, rest = resource.partition("://")
+        host, _, path = rest.partition("/")
+        if path.strip("/"):
+            return resource  # a named permission such as https://graph.microsoft.com/User.Read
+        return f"{scheme}://{host}/.default"
 
     def with_overrides(self, **changes: Any) -> Cloud:
         """A copy with the given fields replaced (None values are ignored)."""
@@ -73,6 +107,8 @@ USGOV = Cloud(
     partner_center_resource="https://api.partnercenter.microsoft.com",
     key_vault_suffix="vault.usgovcloudapi.net",
     postgres_resource="https://ossrdbms-aad.database.usgovcloudapi.net",
+    management_resource="https://management.usgovcloudapi.net",
+    key_vault_resource="https://vault.usgovcloudapi.net",
 )
 CHINA = Cloud(
     name="china",
@@ -83,12 +119,26 @@ CHINA = Cloud(
     partner_center_resource="https://api.partnercenter.microsoft.com",
     key_vault_suffix="vault.azure.cn",
     postgres_resource="https://ossrdbms-aad.database.chinacloudapi.cn",
+    management_resource="https://management.chinacloudapi.cn",
+    key_vault_resource="https://vault.azure.cn",
 )
 NAMED_CLOUDS: dict[str, Cloud] = {c.name: c for c in (PUBLIC, USGOV, CHINA)}
 
 
 class CloudConfigError(ValueError):
     """The endpoint configuration is missing or inconsistent; the message names the setting."""
+
+
+class UnknownResourceError(ValueError):
+    """A resource given by a person is neither a URI nor a known alias; the message lists the aliases."""
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def named_cloud(name: str) -> Cloud:

@@ -5,19 +5,31 @@
 Checks, beyond `Settings.from_env()`: the token store keys are Fernet keys, the Key Vault URL is https,
 the warehouse is configured (SMART_OFFICE_WAREHOUSE_URL, or the Airflow connection `smart_office_warehouse`
 from the environment or a secrets backend) and accepts the login the DAG will use (libpq or Entra ID), the schedule parses, the alert settings are valid and the dbt manifest the DAG renders from
-exists. Exit status 0 when all is well, 2 otherwise. Never prints a secret.
+exists, and no value is still one of .env.example's `<placeholder>`s. An unreachable warehouse is tried a
+few times (compose may still be starting it), each wait announced with its bound. Exit status 0 when all
+is well, 2 otherwise. Never prints a secret.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    from smart_office.warehouse.connection import WarehouseTarget
+
+# The repository's .env.example (absent from an installed package: the check then goes by shape alone).
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+# How .env.example marks a value to replace: the whole value is `<words-with-dashes>`.
+PLACEHOLDER = re.compile(r"<[A-Za-z0-9][A-Za-z0-9 ._-]*>")
+PLACEHOLDER_PREFIXES = ("SMART_OFFICE_", "AIRFLOW", "WAREHOUSE_", "DASHBOARD_", "REDIS_", "AZURE_")
 SCHEDULE_PRESETS = frozenset(
     {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"}
 )
@@ -31,7 +43,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.setting}: {self.message}"
+        # "<setting> is not set" already names its setting; say it once.
+        return self.message if self.message.startswith(self.setting) else f"{self.setting}: {self.message}"
 
 
 def _check_settings(env: Mapping[str, str]) -> list[Problem]:
@@ -40,14 +53,59 @@ def _check_settings(env: Mapping[str, str]) -> list[Problem]:
     try:
         Settings.from_env(env)
     except SettingsError as exc:
-        message = str(exc)
-        setting = (
-            message.split()[0].split("=")[0].rstrip(":")
-            if message.startswith("SMART_OFFICE_")
-            else "SMART_OFFICE_*"
-        )
-        return [Problem(setting, message.removeprefix(f"{setting}: "))]
+        return [_problem_from_message(message) for message in exc.messages]
     return []
+
+
+def _problem_from_message(message: str) -> Problem:
+    """A settings message starts with the setting it names (`<setting> must …`, `<setting>=<value> …`)."""
+    if not message.startswith("SMART_OFFICE_"):
+        return Problem("SMART_OFFICE_*", message)
+    setting = message.split()[0].split("=")[0].rstrip(":")
+    return Problem(setting, message.removeprefix(f"{setting}: "))
+
+
+def env_example_placeholders(path: Path | None = None) -> dict[str, tuple[str, str]]:
+    """variable -> (its `<placeholder>` in .env.example, the comment above it, which says how to make a value).
+
+    .env.example marks every value a deployment must replace as `<…>`; that file is the one list of them.
+    Empty when the file is not there (an installed package without the repository).
+    """
+    path = ENV_EXAMPLE if path is None else path
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return {}
+    placeholders: dict[str, tuple[str, str]] = {}
+    comment = ""
+    for line in lines:
+        line = line.strip()
+        if line.startswith("#"):
+            comment = line.lstrip("# ").strip()
+            continue
+        key, sep, value = line.partition("=")
+        if sep and PLACEHOLDER.fullmatch(value.strip()):
+            placeholders[key.strip()] = (value.strip(), comment)
+        comment = ""
+    return placeholders
+
+
+def _check_placeholders(env: Mapping[str, str], example: Path | None) -> list[Problem]:
+    """Values still equal to .env.example's `<placeholder>`s (or, without that file, shaped like one)."""
+    placeholders = env_example_placeholders(example)
+    problems = []
+    for name, value in sorted(env.items()):
+        known = placeholders.get(name)
+        if known is not None and value.strip() == known[0]:
+            how = f" (.env.example: {known[1]})" if known[1] else ""
+            problems.append(
+                Problem(name, f"still the .env.example placeholder {known[0]}: set a real value{how}")
+            )
+        elif known is None and PLACEHOLDER.fullmatch(value.strip()) and name.startswith(PLACEHOLDER_PREFIXES):
+            problems.append(
+                Problem(name, f"{value.strip()} looks like a .env.example placeholder: set a real value")
+            )
+    return problems
 
 
 def _check_token_store(env: Mapping[str, str]) -> list[Problem]:
@@ -116,9 +174,15 @@ def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     return [Problem("SMART_OFFICE_DBT_MANIFEST", f"no dbt manifest at {path}: run `smart-office dbt-parse`")]
 
 
-def _check_warehouse(env: Mapping[str, str], attempts: int, wait_seconds: float) -> list[Problem]:
+def _check_warehouse(
+    env: Mapping[str, str],
+    attempts: int,
+    wait_seconds: float,
+    progress: Callable[[str], None] | None = None,
+) -> list[Problem]:
     """Resolve the warehouse as the DAG does and log in once; a refused login is reported at once, an
-    unreachable server after `attempts` tries (compose may still be starting it)."""
+    unreachable server after `attempts` tries `wait_seconds` apart (compose may still be starting it), each
+    try announced through `progress` so that the wait does not look like a hang."""
     from smart_office.warehouse.connection import (
         WarehouseError,
         check_warehouse,
@@ -127,18 +191,36 @@ def _check_warehouse(env: Mapping[str, str], attempts: int, wait_seconds: float)
     )
 
     last: WarehouseError | None = None
-    for attempt in range(attempts):
+    target: WarehouseTarget | None = None
+    for attempt in range(1, attempts + 1):
         try:
-            check_warehouse(resolve_warehouse(None if env is os.environ else env))
+            target = resolve_warehouse(None if env is os.environ else env)
+            check_warehouse(target)
             return []
         except WarehouseError as exc:
             last = exc
             if is_configuration_error(exc):
                 break
-        if attempt + 1 < attempts:
+        if attempt < attempts:
+            if progress is not None:
+                if attempt == 1:
+                    progress(
+                        f"waiting for the warehouse ({last.setting}): not reachable yet; up to {attempts} "
+                        f"tries {wait_seconds:g} s apart, {_bound(target, attempts, wait_seconds)}"
+                    )
+                progress(f"  try {attempt}/{attempts} failed; next try in {wait_seconds:g} s")
             time.sleep(wait_seconds)
     assert last is not None
     return [Problem(last.setting, last.message)]
+
+
+def _bound(target: WarehouseTarget | None, attempts: int, wait_seconds: float) -> str:
+    """How long the tries may take: libpq gives up on a silent host after connect_timeout, once per try."""
+    if target is None:
+        return f"about {(attempts - 1) * wait_seconds:g} s of waiting"
+    if not target.connect_timeout:
+        return "each waiting as long as the server takes (connect_timeout=0)"
+    return f"giving up within ~{attempts * target.connect_timeout + (attempts - 1) * wait_seconds:g} s"
 
 
 def check_configuration(
@@ -146,10 +228,13 @@ def check_configuration(
     *,
     attempts: int = 3,
     wait_seconds: float = 2.0,
+    progress: Callable[[str], None] | None = None,
+    env_example: Path | None = None,
 ) -> list[Problem]:
     """Every configuration problem found in `env` (default: the process environment, and then the warehouse
     connection may also come from Airflow's secrets backend, e.g. Key Vault)."""
     env = os.environ if env is None else dict(env)
+    placeholders = _check_placeholders(env, env_example)
     problems = [
         *_check_settings(env),
         *_check_token_store(env),
@@ -157,14 +242,17 @@ def check_configuration(
         *_check_full_refresh_weekday(env),
         *_check_alerts(env),
         *_check_manifest(env),
-        *_check_warehouse(env, attempts, wait_seconds),
+        *_check_warehouse(env, attempts, wait_seconds, progress),
     ]
+    # A placeholder says all there is to say about its setting (it is no GUID, no Fernet key, …).
+    unset = {p.setting for p in placeholders}
+    problems = [*placeholders, *(p for p in problems if p.setting not in unset)]
     # A malformed warehouse URL is both a bad setting and an unusable warehouse: say it once.
     return list(dict.fromkeys(problems))
 
 
-def main(argv: list[str] | None = None) -> int:
-    problems = check_configuration()
+def report(problems: list[Problem]) -> int:
+    """Print the problems, one line each, and return the exit status (2 if any)."""
     if problems:
         print(f"configuration: {len(problems)} problem(s)", file=sys.stderr)
         for problem in problems:
@@ -172,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print("configuration: OK", file=sys.stderr)
     return 0
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None, *, attempts: int = 3, wait_seconds: float = 2.0) -> int:
+    return report(check_configuration(attempts=attempts, wait_seconds=wait_seconds, progress=_progress))
 
 
 if __name__ == "__main__":

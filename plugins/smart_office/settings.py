@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from smart_office.auth.discovery_cache import default_cache_directory
-from smart_office.clouds import Cloud, CloudConfigError, cloud_from_env
+from smart_office.clouds import PUBLIC, Cloud, CloudConfigError, cloud_from_env
 from smart_office.warehouse.connection import (
     WAREHOUSE_URL_ENV,
     WarehouseConfigError,
@@ -22,6 +23,8 @@ from smart_office.warehouse.connection import (
     auth_method,
     target_from_url,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,26 @@ class Variable:
 
 
 class SettingsError(ValueError):
-    """A setting is missing or invalid; the message names it."""
+    """One or more settings are missing or invalid; each message starts with the setting it names."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages: tuple[str, ...] = messages
+
+
+class _Problems:
+    """Collects every invalid setting, so that one start reports them all rather than the first per group."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, parse: Callable[[], T], fallback: T) -> T:
+        """`parse()`, or `fallback` with its error remembered."""
+        try:
+            return parse()
+        except SettingsError as exc:
+            self.messages.extend(exc.messages)
+            return fallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,38 +117,48 @@ class Settings:
         def get(name: str, default: str = "") -> str:
             return env.get(f"SMART_OFFICE_{name}", default).strip()
 
-        try:
-            cloud = cloud_from_env(env)
-        except CloudConfigError as exc:
-            raise SettingsError(str(exc)) from None
+        problems = _Problems()
+
+        def cloud_or_error() -> Cloud:
+            try:
+                return cloud_from_env(env)
+            except CloudConfigError as exc:
+                raise SettingsError(str(exc)) from None
+
+        # The public cloud stands in for a bad one so that the settings after it are still checked.
+        cloud = problems.check(cloud_or_error, PUBLIC)
 
         partner = get("PARTNER_TENANT_ID")
         client_id = get("CLIENT_ID")
         if require_partner:
-            _require_guid("SMART_OFFICE_PARTNER_TENANT_ID", partner)
-            _require_guid("SMART_OFFICE_CLIENT_ID", client_id)
+            problems.check(lambda: _require_guid("SMART_OFFICE_PARTNER_TENANT_ID", partner), None)
+            problems.check(lambda: _require_guid("SMART_OFFICE_CLIENT_ID", client_id), None)
 
         store = get("TOKEN_STORE", "postgres").lower()
-        if store not in {"postgres", "keyvault"}:
-            raise SettingsError(f"SMART_OFFICE_TOKEN_STORE must be postgres or keyvault, not {store!r}")
         keys = tuple(k for k in get("TOKEN_STORE_KEY").split(",") if k.strip())
         vault = get("KEY_VAULT_URL") or None
-        if store == "keyvault" and not vault:
-            raise SettingsError("SMART_OFFICE_TOKEN_STORE=keyvault needs SMART_OFFICE_KEY_VAULT_URL")
-        if store == "postgres" and require_partner and not keys:
-            raise SettingsError(
+        if store not in {"postgres", "keyvault"}:
+            problems.messages.append(f"SMART_OFFICE_TOKEN_STORE must be postgres or keyvault, not {store!r}")
+        elif store == "keyvault" and not vault:
+            problems.messages.append("SMART_OFFICE_TOKEN_STORE=keyvault needs SMART_OFFICE_KEY_VAULT_URL")
+        elif store == "postgres" and require_partner and not keys:
+            problems.messages.append(
                 "SMART_OFFICE_TOKEN_STORE=postgres needs SMART_OFFICE_TOKEN_STORE_KEY "
                 "(create one with `smart-office keygen`; keep it out of the warehouse)"
             )
-        warehouse = None
-        try:
-            auth = auth_method(env)
-            if get("WAREHOUSE_URL"):
-                warehouse = target_from_url(
-                    get("WAREHOUSE_URL"), origin=WAREHOUSE_URL_ENV, auth=auth, env=env, cloud=cloud
-                )
-        except WarehouseConfigError as exc:
-            raise SettingsError(str(exc)) from None
+
+        def warehouse_or_error() -> WarehouseTarget | None:
+            try:
+                auth = auth_method(env)
+                if get("WAREHOUSE_URL"):
+                    return target_from_url(
+                        get("WAREHOUSE_URL"), origin=WAREHOUSE_URL_ENV, auth=auth, env=env, cloud=cloud
+                    )
+            except WarehouseConfigError as exc:
+                raise SettingsError(str(exc)) from None
+            return None
+
+        warehouse = problems.check(warehouse_or_error, None)
 
         cache_dir = get("DISCOVERY_CACHE_DIR")
         discovery_cache_dir = (
@@ -138,10 +170,13 @@ class Settings:
         )
 
         excluded = frozenset(t.strip().lower() for t in get("EXCLUDED_TENANTS").split(",") if t.strip())
-        for tenant in excluded:
-            _require_guid("SMART_OFFICE_EXCLUDED_TENANTS", tenant)
+        for tenant in sorted(excluded):
+            problems.check(lambda tenant=tenant: _require_guid("SMART_OFFICE_EXCLUDED_TENANTS", tenant), None)
 
-        return cls(
+        def number(parse: Callable[..., T], name: str, default: T, *bounds: object, **kw: object) -> T:
+            return problems.check(lambda: parse(get, name, default, *bounds, **kw), default)
+
+        settings = cls(
             cloud=cloud,
             partner_tenant_id=partner.lower(),
             client_id=client_id.lower(),
@@ -149,21 +184,26 @@ class Settings:
             token_store_keys=keys,
             key_vault_url=vault,
             warehouse=warehouse,
-            shard_size=_int(get, "SHARD_SIZE", 250, minimum=1),
-            tenant_concurrency=_int(get, "TENANT_CONCURRENCY", 8, minimum=1),
-            coverage_threshold=_float(get, "COVERAGE_THRESHOLD", 0.9, 0.0, 1.0),
+            shard_size=number(_int, "SHARD_SIZE", 250, minimum=1),
+            tenant_concurrency=number(_int, "TENANT_CONCURRENCY", 8, minimum=1),
+            coverage_threshold=number(_float, "COVERAGE_THRESHOLD", 0.9, 0.0, 1.0),
             excluded_tenants=excluded,
-            alerts_overlap_hours=_float(get, "ALERTS_OVERLAP_HOURS", 12.0, 0.0, 24.0 * 30),
-            alerts_initial_days=_int(get, "ALERTS_INITIAL_DAYS", 180, minimum=1, maximum=180),
-            alerts_page_size=_int(get, "ALERTS_PAGE_SIZE", 1000, minimum=1, maximum=1000),
+            alerts_overlap_hours=number(_float, "ALERTS_OVERLAP_HOURS", 12.0, 0.0, 24.0 * 30),
+            alerts_initial_days=number(_int, "ALERTS_INITIAL_DAYS", 180, minimum=1, maximum=180),
+            alerts_page_size=number(_int, "ALERTS_PAGE_SIZE", 1000, minimum=1, maximum=1000),
             discovery_cache_dir=discovery_cache_dir,
-            endpoint_time_limit_minutes=_float(get, "ENDPOINT_TIME_LIMIT_MINUTES", 30.0, 0.1, 24 * 60.0),
-            identity_retry_seconds=_float(get, "IDENTITY_RETRY_SECONDS", 60.0, 0.0, 3600.0),
-            tenant_retry_seconds=_float(get, "TENANT_RETRY_SECONDS", 300.0, 0.0, 24 * 3600.0),
+            endpoint_time_limit_minutes=number(_float, "ENDPOINT_TIME_LIMIT_MINUTES", 30.0, 0.1, 24 * 60.0),
+            identity_retry_seconds=number(_float, "IDENTITY_RETRY_SECONDS", 60.0, 0.0, 3600.0),
+            tenant_retry_seconds=number(_float, "TENANT_RETRY_SECONDS", 300.0, 0.0, 24 * 3600.0),
             # At most a week: the stored token must stay far from Entra's 90-day inactivity expiry.
-            refresh_token_write_back_hours=_float(get, "REFRESH_TOKEN_WRITE_BACK_HOURS", 6.0, 0.0, 24 * 7.0),
+            refresh_token_write_back_hours=number(
+                _float, "REFRESH_TOKEN_WRITE_BACK_HOURS", 6.0, 0.0, 24 * 7.0
+            ),
             schedule=get("SCHEDULE", "@daily"),
         )
+        if problems.messages:
+            raise SettingsError(*problems.messages)
+        return settings
 
 
 def _require_guid(name: str, value: str) -> None:
@@ -184,7 +224,8 @@ def _int(get: object, name: str, default: int, *, minimum: int, maximum: int | N
     except ValueError:
         raise SettingsError(f"SMART_OFFICE_{name} must be an integer, got {raw!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
-        raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum or 'unbounded'}")
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise SettingsError(f"SMART_OFFICE_{name} must be {bounds}, got {raw!r}")
     return value
 
 
@@ -197,7 +238,7 @@ def _float(get: object, name: str, default: float, minimum: float, maximum: floa
     except ValueError:
         raise SettingsError(f"SMART_OFFICE_{name} must be a number, got {raw!r}") from None
     if not minimum <= value <= maximum:
-        raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum}")
+        raise SettingsError(f"SMART_OFFICE_{name} must be between {minimum} and {maximum}, got {raw!r}")
     return value
 
 

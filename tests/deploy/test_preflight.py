@@ -158,13 +158,101 @@ def test_all_problems_are_reported_together(
     monkeypatch.setattr("smart_office.preflight.time.sleep", lambda seconds: None)
 
     assert main() == 2
-    err = capsys.readouterr().err
-    assert err.splitlines()[0] == "configuration: 4 problem(s)"
+    lines = capsys.readouterr().err.splitlines()
+    # The wait for the unreachable warehouse is announced, with its bound, before the report.
+    assert lines[0].startswith("waiting for the warehouse (SMART_OFFICE_WAREHOUSE_URL): not reachable yet; ")
+    assert "up to 3 tries 2 s apart, giving up within ~34 s" in lines[0]
+    assert lines[1:3] == ["  try 1/3 failed; next try in 2 s", "  try 2/3 failed; next try in 2 s"]
+    assert lines[3] == "configuration: 4 problem(s)"
+    err = "\n".join(lines)
     for setting in (
         "SMART_OFFICE_PARTNER_TENANT_ID",
         "SMART_OFFICE_SCHEDULE",
         "SMART_OFFICE_ALERT_EMAILS",
         "SMART_OFFICE_WAREHOUSE_URL",
     ):
-        assert f"  - {setting}: " in err
+        assert f"  - {setting}" in err
+    # A message that starts with its setting is not prefixed with it a second time.
+    assert "  - SMART_OFFICE_PARTNER_TENANT_ID must be a GUID, got 'not-a-guid'" in err.splitlines()
     assert "not-a-real-password-42" not in err
+
+
+def test_every_bad_setting_of_a_group_is_reported(good_env: dict[str, str]) -> None:
+    problems = check_configuration(
+        {
+            **good_env,
+            "SMART_OFFICE_CLOUD": "azure",
+            "SMART_OFFICE_PARTNER_TENANT_ID": "",
+            "SMART_OFFICE_TOKEN_STORE": "vault",
+            "SMART_OFFICE_SHARD_SIZE": "abc",
+            "SMART_OFFICE_TENANT_CONCURRENCY": "-3",
+        },
+        attempts=1,
+    )
+    assert _settings_named(problems) == [
+        "SMART_OFFICE_CLOUD",
+        "SMART_OFFICE_PARTNER_TENANT_ID",
+        "SMART_OFFICE_TOKEN_STORE",
+        "SMART_OFFICE_SHARD_SIZE",
+        "SMART_OFFICE_TENANT_CONCURRENCY",
+    ], problems
+    assert all("\n" not in str(p) for p in problems)
+
+
+def test_env_example_placeholders_are_flagged_with_their_comment_from_env_example(
+    good_env: dict[str, str],
+) -> None:
+    from smart_office.preflight import ENV_EXAMPLE, env_example_placeholders
+
+    placeholders = env_example_placeholders()
+    # Read from the repository's .env.example, which marks them; the GUIDs and keys are among them.
+    assert {"SMART_OFFICE_PARTNER_TENANT_ID", "SMART_OFFICE_TOKEN_STORE_KEY", "AIRFLOW_DB_PASSWORD"} <= set(
+        placeholders
+    )
+    copied = {name: value for name, (value, _) in placeholders.items()}
+    problems = check_configuration({**good_env, **copied}, attempts=1, env_example=ENV_EXAMPLE)
+    flagged = {p.setting: p.message for p in problems if "placeholder" in p.message}
+    assert set(flagged) == set(placeholders)
+    # Only the placeholder is reported for its setting, not also "must be a GUID".
+    assert _settings_named(problems).count("SMART_OFFICE_PARTNER_TENANT_ID") == 1
+    assert flagged["AIRFLOW_DB_PASSWORD"] == (
+        "still the .env.example placeholder <airflow-metadata-db-password>: set a real value "
+        "(.env.example: openssl rand -hex 24)"
+    )
+
+
+def test_without_env_example_a_placeholder_is_known_by_its_shape(
+    good_env: dict[str, str], tmp_path: Path
+) -> None:
+    problems = check_configuration(
+        {**good_env, "REDIS_PASSWORD": "<redis-password>", "AIRFLOW_ADMIN_USERNAME": "admin"},
+        attempts=1,
+        env_example=tmp_path / "absent",
+    )
+    assert [str(p) for p in problems] == [
+        "REDIS_PASSWORD: <redis-password> looks like a .env.example placeholder: set a real value"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "bound"),
+    [
+        ("?connect_timeout=3", "giving up within ~6.5 s"),
+        ("", "giving up within ~20.5 s"),  # libpq's 10 s that the translator sets when none is given
+        ("?connect_timeout=0", "each waiting as long as the server takes (connect_timeout=0)"),
+    ],
+)
+def test_the_wait_for_an_unreachable_warehouse_is_announced_with_its_bound(
+    good_env: dict[str, str], query: str, bound: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good_env["AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"] = UNREACHABLE + query
+    monkeypatch.setattr("smart_office.preflight.time.sleep", lambda seconds: None)
+    lines: list[str] = []
+    (problem,) = check_configuration(good_env, attempts=2, wait_seconds=0.5, progress=lines.append)
+    assert problem.setting == "AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE"
+    assert lines == [
+        "waiting for the warehouse (AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE): not reachable yet; up to 2 tries "
+        f"0.5 s apart, {bound}",
+        "  try 1/2 failed; next try in 0.5 s",
+    ]
+    assert "not-a-real-password-42" not in "".join(lines)

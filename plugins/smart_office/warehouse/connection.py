@@ -136,6 +136,14 @@ class WarehouseTarget:
         """The configured password (not a token, not one libpq finds in a file)."""
         return self.params.get("password") or None
 
+    @property
+    def connect_timeout(self) -> float:
+        """Seconds libpq waits for the server on one try (0: forever, libpq's own meaning)."""
+        try:
+            return max(float(self.params.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT), 0.0)
+        except ValueError:
+            return float(DEFAULT_CONNECT_TIMEOUT)
+
     def url(self) -> str:
         """A libpq URL with the configured password, to hand to a child process through its environment."""
         return params_to_url(self.params)
