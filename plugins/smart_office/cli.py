@@ -75,6 +75,28 @@ def report_error(exc: BaseException) -> int:
     return 1
 
 
+def _click_exits() -> tuple[type[BaseException], ...]:
+    """Exits and usage errors that click (or the copy of it Typer vendors, which raises e.g. a missing option
+    from its own classes) prints itself, as usage and exit code 2."""
+    exits: list[type[BaseException]] = [
+        typer.Exit,
+        typer.Abort,
+        click.exceptions.Exit,
+        click.ClickException,
+        click.Abort,
+    ]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        exits.append(vendored.ClickException)
+    return tuple(exits)
+
+
+_CLICK_EXITS = _click_exits()
+
+
 class _OneLineErrors(TyperGroup):
     """The one error handler of the CLI: a user error is one red line and an exit code, never a traceback
     (unless `-v`); click's own exits and usage errors pass through."""
@@ -82,7 +104,7 @@ class _OneLineErrors(TyperGroup):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+        except _CLICK_EXITS:
             raise
         except Exception as exc:
             if ctx.meta.get(VERBOSE):

@@ -124,6 +124,14 @@ def test_a_user_error_is_one_line_with_its_exit_code(
     assert "not-a-real-password-42" not in result.stderr
 
 
+def test_a_usage_error_is_clicks_usage_message_with_exit_code_2() -> None:
+    # Typer raises a missing option from its vendored click; the handler must not take it for a crash.
+    result = invoke(["token", "--resource", "graph"], PARTNER)
+    assert result.exit_code == 2, result.output
+    assert "--tenant" in result.stderr
+    assert "rerun with -v" not in result.stderr
+
+
 def test_every_bad_setting_is_its_own_line() -> None:
     result = invoke(
         ["run"],
