@@ -532,3 +532,59 @@ def dbt_command(ctx: typer.Context) -> None:
         raise typer.Exit(subprocess.run([dbt, *(args or ["--help"])], check=False).returncode)
     settings = _settings(require_partner=False, require_warehouse=True)
     raise typer.Exit(run_dbt(args, settings.warehouse).returncode)
+
+
+bi_login_app = typer.Typer(
+    help="Logins for BI tools (Power BI, Superset, psql) that read the marts and nothing else."
+)
+app.add_typer(bi_login_app, name="bi-login")
+
+
+@bi_login_app.command("create")
+@_warehouse_errors
+def bi_login_create(
+    name: Annotated[str, typer.Argument(help="The login's name (a PostgreSQL role).")],
+    password_file: Annotated[
+        Path | None, typer.Option(help="Write the password here (mode 0600) instead of printing it.")
+    ] = None,
+    rotate: Annotated[bool, typer.Option(help="Give an existing BI login a new password.")] = False,
+) -> None:
+    """Create a login in the marts reader role with a generated password, shown once (or written to a file)."""
+    from smart_office.warehouse.bi_login import (
+        BiLoginError,
+        create_bi_login,
+        reader_role_from_env,
+        write_password_file,
+    )
+    from smart_office.warehouse.connection import connect
+
+    settings = _settings(require_partner=False, require_warehouse=True)
+    try:
+        with connect(settings.warehouse, autocommit=True) as conn:
+            login = create_bi_login(conn, name, reader_role=reader_role_from_env(), rotate=rotate)
+    except BiLoginError as error:
+        raise CliError(f"bi-login: {error}", code=1) from None
+    console.print(
+        f"login {name} {'has a new password' if login.rotated else 'created'} (role {login.reader_role})"
+    )
+    if password_file is not None:
+        write_password_file(password_file, login.password)
+        console.print(f"password written to {password_file} (readable by you only)")
+    else:
+        typer.echo(login.password.reveal())  # stdout, once: the only place it is ever shown
+
+
+@bi_login_app.command("drop")
+@_warehouse_errors
+def bi_login_drop(name: Annotated[str, typer.Argument(help="The login to drop.")]) -> None:
+    """Drop a BI login (only a login in the marts reader role; any other role is left alone)."""
+    from smart_office.warehouse.bi_login import BiLoginError, drop_bi_login, reader_role_from_env
+    from smart_office.warehouse.connection import connect
+
+    settings = _settings(require_partner=False, require_warehouse=True)
+    try:
+        with connect(settings.warehouse, autocommit=True) as conn:
+            dropped = drop_bi_login(conn, name, reader_role=reader_role_from_env())
+    except BiLoginError as error:
+        raise CliError(f"bi-login: {error}", code=1) from None
+    console.print(f"login {name} {'dropped' if dropped else 'does not exist'}")
