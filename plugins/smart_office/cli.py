@@ -453,6 +453,7 @@ def run(
         prepare_warehouse,
     )
     from smart_office.runtime import CredentialMissingError
+    from smart_office.summary import print_run_summary, track
 
     settings = _settings(require_warehouse=True)
     try:
@@ -470,7 +471,9 @@ def run(
         check_partner_token(settings, as_of=when)
         plan = discover_customers(settings, run_id=run_id, as_of=when)
         try:
-            for shard in range(plan["shards"]):
+            shards = plan["shards"]
+            label = f"extracting {plan['extractable']:,} customers, shard"
+            for shard in track(range(shards), Console(), label, shards):
                 try:
                     extract_shard(
                         settings,
@@ -504,6 +507,7 @@ def run(
             EXIT_WAREHOUSE,
         ) from None
     console.print(summary["sentence"])
+    print_run_summary(Console(), settings.warehouse, run_id)  # stdout: the run's table
 
 
 @app.command("dbt-parse")
