@@ -28,8 +28,9 @@ from typing import Any
 
 import psycopg
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from smart_office.extract.tenant import ENDPOINTS
 from smart_office.warehouse.connection import WarehouseTarget, connect
@@ -305,13 +306,20 @@ def print_run_summary(console: Console, target: WarehouseTarget | str, run_id: s
     return True
 
 
+class _CountColumn(MofNCompleteColumn):
+    """ "3/44", or nothing while the total is not known yet (a step that only shows it is alive)."""
+
+    def render(self, task: Task) -> Text:
+        return Text("") if task.total is None else super().render(task)
+
+
 @contextmanager
 def progress(console: Console) -> Iterator[Progress]:
     """A rich progress display for long steps; silent when the console is not a terminal (logs, CI, pipes)."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _CountColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=False,

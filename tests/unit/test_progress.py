@@ -23,3 +23,13 @@ def test_a_pipe_sees_nothing() -> None:
     console = Console(file=out, force_terminal=False, width=80)
     assert list(track(range(3), console, "extracting shard", 3)) == [0, 1, 2]
     assert out.getvalue() == ""
+
+
+def test_a_step_of_unknown_length_shows_no_count() -> None:
+    from smart_office.summary import progress
+
+    out = io.StringIO()
+    with progress(Console(file=out, force_terminal=True, width=80)) as bar:
+        bar.add_task("emulator: starting", total=None)
+    assert "emulator: starting" in out.getvalue()
+    assert "/?" not in out.getvalue()
