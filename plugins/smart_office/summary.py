@@ -236,14 +236,13 @@ def _seconds(value: float | None) -> str:
 
 
 def render_run_summary(summary: RunSummary) -> list[Table | str]:
-    """The tables (and one line on requests) to print, in order."""
-    run = Table(title="Run", show_header=False)
-    run.add_column("measure")
-    run.add_column("value", no_wrap=True)  # a run id never wraps mid-timestamp
-    run.add_row("run", summary.run_id)
-    run.add_row("status", summary.status)
-    run.add_row("duration (discovery to close)", _seconds(summary.duration_s))
-    run.add_row("  of which extraction", _seconds(summary.extraction_s))
+    """What to print, in order: the run and its timing (lines), customers and Graph (tables), requests (a line)."""
+    # Lines, not a table: a run id (Airflow's are 70 characters) never wraps mid-timestamp or squeezes a column.
+    run = f"run {summary.run_id}"
+    timing = (
+        f"{summary.status} in {_seconds(summary.duration_s)} (discovery to close); "
+        f"extraction {_seconds(summary.extraction_s)}"
+    )
 
     customers = Table(title="Customers by access")
     for column in ("access", "customers", "attempted (readable)", "loaded"):
@@ -291,7 +290,7 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
         f"{summary.token_requests:,} identity (token exchanges, one per customer)"
         + (f"; discovery {discovery}" if discovery else "")
     )
-    return [run, customers, entities, requests]
+    return [run, timing, customers, entities, requests]
 
 
 def print_run_summary(console: Console, target: WarehouseTarget | str, run_id: str | None = None) -> bool:

@@ -336,6 +336,7 @@ def _airflow_dags_test(
     with connect(warehouse) as conn:
         (launched,) = conn.execute("select now()").fetchone()
     offset = log_path.stat().st_size
+    started = time.monotonic()
     process = subprocess.Popen(
         [airflow, "dags", "test", DAG_ID, logical_date], env=env, stdout=log, stderr=log
     )
@@ -343,13 +344,21 @@ def _airflow_dags_test(
     with progress(console) as bar:
         customers = bar.add_task("extraction: customers", total=None)
         models = bar.add_task("dbt: tasks done", total=dbt_task_count(), visible=False)
+        dbt_started = False
         while process.poll() is None:
             time.sleep(1)
             done, total, closed = watch.extraction()
             bar.update(customers, completed=done, total=total)
-            if closed:
-                bar.update(models, completed=watch.dbt_tasks_done(), visible=True)
+            if closed and not dbt_started:
+                bar.reset(models, visible=True)  # its clock starts with dbt, not with the DAG
+                dbt_started = True
+            if dbt_started:
+                bar.update(models, completed=watch.dbt_tasks_done())
         bar.update(models, completed=watch.dbt_tasks_done(), visible=True)
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    console.print(
+        f"airflow: the DAG ran {minutes}m {seconds:02d}s (extraction, coverage, dbt), exit code {process.returncode}"
+    )
     return process.returncode
 
 

@@ -102,7 +102,7 @@ def test_the_summary_adds_up_to_what_the_run_sent(small_pages: Setup) -> None:
 
 
 def test_the_printed_summary_keeps_the_run_id_whole(small_pages: Setup) -> None:
-    run_id = "cli/20261102T090000"
+    run_id = "smart_office_security_posture_manual__2026-12-07T00:06:10.413075+00:00"  # as Airflow names runs
     small_pages.run(run_id)
     out = io.StringIO()
     console = Console(file=out, width=80, force_terminal=False)
@@ -112,6 +112,8 @@ def test_the_printed_summary_keeps_the_run_id_whole(small_pages: Setup) -> None:
     assert "…" not in text  # nothing cut short in an 80-column terminal
     assert "$batch" in text
     assert "token exchanges" in text
+    assert "succeeded in " in text
+    assert "(discovery to close); extraction " in text
     assert print_run_summary(Console(file=io.StringIO()), small_pages.url, "no-such-run") is False
 
 
