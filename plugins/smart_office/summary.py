@@ -13,7 +13,8 @@ What is counted, and how it adds up:
   `$batch` round trip, which the pipeline books to the first endpoint read in it (extract/tenant.py): the
   `$batch` row takes it back from there (one per customer whose batch went out), so an endpoint's requests
   are its follow-up pages. Token exchanges are identity requests, not an entity: they are counted apart,
-  with the discovery's own requests (Partner Center, GDAP relationships).
+  with the discovery's own requests (Partner Center, GDAP relationships). Not recorded per run, so not
+  here: the partner token check before discovery, and OpenID discovery documents (cached across runs).
 - durations: the whole run, from discovery to its close, and the extraction (first customer started to
   last finished).
 """
@@ -286,9 +287,10 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
 
     discovery = ", ".join(f"{n:,} {service}" for service, n in summary.discovery_requests.items() if n)
     requests = (
-        f"requests: {summary.total_requests:,} in all — extraction {summary.graph_requests:,} Graph + "
-        f"{summary.token_requests:,} identity (token exchanges, one per customer)"
+        f"requests: extraction {summary.graph_requests:,} Graph + {summary.token_requests:,} token exchanges "
+        "(identity, one per customer)"
         + (f"; discovery {discovery}" if discovery else "")
+        + f"; {summary.total_requests:,} together"
     )
     return [run, timing, customers, entities, requests]
 
