@@ -108,3 +108,13 @@ def test_pgserver_is_imported_without_the_xdg_runtime_dir_warning() -> None:
     assert "XDG_RUNTIME_DIR is not set" in stderr_of("import pgserver")
     # ... and the demo's way in does not.
     assert "XDG_RUNTIME_DIR" not in stderr_of("from smart_office_demo.embedded import _pgserver; _pgserver()")
+
+
+def test_make_clean_stops_the_demo_before_removing_its_state() -> None:
+    repo = Path(__file__).resolve().parents[3]
+    planned = subprocess.run(
+        ["make", "-n", "clean"], cwd=repo, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    stop = next(i for i, line in enumerate(planned) if "smart-office-demo stop" in line)
+    remove = next(i for i, line in enumerate(planned) if line.startswith("rm -rf") and ".state" in line)
+    assert stop < remove
