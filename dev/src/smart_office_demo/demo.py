@@ -163,6 +163,7 @@ def setup_partner(endpoints: dict[str, str], env: dict[str, str], state: Path) -
 def run_demo(tenants: int | None = None) -> int:
     """The whole demo; a warehouse that cannot be used stops it at once with one line (exit code 2)."""
     from smart_office.warehouse.connection import WarehouseError, check_warehouse
+    from smart_office_demo.embedded import EmbeddedPostgresError
 
     started = time.monotonic()
     state = _state_dir()
@@ -175,7 +176,7 @@ def run_demo(tenants: int | None = None) -> int:
     try:
         warehouse = demo_warehouse(state)
         check_warehouse(warehouse)
-    except (WarehouseError, SetupError) as exc:
+    except (WarehouseError, SetupError, EmbeddedPostgresError) as exc:
         console.print(f"[red]warehouse:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     console.print(f"warehouse: {warehouse.display}")

@@ -50,25 +50,47 @@ def start_embedded_postgres(
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
-    info = server.get_postmaster_info()
-    if listen_port is not None and (info.port != listen_port or info.hostname != LISTEN_HOST):
-        _require_passwords_over_tcp(data_dir)
-        socket_dir = info.socket_dir
+    # From postmaster.pid, not pgserver's handle: that remembers how this process first found the server.
+    info = pgserver.utils.PostmasterInfo.read_from_pgdata(data_dir)
+    wanted_host, wanted_port = (LISTEN_HOST, listen_port) if listen_port else (None, info.port)
+    if info.hostname != wanted_host or info.port != wanted_port:
+        # Running otherwise than asked now (another port, or on TCP no longer wanted): restart it as asked.
+        if listen_port:
+            _check_port_free(listen_port)
+            _require_passwords_over_tcp(data_dir)
+        host = LISTEN_HOST if listen_port else '""'
         _pg_ctl(
             server,
             [
                 "-w",
                 "-o",
-                f"-h {LISTEN_HOST} -p {listen_port} -k {socket_dir}",
+                f"-h {host} -p {wanted_port} -k {info.socket_dir}",
                 "-l",
                 str(server.log),
                 "restart",
             ],
         )
         info = pgserver.utils.PostmasterInfo.read_from_pgdata(data_dir)
-        log.info("embedded PostgreSQL listening on %s:%d", LISTEN_HOST, listen_port)
+        if listen_port:
+            log.info("embedded PostgreSQL listening on %s:%d", LISTEN_HOST, listen_port)
     log.info("embedded PostgreSQL running from %s", data_dir)
     return socket_url(info.socket_dir, info.port)
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server cannot be run as asked; the message says why and which setting to change."""
+
+
+def _check_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((LISTEN_HOST, port))
+        except OSError:
+            raise EmbeddedPostgresError(
+                f"{LISTEN_HOST}:{port} is in use: choose another SMART_OFFICE_DEMO_PORT"
+            ) from None
 
 
 def socket_url(socket_dir: Path, port: int | None) -> str:

@@ -118,3 +118,29 @@ def test_make_clean_stops_the_demo_before_removing_its_state() -> None:
     stop = next(i for i, line in enumerate(planned) if "smart-office-demo stop" in line)
     remove = next(i for i, line in enumerate(planned) if line.startswith("rm -rf") and ".state" in line)
     assert stop < remove
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_tcp_port_follows_the_setting_and_a_busy_port_is_one_clear_error(state: Path) -> None:
+    from smart_office_demo.embedded import EmbeddedPostgresError
+
+    port = _free_port()
+    url = start_embedded_postgres(state / "warehouse", listen_port=port)
+    assert _listening(port)
+    # The setting unset again: back to the socket only, the data where it was.
+    url = start_embedded_postgres(state / "warehouse")
+    assert not _listening(port)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("show listen_addresses").fetchone() == ("",)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with pytest.raises(EmbeddedPostgresError, match=f"127.0.0.1:{busy} is in use"):
+            start_embedded_postgres(state / "warehouse", listen_port=busy)
+    with psycopg.connect(url) as conn:  # still running, as it was
+        assert conn.execute("select 1").fetchone() == (1,)
