@@ -60,13 +60,22 @@ def _role(conn: psycopg.Connection, name: str) -> tuple[bool, bool] | None:
 
 
 def _is_bi_login(conn: psycopg.Connection, name: str, reader_role: str) -> bool:
+    """A login, not privileged, whose only role is the reader role: what `create_bi_login` makes. A login
+    that is also the loader (Airflow's) is not one, so a rotate or drop can never break the pipeline."""
     role = _role(conn, name)
-    if role is None or not role[0] or role[1] or _role(conn, reader_role) is None:
+    if role is None or not role[0] or role[1]:
         return False
-    (member,) = conn.execute(
-        "select pg_has_role(%s, %s, 'member') and %s <> %s", (name, reader_role, name, reader_role)
+    (granted,) = conn.execute(
+        """
+        select array_agg(granted.rolname::text order by granted.rolname)
+        from pg_auth_members as members
+        join pg_roles as granted on granted.oid = members.roleid
+        join pg_roles as member on member.oid = members.member
+        where member.rolname = %s
+        """,
+        (name,),
     ).fetchone()
-    return bool(member)
+    return granted == [reader_role]
 
 
 def create_bi_login(
@@ -74,7 +83,7 @@ def create_bi_login(
 ) -> BiLogin:
     """Create LOGIN role `name` in `reader_role` with a new password (or, with `rotate`, give an existing BI
     login a new one). Refuses a name that exists unless `rotate`, and never rotates a role that is not a BI
-    login (a superuser, the loader, a role outside the reader role)."""
+    login (a superuser, a login with roles beyond the reader role such as Airflow's, a role outside it)."""
     if not name.strip():
         raise BiLoginError("a login needs a name")
     password = new_password()
@@ -113,7 +122,9 @@ def drop_bi_login(conn: psycopg.Connection, name: str, *, reader_role: str) -> b
     if _role(conn, name) is None:
         return False
     if not _is_bi_login(conn, name, reader_role):
-        raise BiLoginError(f"role {name!r} is not a BI login (a login in {reader_role}); it is left alone")
+        raise BiLoginError(
+            f"role {name!r} is not a BI login (a login in {reader_role} and nothing more); it is left alone"
+        )
     conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
     log.info("BI login %s dropped", name)
     return True
