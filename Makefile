@@ -89,5 +89,6 @@ bench-dbt: install ## dbt full and daily incremental build on a 1-year, 1,000-te
 bench-staging: install ## Staging views' cost over 200k generated alerts (BASELINE=dir: another copy of dbt/ beside)
 	$(BIN)/python bench/staging_cost.py $(if $(BASELINE),--baseline-project-dir $(BASELINE))
 
-clean: ## Remove the virtualenv and generated state
+clean: ## Stop what the demo left running (dashboard, embedded PostgreSQL), remove the virtualenv and generated state
+	@if [ -x $(BIN)/smart-office-demo ]; then $(BIN)/smart-office-demo stop; fi
 	rm -rf $(VENV) .state .demo dbt/target dbt/logs

@@ -31,10 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from extract_throughput import _database, _env, _server_url, run_pipeline  # noqa: E402
+from extract_throughput import PROGRESS, _database, _env, _server_url, run_pipeline  # noqa: E402
 
 from emulator.launcher import start_emulator  # noqa: E402
 from smart_office.dbt_runner import run_dbt  # noqa: E402
+from smart_office.summary import progress  # noqa: E402
 from smart_office.warehouse.migrations import migrate  # noqa: E402
 
 END = datetime.fromisoformat("2026-11-02T09:00:00+00:00")
@@ -60,6 +61,13 @@ def _sizes(url: str) -> dict[str, int]:
             """
         ).fetchall()
     return dict(rows)
+
+
+def _dbt_step(url: str, args: list[str], target: Path, label: str) -> float:
+    """`_timed_dbt` with a progress line (elapsed time) on a terminal's stderr."""
+    with progress(PROGRESS) as bar:
+        bar.add_task(label, total=None)
+        return _timed_dbt(url, args, target)
 
 
 def main() -> None:
@@ -127,7 +135,7 @@ def main() -> None:
             when += timedelta(days=step)
         print(json.dumps({"warehouse_load_s": round(time.perf_counter() - load_started)}), flush=True)
         target = state / "dbt-target"
-        full = _timed_dbt(url, ["build", "--full-refresh"], target)
+        full = _dbt_step(url, ["build", "--full-refresh"], target, "dbt build --full-refresh")
         print(json.dumps({"dbt_full_build_s": round(full, 1), "sizes": _sizes(url)}), flush=True)
         admin.post(f"{emulator.endpoints['admin']}/clock/advance", json={"days": 1}, timeout=30)
         # The emulator's clock, not END + 1 day: a resumed run starts wherever the previous one left it.
@@ -137,7 +145,9 @@ def main() -> None:
         # The load packs a year of runs into minutes of wall-clock extracted_at, so the models' look-back
         # (hours before their newest row, for shards committing late) would re-read the whole year; with runs a
         # day apart it re-reads at most the previous run. Zero here times what one new day costs.
-        incremental = _timed_dbt(url, ["build", "--vars", '{"incremental_lookback_hours": 0}'], target)
+        incremental = _dbt_step(
+            url, ["build", "--vars", '{"incremental_lookback_hours": 0}'], target, "dbt build (the next day)"
+        )
         print(
             json.dumps(
                 {

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ import httpx
 import orjson
 import psycopg
 from cryptography.fernet import Fernet
+from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,10 +49,12 @@ sys.path.insert(0, str(ROOT))
 from emulator.launcher import start_emulator  # noqa: E402
 from smart_office.auth.rotation import RefreshTokenKeeper  # noqa: E402
 from smart_office.auth.stores import CLIENT_SECRET_NAME, PostgresSecretStore  # noqa: E402
+from smart_office.summary import progress  # noqa: E402
 from smart_office.tls import ssl_context  # noqa: E402
 from smart_office.warehouse.migrations import migrate  # noqa: E402
 
 NOW = "2026-11-02T09:00:00+00:00"
+PROGRESS = Console(stderr=True)  # progress bars: stderr, and only on a terminal
 
 
 def _database(server_url: str, name: str) -> str:
@@ -137,7 +141,12 @@ def run_pipeline(env: dict[str, str], run_id: str, as_of: datetime, processes: i
         )
         for i in range(plan["shards"])
     ]
-    shards = [json.loads(c.communicate()[0].strip().splitlines()[-1]) for c in children]
+    shards = []
+    with progress(PROGRESS) as bar:
+        task = bar.add_task(f"{run_id}: shards done", total=len(children))
+        for child in children:
+            shards.append(json.loads(child.communicate()[0].strip().splitlines()[-1]))
+            bar.advance(task)
     extracted = time.perf_counter()
     coverage = finalize_run(settings, run_id=run_id)
     return {
@@ -202,7 +211,7 @@ async def floor(
         for tenant in tenants:
             queue.put_nowait(tenant)
 
-        async def worker() -> None:
+        async def worker(tenant_done: Callable[[], None]) -> None:
             conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
             try:
                 while not queue.empty():
@@ -215,6 +224,7 @@ async def floor(
                         if exchanger.is_partner_failure(error):
                             raise
                         token_failures[error.state.value] += 1
+                        tenant_done()
                         continue
                     for path in paths:
                         next_url: str | None = base + path
@@ -238,10 +248,13 @@ async def floor(
                                     await copy.write(orjson.dumps(item).replace(b"\\", b"\\\\") + b"\n")
                             totals["rows"] += len(items)
                             next_url = page.get("@odata.nextLink")
+                    tenant_done()
             finally:
                 await conn.close()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        with progress(PROGRESS) as bar:
+            done = bar.add_task("floor: tenants", total=len(tenants))
+            await asyncio.gather(*(worker(lambda: bar.advance(done)) for _ in range(concurrency)))
     totals["wall_s"] = time.perf_counter() - started
     totals["tenants"] = len(tenants)
     totals["token_failures"] = dict(token_failures)

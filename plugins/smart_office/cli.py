@@ -453,6 +453,7 @@ def run(
         prepare_warehouse,
     )
     from smart_office.runtime import CredentialMissingError
+    from smart_office.summary import print_run_summary, track
 
     settings = _settings(require_warehouse=True)
     try:
@@ -470,7 +471,9 @@ def run(
         check_partner_token(settings, as_of=when)
         plan = discover_customers(settings, run_id=run_id, as_of=when)
         try:
-            for shard in range(plan["shards"]):
+            shards = plan["shards"]
+            label = f"extracting {plan['extractable']:,} customers, shard"
+            for shard in track(range(shards), Console(), label, shards):
                 try:
                     extract_shard(
                         settings,
@@ -504,6 +507,7 @@ def run(
             EXIT_WAREHOUSE,
         ) from None
     console.print(summary["sentence"])
+    print_run_summary(Console(), settings.warehouse, run_id)  # stdout: the run's table
 
 
 @app.command("dbt-parse")
@@ -532,3 +536,59 @@ def dbt_command(ctx: typer.Context) -> None:
         raise typer.Exit(subprocess.run([dbt, *(args or ["--help"])], check=False).returncode)
     settings = _settings(require_partner=False, require_warehouse=True)
     raise typer.Exit(run_dbt(args, settings.warehouse).returncode)
+
+
+bi_login_app = typer.Typer(
+    help="Logins for BI tools (Power BI, Superset, psql) that read the marts and nothing else."
+)
+app.add_typer(bi_login_app, name="bi-login")
+
+
+@bi_login_app.command("create")
+@_warehouse_errors
+def bi_login_create(
+    name: Annotated[str, typer.Argument(help="The login's name (a PostgreSQL role).")],
+    password_file: Annotated[
+        Path | None, typer.Option(help="Write the password here (mode 0600) instead of printing it.")
+    ] = None,
+    rotate: Annotated[bool, typer.Option(help="Give an existing BI login a new password.")] = False,
+) -> None:
+    """Create a login in the marts reader role with a generated password, shown once (or written to a file)."""
+    from smart_office.warehouse.bi_login import (
+        BiLoginError,
+        create_bi_login,
+        reader_role_from_env,
+        write_password_file,
+    )
+    from smart_office.warehouse.connection import connect
+
+    settings = _settings(require_partner=False, require_warehouse=True)
+    try:
+        with connect(settings.warehouse, autocommit=True) as conn:
+            login = create_bi_login(conn, name, reader_role=reader_role_from_env(), rotate=rotate)
+    except BiLoginError as error:
+        raise CliError(f"bi-login: {error}", code=1) from None
+    console.print(
+        f"login {name} {'has a new password' if login.rotated else 'created'} (role {login.reader_role})"
+    )
+    if password_file is not None:
+        write_password_file(password_file, login.password)
+        console.print(f"password written to {password_file} (readable by you only)")
+    else:
+        typer.echo(login.password.reveal())  # stdout, once: the only place it is ever shown
+
+
+@bi_login_app.command("drop")
+@_warehouse_errors
+def bi_login_drop(name: Annotated[str, typer.Argument(help="The login to drop.")]) -> None:
+    """Drop a BI login (only a login in the marts reader role; any other role is left alone)."""
+    from smart_office.warehouse.bi_login import BiLoginError, drop_bi_login, reader_role_from_env
+    from smart_office.warehouse.connection import connect
+
+    settings = _settings(require_partner=False, require_warehouse=True)
+    try:
+        with connect(settings.warehouse, autocommit=True) as conn:
+            dropped = drop_bi_login(conn, name, reader_role=reader_role_from_env())
+    except BiLoginError as error:
+        raise CliError(f"bi-login: {error}", code=1) from None
+    console.print(f"login {name} {'dropped' if dropped else 'does not exist'}")

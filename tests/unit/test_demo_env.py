@@ -6,6 +6,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from smart_office.warehouse.connection import target_from_url
 from smart_office_demo.demo import write_demo_env
 
@@ -40,3 +42,16 @@ def test_rewriting_keeps_it_private(tmp_path: Path) -> None:
     write_demo_env(tmp_path, "postgresql://postgres@/db", "fake-key")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "old" not in path.read_text()
+
+
+def test_the_demo_port_is_off_unless_asked_and_must_be_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smart_office_demo.demo import SetupError, demo_port
+
+    monkeypatch.delenv("SMART_OFFICE_DEMO_PORT", raising=False)
+    assert demo_port() is None
+    monkeypatch.setenv("SMART_OFFICE_DEMO_PORT", "15432")
+    assert demo_port() == 15432
+    for wrong in ("0", "70000", "5432x"):
+        monkeypatch.setenv("SMART_OFFICE_DEMO_PORT", wrong)
+        with pytest.raises(SetupError, match="SMART_OFFICE_DEMO_PORT"):
+            demo_port()

@@ -1,4 +1,4 @@
-"""`smart-office-demo` (what `make demo` runs)."""
+"""`smart-office-demo` (what `make demo` runs): the demo by default, `stop` for what it leaves running."""
 
 from __future__ import annotations
 
@@ -9,19 +9,36 @@ import typer
 app = typer.Typer(
     help="Partner Smart Office end to end on embedded defaults: an embedded PostgreSQL, the emulator, the real DAG.",
     add_completion=False,
+    invoke_without_command=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 
+TenantsOption = Annotated[
+    int | None,
+    typer.Option(help="Customers in the emulated portfolio (default SMART_OFFICE_DEMO_TENANTS, 50)."),
+]
+
+
+@app.callback()
+def main(ctx: typer.Context, tenants: TenantsOption = None) -> None:
+    """Without a command: the demo (`run`)."""
+    if ctx.invoked_subcommand is None:
+        run(tenants)
+
 
 @app.command()
-def run(
-    tenants: Annotated[
-        int | None,
-        typer.Option(help="Customers in the emulated portfolio (default SMART_OFFICE_DEMO_TENANTS, 50)."),
-    ] = None,
-) -> None:
+def run(tenants: TenantsOption = None) -> None:
     """Run the main job on embedded defaults: an embedded PostgreSQL (or SMART_OFFICE_WAREHOUSE_URL) and the
     emulator; prints what the marts hold and starts the dashboard."""
     from smart_office_demo.demo import run_demo
 
     raise typer.Exit(run_demo(tenants=tenants))
+
+
+@app.command()
+def stop() -> None:
+    """Stop what the demo left running: the dashboard and the embedded PostgreSQL (safe to repeat)."""
+    from smart_office_demo.demo import console, state_path, stop_demo
+
+    for line in stop_demo(state_path()):
+        console.print(line)

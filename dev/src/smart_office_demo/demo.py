@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from smart_office.summary import print_run_summary, progress
 from smart_office.warehouse.connection import WarehouseTarget, as_target, connect
 from smart_office_demo import settings
 
@@ -34,8 +35,13 @@ DAG_ID = "smart_office_security_posture"
 console = Console()
 
 
+def state_path() -> Path:
+    """Where the demo keeps its state (SMART_OFFICE_STATE_DIR, default .state/ of this checkout)."""
+    return Path(os.environ.get(settings.STATE_DIR.name) or REPO / ".state").resolve()
+
+
 def _state_dir() -> Path:
-    path = Path(os.environ.get(settings.STATE_DIR.name) or REPO / ".state").resolve()
+    path = state_path()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -48,13 +54,26 @@ def demo_warehouse(state: Path) -> WarehouseTarget:
 
     if os.environ.get(WAREHOUSE_URL_ENV, "").strip():
         return resolve_warehouse(lookup=None)
-    server = target_from_url(start_embedded_postgres(state / "warehouse"), origin="the embedded PostgreSQL")
+    server = target_from_url(
+        start_embedded_postgres(state / "warehouse", listen_port=demo_port()),
+        origin="the embedded PostgreSQL",
+    )
     with connect(server, autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = 'smart_office'").fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier("smart_office")))
     # Demos before this one gave the embedded login a password; the socket never asked for it.
     return server.with_params(dbname="smart_office", password=None)
+
+
+def demo_port() -> int | None:
+    """SMART_OFFICE_DEMO_PORT: also listen on 127.0.0.1:<port>, for BI tools (logins with a password only)."""
+    value = os.environ.get(settings.PORT.name, "").strip()  # its documented default is 'unset'
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SetupError(f"{settings.PORT.name}={value!r} is not a TCP port")
+    return int(value)
 
 
 def write_demo_env(state: Path, warehouse: WarehouseTarget | str, token_store_key: str) -> Path:
@@ -144,6 +163,7 @@ def setup_partner(endpoints: dict[str, str], env: dict[str, str], state: Path) -
 def run_demo(tenants: int | None = None) -> int:
     """The whole demo; a warehouse that cannot be used stops it at once with one line (exit code 2)."""
     from smart_office.warehouse.connection import WarehouseError, check_warehouse
+    from smart_office_demo.embedded import EmbeddedPostgresError
 
     started = time.monotonic()
     state = _state_dir()
@@ -156,18 +176,21 @@ def run_demo(tenants: int | None = None) -> int:
     try:
         warehouse = demo_warehouse(state)
         check_warehouse(warehouse)
-    except WarehouseError as exc:
+    except (WarehouseError, SetupError, EmbeddedPostgresError) as exc:
         console.print(f"[red]warehouse:[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     console.print(f"warehouse: {warehouse.display}")
 
     from emulator.launcher import start_emulator
-    from smart_office.warehouse.connection import WAREHOUSE_AUTH_ENV
+    from smart_office.warehouse.connection import WAREHOUSE_AUTH_ENV, WAREHOUSE_URL_ENV
 
     emulator_state = state / "emulator"
-    with start_emulator(
-        tenants=tenants, seed=seed, now=now, state_dir=emulator_state, log_file=state / "emulator.log"
-    ) as emulator:
+    with progress(console) as bar:
+        bar.add_task(f"emulator: starting with {tenants:,} customers", total=None)
+        emulator = start_emulator(
+            tenants=tenants, seed=seed, now=now, state_dir=emulator_state, log_file=state / "emulator.log"
+        )
+    with emulator:
         endpoints_file = state / "endpoints.json"
         endpoints_file.write_text(json.dumps(emulator.endpoints))
         console.print(
@@ -192,26 +215,31 @@ def run_demo(tenants: int | None = None) -> int:
     print_summary(warehouse)
     demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])
     console.print(f"the demo's warehouse for other commands: set -a; . {demo_env}; set +a")
+    port = demo_port()
+    if port is not None and not os.environ.get(WAREHOUSE_URL_ENV, "").strip():
+        console.print(
+            f"BI tools: host 127.0.0.1, port {port}, database smart_office, with a login of their own: "
+            'set -a; . .state/demo.env; set +a; smart-office bi-login create NAME (docs/setup.md, "BI tools")',
+            soft_wrap=True,
+        )
     if code == 0 and settings.setting(settings.DASHBOARD) != "0":
         start_dashboard(warehouse, state)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")
+    console.print(
+        "stop what it left running (the dashboard, the embedded PostgreSQL): smart-office-demo stop",
+        soft_wrap=True,
+    )
     return code
 
 
 def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = None) -> None:
     """Start the dashboard in the background (replacing one an earlier demo left) and print its URL."""
-    import signal
     import socket
     import urllib.request
 
     port = port or int(settings.setting(settings.DASHBOARD_PORT))
     pid_file = state / "dashboard.pid"
-    if pid_file.exists():
-        try:
-            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-            time.sleep(1)
-        except (ProcessLookupError, ValueError, PermissionError):
-            pass
+    stop_dashboard(state)
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             console.print(
@@ -236,7 +264,51 @@ def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = 
                     break
         except OSError:
             time.sleep(0.5)
-    console.print(f"dashboard: [bold]{url}[/] (stop it with: kill -- -$(cat {pid_file}))")
+    console.print(f"dashboard: [bold]{url}[/]")
+
+
+def stop_dashboard(state: Path) -> bool:
+    """Stop the dashboard an earlier demo started (its whole process group); True if one was running.
+
+    Only a process group whose leader is still that dashboard: a stale pid file whose number the system
+    has since given to another process is removed and nothing is signalled.
+    """
+    import signal
+
+    import psutil
+
+    pid_file = state / "dashboard.pid"
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        pid_file.unlink(missing_ok=True)
+        return False
+    try:
+        leader = psutil.Process(pid)
+        # `smart-office dashboard serve` execs streamlit on dashboard/app.py: either command line says so.
+        is_dashboard = "dashboard" in " ".join(leader.cmdline()) and os.getpgid(pid) == pid
+    except (psutil.Error, ProcessLookupError):
+        is_dashboard = False
+    if is_dashboard:
+        os.killpg(pid, signal.SIGTERM)
+        try:
+            leader.wait(timeout=10)
+        except psutil.TimeoutExpired:
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return is_dashboard
+
+
+def stop_demo(state: Path) -> list[str]:
+    """`smart-office-demo stop`: the dashboard, then the embedded PostgreSQL; what happened to each, one line
+    apiece. Idempotent, and never starts anything (a warehouse of SMART_OFFICE_WAREHOUSE_URL is not ours)."""
+    from smart_office_demo.embedded import stop_embedded_postgres
+
+    return [
+        "dashboard: " + ("stopped" if stop_dashboard(state) else "not running"),
+        "embedded PostgreSQL: "
+        + ("stopped" if stop_embedded_postgres(state / "warehouse") else "not running"),
+    ]
 
 
 def _airflow_dags_test(
@@ -257,51 +329,103 @@ def _airflow_dags_test(
     # The DAG reads the warehouse through its Airflow connection, like a deployment does.
     env.pop("SMART_OFFICE_WAREHOUSE_URL", None)
     airflow = str(BIN / "airflow")
-    log = (state / "airflow.log").open("ab")
+    log_path = state / "airflow.log"
+    log = log_path.open("ab")
     console.print("airflow: migrating its metadata database (SQLite) …")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=log, stderr=log)
-    console.print(f"airflow: dags test {DAG_ID} {logical_date} (log: {state / 'airflow.log'}) …")
-    result = subprocess.run([airflow, "dags", "test", DAG_ID, logical_date], env=env, stdout=log, stderr=log)
-    return result.returncode
+    console.print(f"airflow: dags test {DAG_ID} {logical_date} (log: {log_path}) …")
+    with connect(warehouse) as conn:
+        (launched,) = conn.execute("select now()").fetchone()
+    offset = log_path.stat().st_size
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [airflow, "dags", "test", DAG_ID, logical_date], env=env, stdout=log, stderr=log
+    )
+    watch = DagTestWatch(warehouse, launched, log_path, offset)
+    with progress(console) as bar:
+        customers = bar.add_task("extraction: customers", total=None)
+        models = bar.add_task("dbt: tasks done", total=dbt_task_count(), visible=False)
+        dbt_started = False
+        while process.poll() is None:
+            time.sleep(1)
+            done, total, closed = watch.extraction()
+            bar.update(customers, completed=done, total=total)
+            if closed and not dbt_started:
+                bar.reset(models, visible=True)  # its clock starts with dbt, not with the DAG
+                dbt_started = True
+            if dbt_started:
+                bar.update(models, completed=watch.dbt_tasks_done())
+        bar.update(models, completed=watch.dbt_tasks_done(), visible=True)
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    console.print(
+        f"airflow: the DAG ran {minutes}m {seconds:02d}s (extraction, coverage, dbt), exit code {process.returncode}"
+    )
+    return process.returncode
+
+
+def dbt_task_count() -> int | None:
+    """The dbt tasks Cosmos renders from the manifest: one `dbt build` per model, and a task of its own for each
+    test that reads more than one model (a relationships test runs once both sides are built)."""
+    try:
+        manifest = json.loads((REPO / "dbt" / "target" / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    nodes = manifest.get("nodes", {}).values()
+    models = sum(node.get("resource_type") == "model" for node in nodes)
+    multi_model_tests = sum(
+        node.get("resource_type") == "test"
+        and sum(d.startswith("model.") for d in node.get("depends_on", {}).get("nodes", [])) > 1
+        for node in nodes
+    )
+    return models + multi_model_tests
+
+
+class DagTestWatch:
+    """How far `airflow dags test` is, for the progress bars: customers with outcomes in ops (the run the DAG
+    opened after `launched`), and dbt tasks the DAG test log says ended."""
+
+    _DBT_TASK_ENDED = b"[DAG TEST] end task task_id=dbt_build."
+
+    def __init__(self, warehouse: WarehouseTarget, launched: datetime, log_path: Path, offset: int) -> None:
+        self.warehouse = warehouse
+        self.launched = launched
+        self.log_path = log_path
+        self.offset = offset
+        self.ended = 0
+
+    def extraction(self) -> tuple[int, int | None, bool]:
+        """(customers with outcomes, customers to extract or None before discovery, the run is closed)."""
+        with connect(self.warehouse) as conn:
+            row = conn.execute(
+                """
+                select run_id, status, (summary -> 'discovery' ->> 'extractable')::int from ops.runs
+                where dag_id = %s and (started_at >= %s or finished_at is null or finished_at >= %s)
+                order by coalesce(finished_at, 'infinity') desc limit 1
+                """,
+                (DAG_ID, self.launched, self.launched),
+            ).fetchone()
+            if row is None:
+                return 0, None, False
+            run_id, status, extractable = row
+            (done,) = conn.execute(
+                "select count(distinct tenant_id) from ops.tenant_runs where run_id = %s", (run_id,)
+            ).fetchone()
+        return done, extractable, status != "running"
+
+    def dbt_tasks_done(self) -> int:
+        with self.log_path.open("rb") as written:
+            written.seek(self.offset)
+            chunk = written.read()
+        # Only whole lines: a line half written now is counted on the next look.
+        whole = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(whole)
+        self.ended += whole.count(self._DBT_TASK_ENDED)
+        return self.ended
 
 
 def print_summary(warehouse: WarehouseTarget) -> None:
-    with connect(warehouse) as conn:
-        run = conn.execute(
-            "select run_id, status, started_at, finished_at, summary from ops.runs order by started_at desc limit 1"
-        ).fetchone()
-        if run is None:
-            console.print("[red]no run recorded[/]")
-            return
-        run_id, status, started_at, finished_at, summary = run
-        duration = (finished_at - started_at).total_seconds() if finished_at else float("nan")
-        discovery = summary.get("discovery", {})
-        cov = summary.get("coverage", {})
-        table = Table(title=f"Run {run_id}: {status}, {duration:.0f}s")
-        table.add_column("measure")
-        table.add_column("value", justify="right")
-        table.add_row("customers listed", f"{discovery.get('listed', 0):,}")
-        table.add_row("customers with delegated access", f"{discovery.get('extractable', 0):,}")
-        table.add_row("departed customers", f"{discovery.get('departed', 0):,}")
-        for state_name, count in sorted(discovery.get("by_access_state", {}).items()):
-            table.add_row(f"  access: {state_name}", f"{count:,}")
-        table.add_row("customers loaded", f"{cov.get('loaded', 0):,} of {cov.get('attempted', 0):,}")
-        for state_name, count in sorted(cov.get("failed_by_state", {}).items()):
-            table.add_row(f"  not loaded: {state_name}", f"{count:,}")
-        console.print(table)
-        rows = conn.execute(
-            """
-            select endpoint, sum(rows_received), sum(rows_new), sum(quarantined), sum(requests), sum(throttled)
-            from ops.tenant_runs where run_id = %s group by endpoint order by endpoint
-            """,
-            (run_id,),
-        ).fetchall()
-        entities = Table(title="Rows by entity (this run)")
-        for column in ("endpoint", "received", "new versions", "quarantined", "requests", "429s"):
-            entities.add_column(column, justify="right" if column != "endpoint" else "left")
-        for row in rows:
-            entities.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-        console.print(entities)
+    """The latest run's summary (the same tables `smart-office run` prints), then what the marts hold."""
+    print_run_summary(console, warehouse)
     print_marts_summary(warehouse)
 
 

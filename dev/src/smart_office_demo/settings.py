@@ -45,6 +45,15 @@ DASHBOARD_PORT = Variable(
     kind="integer",
     read_by=READ_BY,
 )
+PORT = Variable(
+    "SMART_OFFICE_DEMO_PORT",
+    "The embedded PostgreSQL also listens on 127.0.0.1 at this port, for BI tools; every login there needs a "
+    "password (`smart-office bi-login create NAME`).",
+    SECTION,
+    default="(unset: the Unix socket only)",
+    kind="integer",
+    read_by=READ_BY,
+)
 STATE_DIR = Variable(
     "SMART_OFFICE_STATE_DIR",
     "Where the demo keeps its embedded PostgreSQL, emulator state, Airflow home, logs and `demo.env`.",
@@ -54,7 +63,7 @@ STATE_DIR = Variable(
     read_by=READ_BY,
 )
 
-VARIABLES: tuple[Variable, ...] = (TENANTS, SEED, NOW, DASHBOARD, DASHBOARD_PORT, STATE_DIR)
+VARIABLES: tuple[Variable, ...] = (TENANTS, SEED, NOW, DASHBOARD, DASHBOARD_PORT, PORT, STATE_DIR)
 
 
 def setting(variable: Variable) -> str:
