@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from emulator.launcher import bypass_proxy_for_local_hosts
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 # Property tests run the same examples on every CI run, so a red build is reproducible and never a roll of the
@@ -22,13 +23,8 @@ settings.register_profile(
 settings.register_profile("explore", max_examples=600, database=None, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("SMART_OFFICE_HYPOTHESIS_PROFILE", "ci"))
 
-# The product's clients take HTTPS_PROXY from the environment, as a partner's machines need; the emulator and the
-# test servers are local, so a CI runner whose environment names a proxy must still reach them directly.
-for _name in ("NO_PROXY", "no_proxy"):
-    _hosts = [h for h in os.environ.get(_name, "").split(",") if h.strip()]
-    os.environ[_name] = ",".join(
-        [*_hosts, *(h for h in ("127.0.0.1", "localhost", "::1") if h not in _hosts)]
-    )
+# A runner whose environment names a proxy must still reach the emulator and the test servers directly.
+bypass_proxy_for_local_hosts()
 
 
 @pytest.fixture(scope="session")

@@ -162,10 +162,12 @@ def setup_partner(endpoints: dict[str, str], env: dict[str, str], state: Path) -
 
 def run_demo(tenants: int | None = None) -> int:
     """The whole demo; a warehouse that cannot be used stops it at once with one line (exit code 2)."""
+    from emulator.launcher import bypass_proxy_for_local_hosts
     from smart_office.warehouse.connection import WarehouseError, check_warehouse
     from smart_office_demo.embedded import EmbeddedPostgresError
 
     started = time.monotonic()
+    bypass_proxy_for_local_hosts()
     state = _state_dir()
     tenants = tenants or int(settings.setting(settings.TENANTS))
     seed = int(settings.setting(settings.SEED))

@@ -8,6 +8,7 @@ import selectors
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,21 @@ class EmulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def bypass_proxy_for_local_hosts(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Add the emulator's hosts to NO_PROXY (both spellings), keeping what is there.
+
+    The product's clients honour HTTPS_PROXY, as a partner's machines need; the emulator listens on this
+    machine, so on a machine whose environment names a proxy (a CI runner, a corporate laptop) the demo and
+    the tests must still reach it directly.
+    """
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [host.strip() for host in environ.get(name, "").split(",") if host.strip()]
+        environ[name] = ",".join([*hosts, *(host for host in LOCAL_HOSTS if host not in hosts)])
 
 
 def start_emulator(
