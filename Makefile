@@ -29,7 +29,7 @@ $(VENV)/.synced: $(BIN)/python pyproject.toml emulator/pyproject.toml dev/pyproj
 	@touch $@
 
 # The DAG renders dbt from this manifest (Cosmos manifest mode); rebuilt when the dbt project changes.
-$(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null)
+$(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/tests dbt/seeds -type f 2>/dev/null)
 	$(BIN)/smart-office dbt-parse
 
 install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked dependencies, build the dbt manifest
