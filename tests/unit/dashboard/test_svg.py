@@ -50,7 +50,8 @@ def test_line_chart_date_labels_stay_inside_the_image() -> None:
     for text, node in labels.items():
         x, extent = float(node.get("x")), 6 * len(text)
         start = {"start": x, "middle": x - extent / 2, "end": x - extent}[node.get("text-anchor")]
-        assert 0 <= start and start + extent <= width, (text, start, extent, width)
+        assert start >= 0, (text, start)
+        assert start + extent <= width, (text, start, extent, width)
 
 
 def test_line_chart_without_data_says_so() -> None:
