@@ -76,10 +76,16 @@ def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | No
         column_config={
             "title": st.column_config.TextColumn("Control", pinned=True, width=270),
             "category": st.column_config.TextColumn("Category", width=75),
-            "customers": st.column_config.NumberColumn("Customers without it", format="localized", width=95),
+            "customers": st.column_config.NumberColumn(
+                "Without it", format="localized", width=95, help="Customers without the control"
+            ),
             "adoption_rate": st.column_config.NumberColumn("Adopted by", format="percent", width=75),
-            "points": st.column_config.NumberColumn("Points it would add", format="%.1f", width=95),
-            "avg_gain_pct": st.column_config.NumberColumn("Avg score gain (pp)", format="%.2f", width=95),
+            "points": st.column_config.NumberColumn(
+                "Points to add", format="%.1f", width=95, help="Points it would add across these customers"
+            ),
+            "avg_gain_pct": st.column_config.NumberColumn(
+                "Avg gain (pp)", format="%.2f", width=95, help="Average Secure Score gain per customer"
+            ),
             "user_impact": st.column_config.TextColumn("User impact", width=80),
             "implementation_cost": st.column_config.TextColumn("Cost", width=70),
             "tier": st.column_config.TextColumn("Tier", width=75),

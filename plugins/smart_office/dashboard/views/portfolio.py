@@ -161,29 +161,36 @@ def _ranking() -> None:
                 ]
             ],
             hide_index=True,
-            # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar.
+            # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar;
+            # short headers, the full meaning in their help.
             column_config={
-                "company_name": st.column_config.TextColumn("Customer", pinned=True, width=210),
+                "company_name": st.column_config.TextColumn("Customer", pinned=True, width=190),
                 "secure_score_pct": st.column_config.ProgressColumn(
-                    "Secure Score", min_value=0, max_value=100, format="%.1f%%", width=140
+                    "Secure Score", min_value=0, max_value=100, format="%.1f%%", width=125
                 ),
                 "score_change_30d_pct": st.column_config.NumberColumn(
-                    "30-day change (pp)", format="%+.1f", width=95
+                    "30-day (pp)", format="%+.1f", width=80, help="Change over 30 days, percentage points"
                 ),
                 "gap_to_similar_size_pct": st.column_config.NumberColumn(
-                    "vs similar size (pp)", format="%+.1f", width=95
+                    "vs similar (pp)",
+                    format="%+.1f",
+                    width=100,
+                    help="Against Microsoft's average for tenants of similar size, percentage points",
                 ),
                 "open_high_severity_alerts": st.column_config.NumberColumn(
-                    "Open high alerts", format="%d", width=85
+                    "Open high", format="%d", width=75, help="Open high-severity alerts"
                 ),
                 "points_available": st.column_config.NumberColumn(
-                    "Points available", format="%.1f", width=85
+                    "Points available", format="%.1f", width=105
                 ),
-                "latest_score_date": st.column_config.DateColumn("Score of", format="YYYY-MM-DD", width=90),
+                "latest_score_date": st.column_config.DateColumn("Score of", format="YYYY-MM-DD", width=85),
                 "hours_behind_latest_run": st.column_config.NumberColumn(
-                    "Hours behind", format="%.0f", width=75
+                    "Hours behind",
+                    format="%.0f",
+                    width=90,
+                    help="Hours the Secure Score is behind the last run",
                 ),
-                "link": st.column_config.LinkColumn("Details", display_text="Open", width=55),
+                "link": st.column_config.LinkColumn("Details", display_text="Open", width=60),
             },
             key="ranked_customers",
         )
