@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property screenshots lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,10 @@ test-property: install ## Explore the property tests with fresh random examples 
 
 test-unit: install ## Run the fast unit tests only
 	$(BIN)/pytest tests/unit
+
+screenshots: install ## Screenshots of each dashboard page into docs/screenshots/ (the README's), taken by the browser test
+	sh scripts/ensure_chromium.sh
+	SMART_OFFICE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/integration/dashboard/test_browser.py -k test_every_page_shows_the_marts_numbers -p no:cacheprovider
 
 lint: install ## ruff + sqlfluff
 	$(BIN)/ruff check .
