@@ -70,7 +70,7 @@ def timestamp(value: datetime | None) -> str:
 
 def label(value: str | None) -> str:
     """Graph's camelCase enum members as words: `inProgress` → `in progress`, `truePositive` → `true positive`."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     words = _CAMEL.split(value.replace("_", " "))
     return " ".join(word if word.isupper() else word.lower() for word in " ".join(words).split())
@@ -86,7 +86,7 @@ def category(value: str | None) -> str:
 def rating(value: str | None, nothing: str) -> str:
     """Microsoft's Low/Moderate/High ratings of a control in one case, and its rating "None" as `nothing`
     (e.g. "no user impact"), so that a cell never reads like a missing value."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     if value.strip().lower() == "none":
         return nothing
@@ -96,7 +96,7 @@ def rating(value: str | None, nothing: str) -> str:
 def source_name(value: str | None, names: Mapping[str, str | None]) -> str:
     """A serviceSource as its product name: `names` is fct_alert_volume_daily's service_source_name per member
     (queries.alerts.alert_source_options); a member without one reads as words."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     return names.get(value) or label(value)
 
@@ -122,7 +122,7 @@ REASON_LABELS = {
 
 def reason(value: str | None) -> str:
     """A coverage or freshness reason in words."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     return REASON_LABELS.get(value, label(value))
 
@@ -137,7 +137,7 @@ DATASET_NAMES = {
 
 def dataset(value: str | None) -> str:
     """An extracted dataset (an ops endpoint name) in words."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     return DATASET_NAMES.get(value, label(value))
 

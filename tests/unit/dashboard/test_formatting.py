@@ -46,6 +46,11 @@ NAMES = {"microsoftDefenderForEndpoint": "Defender for Endpoint", "microsoftSent
         (fmt.category, "InitialAccess", "Initial access"),
         (fmt.category, "Malware", "Malware"),
         (fmt.category, None, "—"),
+        # pandas makes a column of nulls float NaN.
+        (fmt.category, math.nan, "—"),
+        (fmt.label, math.nan, "—"),
+        (lambda v: fmt.source_name(v, NAMES), math.nan, "—"),
+        (lambda v: fmt.rating(v, "none"), math.nan, "—"),
         (lambda v: fmt.rating(v, "no user impact"), "None", "no user impact"),
         (lambda v: fmt.rating(v, "no user impact"), "moderate", "Moderate"),
         (lambda v: fmt.rating(v, "no user impact"), "Low", "Low"),
