@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean docs
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property screenshots lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean docs
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +29,7 @@ $(VENV)/.synced: $(BIN)/python pyproject.toml emulator/pyproject.toml dev/pyproj
 	@touch $@
 
 # The DAG renders dbt from this manifest (Cosmos manifest mode); rebuilt when the dbt project changes.
-$(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null)
+$(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/macros dbt/tests dbt/seeds -type f 2>/dev/null)
 	$(BIN)/smart-office dbt-parse
 
 install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked dependencies, build the dbt manifest
@@ -55,6 +55,10 @@ docs: install ## Regenerate docs/settings.md; with SMART_OFFICE_WAREHOUSE_URL, a
 	$(BIN)/python -m smart_office.settings_reference --out docs/settings.md
 	@if [ -n "$$SMART_OFFICE_WAREHOUSE_URL" ]; then $(BIN)/smart-office dbt docs generate --static; \
 	else echo "SMART_OFFICE_WAREHOUSE_URL is not set: skipping the dbt docs (they read the warehouse's catalog)"; fi
+
+screenshots: install ## Screenshots of each dashboard page into docs/screenshots/ (the README's), taken by the browser test
+	sh scripts/ensure_chromium.sh
+	SMART_OFFICE_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/integration/dashboard/test_browser.py -k test_every_page_shows_the_marts_numbers -p no:cacheprovider
 
 lint: install ## ruff + sqlfluff
 	$(BIN)/ruff check .

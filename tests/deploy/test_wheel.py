@@ -40,6 +40,9 @@ def test_the_wheel_carries_the_product_and_its_dbt_project_only(wheel: Path) -> 
     assert tops == {"smart_office"}
     assert "smart_office/dbt_project/dbt_project.yml" in names
     assert any(name.startswith("smart_office/dbt_project/models/marts/") for name in names)
+    # The marts join these seeds, and the dashboard's page icon is a file (never fetched from outside).
+    assert "smart_office/dbt_project/seeds/service_sources.csv" in names
+    assert "smart_office/dashboard/static/shield.svg" in names
     assert not any("/target/" in name or "/logs/" in name for name in names)
     assert not any(name.endswith(("demo.py", "embedded.py")) for name in names)
 

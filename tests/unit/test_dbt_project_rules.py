@@ -53,7 +53,7 @@ def _project_files_newer_than(path: Any) -> bool:
         return True
     built = path.stat().st_mtime
     sources = [DBT_PROJECT_DIR / "dbt_project.yml"]
-    for folder in ("models", "macros", "tests"):
+    for folder in ("models", "macros", "tests", "seeds"):
         sources += [p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file()]
     return any(p.stat().st_mtime > built for p in sources)
 

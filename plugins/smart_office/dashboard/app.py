@@ -11,6 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 VIEWS = Path(__file__).resolve().parent / "views"
+# A file shipped with the package, never a ":material/...:" name: Streamlit turns those into a favicon URL on
+# fonts.gstatic.com, an outside call a security product must not make (and offline it fails). An SVG file
+# reaches the browser inline, as a data: URL.
+PAGE_ICON = Path(__file__).resolve().parent / "static" / "shield.svg"
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("portfolio", "Portfolio", ":material/dashboard:"),
     ("customer", "Customer", ":material/domain:"),
@@ -20,7 +24,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 
 def main() -> None:
-    st.set_page_config(page_title="Partner Smart Office", page_icon=":material/shield:", layout="wide")
+    st.set_page_config(page_title="Partner Smart Office", page_icon=PAGE_ICON, layout="wide")
     pages = [
         st.Page(VIEWS / f"{name}.py", title=title, icon=icon, url_path=name, default=name == "portfolio")
         for name, title, icon in PAGES

@@ -149,7 +149,8 @@ def severity_bars(
     x_encoding = (
         alt.X(f"{x}:T", title=x_title, axis=alt.Axis(format="%d %b"))
         if temporal
-        else alt.X(f"{x}:N", title=x_title, sort=None)
+        # Level labels: Vega-Lite turns band labels on a nominal axis 90° by default, unreadable for "1-7 days".
+        else alt.X(f"{x}:N", title=x_title, sort=None, axis=alt.Axis(labelAngle=0))
     )
     return (
         alt.Chart(frame, height=HEIGHT)
@@ -188,7 +189,7 @@ def backlog_line(frame: pd.DataFrame) -> alt.Chart:
 def ranked_bars(frame: pd.DataFrame, label: str, value: str, title: str, color: str = "#1565c0") -> alt.Chart:
     """Horizontal bars, biggest first, with the value printed at the end of each bar."""
     base = alt.Chart(frame).encode(
-        y=alt.Y(f"{label}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+        y=alt.Y(f"{label}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420, labelOverlap=False)),
         x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=",d")),
     )
     bars = base.mark_bar(color=color).encode(

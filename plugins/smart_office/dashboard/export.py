@@ -19,6 +19,7 @@ from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard import svg
 from smart_office.dashboard.filters import Filters
 from smart_office.dashboard.freshness import stale_dataset_message
+from smart_office.dashboard.queries import alerts as alerts_queries
 from smart_office.dashboard.queries import customer as customer_queries
 from smart_office.dashboard.queries import portfolio as portfolio_queries
 from smart_office.dashboard.queries import status as status_queries
@@ -355,8 +356,8 @@ def _controls_html(reader: Reader, tenant_id: str) -> str:
             [
                 _e(r.title),
                 fmt.points(r.points_gap, 2),
-                _e(r.user_impact),
-                _e(r.implementation_cost),
+                _e(fmt.rating(r.user_impact, "none")),
+                _e(fmt.rating(r.implementation_cost, "none")),
                 f'<a href="{_e(r.action_url)}">open</a>' if _safe_link(r.action_url) else "",
             ]
             for r in todo.itertuples()
@@ -371,6 +372,7 @@ def _open_high_alerts_html(reader: Reader, tenant_id: str, as_of: datetime | Non
     heading = "<h2>Open high-severity alerts</h2>"
     if open_high.empty:
         return heading + '<div class="info">No open high-severity alerts.</div>'
+    names = alerts_queries.alert_source_options(reader)
     return heading + _table(
         ["Alert", "Created", "Age", "Product", "Status"],
         [
@@ -378,7 +380,7 @@ def _open_high_alerts_html(reader: Reader, tenant_id: str, as_of: datetime | Non
                 _e(r.title),
                 _e(fmt.timestamp(r.created_at)),
                 fmt.hours(24 * r.age_days),
-                _e(fmt.source_name(r.service_source)),
+                _e(fmt.source_name(r.service_source, names)),
                 _e(fmt.label(r.status)),
             ]
             for r in open_high.itertuples()

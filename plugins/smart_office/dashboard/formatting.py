@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,33 +70,40 @@ def timestamp(value: datetime | None) -> str:
 
 def label(value: str | None) -> str:
     """Graph's camelCase enum members as words: `inProgress` → `in progress`, `truePositive` → `true positive`."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     words = _CAMEL.split(value.replace("_", " "))
     return " ".join(word if word.isupper() else word.lower() for word in " ".join(words).split())
 
 
-# serviceSource members as the products call themselves; unknown (evolvable) members fall back to words.
-SOURCE_NAMES = {
-    "microsoftDefenderForEndpoint": "Defender for Endpoint",
-    "microsoftDefenderForOffice365": "Defender for Office 365",
-    "microsoftDefenderForIdentity": "Defender for Identity",
-    "microsoftDefenderForCloudApps": "Defender for Cloud Apps",
-    "microsoftDefenderForCloud": "Defender for Cloud",
-    "microsoft365Defender": "Defender XDR",
-    "azureAdIdentityProtection": "Entra ID Protection",
-    "microsoftAppGovernance": "App Governance",
-    "dataLossPrevention": "Data Loss Prevention",
-    "microsoftSentinel": "Sentinel",
-    "microsoftInsiderRiskManagement": "Insider Risk Management",
-}
+def category(value: str | None) -> str:
+    """An alert category (Graph sends MITRE tactics in camelCase) as words: `CommandAndControl` →
+    `Command and control`. The marts keep the value as sent."""
+    words = label(value)
+    return words if words == DASH else words[:1].upper() + words[1:]
 
 
-def source_name(value: str | None) -> str:
-    """A serviceSource as a product name."""
-    if not value:
+def rating(value: str | None, nothing: str) -> str:
+    """Microsoft's Low/Moderate/High ratings of a control in one case, and its rating "None" as `nothing`
+    (e.g. "no user impact"), so that a cell never reads like a missing value."""
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
-    return SOURCE_NAMES.get(value, label(value))
+    if value.strip().lower() == "none":
+        return nothing
+    return value.strip().capitalize()
+
+
+def source_name(value: str | None, names: Mapping[str, str | None]) -> str:
+    """A serviceSource as its product name: `names` is fct_alert_volume_daily's service_source_name per member
+    (queries.alerts.alert_source_options); a member without one reads as words."""
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
+        return DASH
+    return names.get(value) or label(value)
+
+
+def technique(technique_id: str, name: str | None) -> str:
+    """A MITRE ATT&CK technique as `T1566.002 Phishing: Spearphishing Link`; the id alone when unnamed."""
+    return f"{technique_id} {name}" if isinstance(name, str) and name else technique_id
 
 
 # Why a customer was not loaded, in words (coverage reasons are auth/Graph states or access states).
@@ -114,7 +122,7 @@ REASON_LABELS = {
 
 def reason(value: str | None) -> str:
     """A coverage or freshness reason in words."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     return REASON_LABELS.get(value, label(value))
 
@@ -129,6 +137,22 @@ DATASET_NAMES = {
 
 def dataset(value: str | None) -> str:
     """An extracted dataset (an ops endpoint name) in words."""
-    if not value:
+    if not isinstance(value, str) or not value:  # None, or NaN from a column of nulls
         return DASH
     return DATASET_NAMES.get(value, label(value))
+
+
+def risk_accepted_note(pairs: int, controls: int) -> str:
+    """What the opportunities list leaves out. rpt_opportunities keeps the customer x control pairs whose risk the
+    customer accepted (is_risk_accepted) and the page filters them out: `pairs` of them, over `controls` controls.
+    Deprecated controls and those a customer's licences do not cover are never in the mart."""
+    left_out = (
+        f"Leaves out {count(pairs)} customer-control {'pair' if pairs == 1 else 'pairs'} "
+        f"({count(controls)} {'control' if controls == 1 else 'different controls'}) whose risk the customer "
+        "accepted. "
+        if pairs
+        else ""
+    )
+    return (
+        left_out + "Deprecated controls and controls the customer's licences do not cover are never listed."
+    )

@@ -7,6 +7,7 @@ URL, and when the user changes a widget the URL is rewritten — so the address 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -104,7 +105,7 @@ def sidebar_filters(
     offered: FilterSet,
     *,
     customers: pd.DataFrame | None = None,
-    sources: list[str] | None = None,
+    sources: Mapping[str, str | None] | None = None,
 ) -> Filters:
     """Render the page's filters in the sidebar, kept in sync with the URL both ways; return them."""
     from_url, problems = Filters.from_query(st.query_params.to_dict())
@@ -151,12 +152,13 @@ def sidebar_filters(
         )
         chosen = replace(chosen, severities=tuple(s for s in SEVERITIES if s in severities))
     if offered.sources:
-        options = sorted(set(sources or []) | set(st.session_state.get(SOURCES_KEY) or []))
+        names = sources or {}
+        options = sorted(set(names) | set(st.session_state.get(SOURCES_KEY) or []))
         picked_sources = sidebar.multiselect(
             "Service source",
             options,
             key=SOURCES_KEY,
-            format_func=fmt.source_name,
+            format_func=lambda source: fmt.source_name(source, names),
             placeholder="All products",
         )
         chosen = replace(chosen, sources=tuple(sorted(picked_sources)))
@@ -171,6 +173,11 @@ def sidebar_filters(
 def page_header(title: str, subtitle: str) -> None:
     st.title(title)
     st.caption(subtitle)
+
+
+def table(data: pd.DataFrame, **options: Any) -> None:
+    """`st.dataframe` with missing values shown as a dash (Streamlit draws them as the word "None")."""
+    st.dataframe(data, placeholder=fmt.DASH, **options)
 
 
 def empty_state(message: str) -> None:

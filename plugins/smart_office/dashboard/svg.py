@@ -92,9 +92,12 @@ def line_chart(
             f'<text x="{left - 4}" y="{y(tick) + 4:.1f}" text-anchor="end" {FONT}>{tick:g}{unit}</text>'
         )
         tick += step
-    for index in sorted({0, len(days) // 2, len(days) - 1}):
+    last = len(days) - 1
+    for index in sorted({0, len(days) // 2, last}):
+        # The end dates sit on the plot's edges: centred there, half of "01 Dec 2026" fell outside the image.
+        anchor = "end" if index == last and last else "start" if index == 0 else "middle"
         body.append(
-            f'<text x="{x(days[index]):.1f}" y="{top + plot_h + 14}" text-anchor="middle" {FONT}>'
+            f'<text x="{x(days[index]):.1f}" y="{top + plot_h + 14}" text-anchor="{anchor}" {FONT}>'
             f"{days[index]:%d %b %Y}</text>"
         )
     if band:

@@ -2,7 +2,12 @@
 
 The dashboard logs in as its own login (a member of the BI reader role, with a password) through
 SMART_OFFICE_DASHBOARD_URL; the numbers on screen are checked against SQL on the marts, the password must
-appear nowhere, and a screenshot of each page is kept in test-artifacts/dashboard/ (git-ignored).
+appear nowhere, no page may ask any host but the dashboard's own for anything (a security product makes no
+outside call it was not asked to, and must work offline), and no table cell may read "None".
+
+A full-page screenshot of each page goes to SMART_OFFICE_SCREENSHOTS_DIR when it is set (`make screenshots`
+sets it to docs/screenshots/, which the README links), else to a temporary directory, so a test run never
+writes into the tree.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from tests.support.marts_data import LandedPortfolio
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
-ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+SCREENSHOTS_ENV = "SMART_OFFICE_SCREENSHOTS_DIR"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -125,9 +130,36 @@ def browser(chromium: str) -> Iterator[object]:
             launched.close()
 
 
-def _open(browser, base: str, path: str, wanted: str):  # type: ignore[no-untyped-def]
+class OutsideRequests:
+    """Every request a page makes to a host other than the dashboard's own, refused and remembered."""
+
+    def __init__(self, base: str) -> None:
+        self.own = urlsplit(base).netloc
+        self.seen: list[str] = []
+
+    def watch(self, page) -> None:  # type: ignore[no-untyped-def]
+        # Refused, not merely noted: the test never reaches the internet, and the page must cope without it.
+        page.route("**/*", self._route)
+        page.on("websocket", lambda socket: self._check(socket.url))
+
+    def _route(self, route) -> None:  # type: ignore[no-untyped-def]
+        if self._check(route.request.url):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    def _check(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in {"data", "blob", "about"} or parts.netloc == self.own:
+            return True
+        self.seen.append(url)
+        return False
+
+
+def _open(browser, base: str, path: str, wanted: str, outside: OutsideRequests | None = None):  # type: ignore[no-untyped-def]
     """Open a page and wait until the metric labelled `wanted` is on screen; return the page."""
     page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    (outside or OutsideRequests(base)).watch(page)
     page.goto(base + path)
     deadline = time.monotonic() + 60
     while wanted not in _metrics(page):
@@ -151,9 +183,64 @@ def _metrics(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return found
 
 
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: SMART_OFFICE_SCREENSHOTS_DIR, else a temporary directory."""
+    chosen = os.environ.get(SCREENSHOTS_ENV)
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(page, folder: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _outside_links(page, own: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """URLs the document points the browser at on another host (icons, styles, scripts, images, frames).
+
+    Headless Chromium may not fetch everything a document links (a favicon, say), so the links are read too.
+    """
+    urls = page.eval_on_selector_all(
+        "link[href], script[src], img[src], iframe[src], source[src]",
+        "nodes => nodes.map(n => n.href || n.src)",
+    )
+    return [url for url in urls if urlsplit(url).scheme in {"http", "https"} and urlsplit(url).netloc != own]
+
+
+def _cells(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The text of every table cell on the page that the browser exposes (dataframes are drawn on a canvas;
+    their accessible grid holds the cells in view)."""
+    return [
+        text.strip()
+        for text in page.eval_on_selector_all(
+            "[role=gridcell], td, th", "nodes => nodes.map(n => n.innerText || n.textContent || '')"
+        )
+    ]
+
+
+def _check_page(page, outside: OutsideRequests) -> None:  # type: ignore[no-untyped-def]
+    """No request and no link to another host; no cell reading "None"; no table wider than its place."""
+    # The grids fill in after the script has finished; wait until every visible table (one in a closed
+    # expander draws nothing) shows its cells.
+    page.wait_for_function(
+        """() => {
+            const tables = [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+                .filter(t => t.checkVisibility());
+            return tables.length > 0 && tables.every(t => t.querySelector('[role=gridcell]'));
+        }""",
+        timeout=30_000,
+    )
+    assert outside.seen == []
+    assert _outside_links(page, outside.own) == []
+    cells = _cells(page)
+    assert cells, "no table cell found on the page: the check below would prove nothing"
+    assert "None" not in cells
+    clipped = page.eval_on_selector_all(
+        '[data-testid="stDataFrame"] .dvn-scroller',
+        "nodes => nodes.filter(n => n.scrollWidth > n.clientWidth + 1).length",
+    )
+    assert clipped == 0, "a table is wider than the page and cuts off its right-hand columns"
 
 
 def _check_no_password(page, log: Path) -> None:  # type: ignore[no-untyped-def]
@@ -165,6 +252,7 @@ def test_every_page_shows_the_marts_numbers(
     browser,  # type: ignore[no-untyped-def]
     dashboard: tuple[str, Path],
     superuser: psycopg.Connection,
+    screenshots: Path,
 ) -> None:
     base, log = dashboard
     worst_tenant, worst_name, worst_pct, rank, size = superuser.execute(
@@ -177,42 +265,50 @@ def test_every_page_shows_the_marts_numbers(
         "where run_started_at = (select max(run_started_at) from marts.fct_ingestion_coverage)"
     ).fetchone()
 
-    page = _open(browser, base, "/", "Lowest score")
+    outside = OutsideRequests(base)
+    page = _open(browser, base, "/", "Lowest score", outside)
     shown = _metrics(page)
     assert shown["Lowest score"] == fmt.pct(worst_pct)
     assert shown["Loaded"] == f"{loaded} of {attempted}"
     assert worst_name in page.inner_text("body")
-    _shot(page, "portfolio")
+    _check_page(page, outside)
+    _shot(page, screenshots, "portfolio")
     _check_no_password(page, log)
 
-    page = _open(browser, base, f"/customer?customer={worst_tenant}", "Secure Score")
+    outside = OutsideRequests(base)
+    page = _open(browser, base, f"/customer?customer={worst_tenant}", "Secure Score", outside)
     shown = _metrics(page)
     assert shown["Secure Score"] == fmt.pct(worst_pct)
     assert shown["Rank in portfolio"] == f"{rank} of {size}"
     assert page.locator("h2", has_text=worst_name).count() == 1
-    _shot(page, "customer")
+    _check_page(page, outside)
+    _shot(page, screenshots, "customer")
     _check_no_password(page, log)
 
     (latest,) = superuser.execute("select max(score_date) from marts.fct_secure_scores").fetchone()
-    (created_high,) = superuser.execute(
+    (created,) = superuser.execute(
         # A customer counts from the day its alert history is complete (fct_tenant_history), as on the page.
         "select count(*) from marts.fct_alerts as a left join marts.fct_tenant_history as h "
-        "on h.tenant_id = a.tenant_id and h.dataset = 'alerts_v2' where severity = 'high' "
-        "and created_date >= coalesce(h.complete_from_date, created_date) "
+        "on h.tenant_id = a.tenant_id and h.dataset = 'alerts_v2' "
+        "where created_date >= coalesce(h.complete_from_date, created_date) "
         "and created_date between %s::date - 89 and %s",
         (latest, latest),
     ).fetchone()
-    page = _open(browser, base, "/alerts?severity=high", "Alerts created")
-    assert _metrics(page)["Alerts created"] == fmt.count(created_high)
-    _shot(page, "alerts")
+    outside = OutsideRequests(base)
+    page = _open(browser, base, "/alerts", "Alerts created", outside)
+    assert _metrics(page)["Alerts created"] == fmt.count(created)
+    _check_page(page, outside)
+    _shot(page, screenshots, "alerts")
     _check_no_password(page, log)
 
     (points,) = superuser.execute(
         "select sum(score_gain_points) from marts.rpt_opportunities where not is_risk_accepted"
     ).fetchone()
-    page = _open(browser, base, "/opportunities", "Points available")
+    outside = OutsideRequests(base)
+    page = _open(browser, base, "/opportunities", "Points available", outside)
     assert float(_metrics(page)["Points available"].replace(",", "")) == pytest.approx(points, abs=0.051)
-    _shot(page, "opportunities")
+    _check_page(page, outside)
+    _shot(page, screenshots, "opportunities")
     _check_no_password(page, log)
 
 
@@ -220,6 +316,7 @@ def test_choosing_a_filter_updates_the_url_for_sharing(
     browser,  # type: ignore[no-untyped-def]
     dashboard: tuple[str, Path],
     superuser: psycopg.Connection,
+    screenshots: Path,
 ) -> None:
     base, _ = dashboard
     page = _open(browser, base, "/alerts", "Alerts created")
@@ -244,4 +341,4 @@ def test_choosing_a_filter_updates_the_url_for_sharing(
     # The shared link opens the same view in a new session.
     shared = _open(browser, base, urlsplit(page.url).path + "?" + urlsplit(page.url).query, "Alerts created")
     assert _metrics(shared)["Alerts created"] == fmt.count(created_high)
-    _shot(shared, "alerts-high-only")
+    _shot(shared, screenshots, "alerts-high-only")

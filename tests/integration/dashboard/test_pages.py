@@ -456,3 +456,89 @@ def test_the_customer_page_says_from_when_the_customers_alert_history_is_complet
     app = open_page(monkeypatch, marts_warehouse[0], "customer", customer=other)
     assert "alert history is complete from" not in texts(app)
     assert not [rule for spec in chart_specs(app) for rule in dashed_rules(spec)]
+
+
+# ------------------------------------------------------------------------------------------------ polish
+
+
+def _worst_tenant(conn: psycopg.Connection) -> str:
+    return _one(
+        conn,
+        "select tenant_id::text from marts.rpt_customer_posture where secure_score_pct is not null "
+        "order by open_high_severity_alerts desc, tenant_id limit 1",
+    )[0]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_cell_reads_none(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+    page: str,
+) -> None:
+    """A missing value shows as a dash (Streamlit draws the word "None" unless told), and no value the page
+    shows as text is the word either (Microsoft rates some controls' user impact "None")."""
+    query = {"customer": _worst_tenant(superuser)} if page == "customer" else {}
+    app = open_page(monkeypatch, marts_warehouse[0], page, **query)
+    tables = list(app.dataframe)
+    assert tables
+    assert [table.proto.placeholder for table in tables] == [fmt.DASH] * len(tables)
+    for table in tables:
+        text = table.value.select_dtypes(include=["object", "str"])
+        assert not text.isin(["None"]).any().any(), text.columns.tolist()
+
+
+def _labels(app, column: str) -> set[str]:  # type: ignore[no-untyped-def]
+    """The values of `column` across the page's charts."""
+    return {
+        str(value)
+        for spec in chart_specs(app)
+        for rows in spec["datasets"].values()
+        if column in rows.columns
+        for value in rows[column]
+    }
+
+
+def test_alerts_page_names_products_categories_and_techniques_from_the_marts(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    app = open_page(monkeypatch, marts_warehouse[0], "alerts")
+    labels = _labels(app, "value")
+    sources = superuser.execute(
+        "select distinct service_source, service_source_name from marts.fct_alert_volume_daily"
+    ).fetchall()
+    # Product names as the mart gives them, never the serviceSource member.
+    assert {name for _, name in sources if name} & labels
+    assert not {source for source, _ in sources} & labels
+    categories = [
+        c for (c,) in superuser.execute("select distinct category from marts.fct_alerts").fetchall() if c
+    ]
+    assert "CommandAndControl" in categories or "InitialAccess" in categories
+    # Categories in words; a one-word category reads the same both ways.
+    shown_categories = {fmt.category(c) for c in categories}
+    assert "Initial access" in labels or "Command and control" in labels
+    assert not set(categories) & (labels - shown_categories)
+    (top_id, top_name) = _one(
+        superuser,
+        "select t.technique, d.technique_name from marts.fct_alerts as a cross join lateral "
+        "unnest(a.mitre_techniques) as t(technique) join marts.dim_mitre_techniques as d on d.technique_id = "
+        "t.technique group by t.technique, d.technique_name order by count(*) desc limit 1",
+    )
+    assert f"{top_id} {top_name}" in _labels(app, "technique")
+
+
+def test_opportunities_note_counts_pairs_and_controls_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    pairs, controls = _one(
+        superuser,
+        "select count(*), count(distinct control_id) from marts.rpt_opportunities where is_risk_accepted",
+    )
+    assert pairs > controls > 0, "the generated portfolio has controls ignored by several customers"
+    app = open_page(monkeypatch, marts_warehouse[0], "opportunities")
+    assert fmt.risk_accepted_note(pairs, controls) in texts(app)
+    assert f"{pairs} customer-control pairs ({controls} different controls)" in texts(app)

@@ -39,6 +39,21 @@ def test_line_chart_breaks_lines_at_missing_days_and_draws_the_band() -> None:
     assert "<script" not in chart
 
 
+def test_line_chart_date_labels_stay_inside_the_image() -> None:
+    days = [date(2026, 9, 2) + timedelta(days=i) for i in range(91)]
+    chart = svg.line_chart(days, {"Median": ([50.0] * 91, "#0d47a1", False)}, "Trend", width=720)
+    root = ET.fromstring(chart)  # noqa: S314
+    width = float(root.get("width"))
+    labels = {t.text: t for t in root.findall("s:text", NS) if t.text and t.text.endswith("2026")}
+    assert set(labels) == {"02 Sep 2026", "17 Oct 2026", "01 Dec 2026"}
+    # About 6 px a character at 11 px: where each label starts and ends, by its anchor.
+    for text, node in labels.items():
+        x, extent = float(node.get("x")), 6 * len(text)
+        start = {"start": x, "middle": x - extent / 2, "end": x - extent}[node.get("text-anchor")]
+        assert start >= 0, (text, start)
+        assert start + extent <= width, (text, start, extent, width)
+
+
 def test_line_chart_without_data_says_so() -> None:
     assert "No data in this range." in svg.line_chart([], {}, "Trend")
 

@@ -25,6 +25,15 @@
 -- is counted from fct_alerts, not read from the previous build.
 with
 
+service_sources as (
+
+    select
+        service_source,
+        service_source_name
+    from {{ ref('service_sources') }}
+
+),
+
 alerts as (
 
     select
@@ -211,20 +220,23 @@ daily as (
 final as (
 
     select
-        {{ surrogate_key(['tenant_id', 'activity_date', 'severity', 'service_source']) }} as alert_volume_id,
-        tenant_id,
-        activity_date,
-        severity,
-        service_source,
-        alerts_created,
-        alerts_resolved,
-        carried_backlog + sum(alerts_created - alerts_closed) over (
-            partition by tenant_id, severity, service_source
-            order by activity_date
+        {{ surrogate_key(['daily.tenant_id', 'daily.activity_date', 'daily.severity', 'daily.service_source']) }}
+            as alert_volume_id,
+        daily.tenant_id,
+        daily.activity_date,
+        daily.severity,
+        daily.service_source,
+        service_sources.service_source_name,
+        daily.alerts_created,
+        daily.alerts_resolved,
+        daily.carried_backlog + sum(daily.alerts_created - daily.alerts_closed) over (
+            partition by daily.tenant_id, daily.severity, daily.service_source
+            order by daily.activity_date
             rows between unbounded preceding and current row
         ) as open_backlog,
         (select max(newest.extracted_at) from alerts as newest) as extracted_at
     from daily
+    left join service_sources on daily.service_source = service_sources.service_source
 
 )
 

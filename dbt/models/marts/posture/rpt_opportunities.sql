@@ -1,4 +1,4 @@
--- The seed's "targeted offers": every opportunity of a current customer (int_opportunities_identified), with
+-- Targeted offers: every opportunity of a current customer (int_opportunities_identified), with
 -- what it would add to their score and what it costs them, ready to sort by gain per effort.
 with
 

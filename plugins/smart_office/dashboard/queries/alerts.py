@@ -14,6 +14,7 @@ from smart_office.dashboard.queries.marts import Reader, mart
 
 ALERTS = mart("fct_alerts")
 ALERT_VOLUME = mart("fct_alert_volume_daily")
+TECHNIQUES = mart("dim_mitre_techniques")
 
 
 BACKLOG_AGE_BANDS: tuple[tuple[str, int], ...] = (
@@ -42,19 +43,24 @@ def _alert_conditions(filters: Filters) -> tuple[sql.Composable, dict[str, Any]]
     return sql.SQL("").join(sql.SQL(" and ") + part for part in parts), params
 
 
-def alert_source_options(reader: Reader) -> list[str]:
-    """Service sources seen so far (the volume mart carries every combination to its last day)."""
+def alert_source_options(reader: Reader) -> dict[str, str | None]:
+    """Service sources seen so far and their product names (service_source_name; None where the mart has none),
+    from the volume mart, which carries every combination to its last day."""
     found = reader.frame(
         sql.SQL(
             """
-            select distinct service_source
+            select service_source, max(service_source_name) as service_source_name
             from {volume}
             where activity_date = (select max(activity_date) from {volume}) and service_source is not null
+            group by service_source
             order by service_source
             """
         ).format(volume=ALERT_VOLUME)
     )
-    return [str(value) for value in found["service_source"]]
+    return {
+        str(source): None if pd.isna(name) else str(name)
+        for source, name in zip(found["service_source"], found["service_source_name"], strict=True)
+    }
 
 
 def alerts_created_daily(reader: Reader, filters: Filters, start: date, end: date) -> pd.DataFrame:
@@ -142,19 +148,26 @@ def alert_breakdowns(
 def mitre_techniques(
     reader: Reader, filters: Filters, start: date, end: date, limit: int = 15
 ) -> pd.DataFrame:
-    """MITRE ATT&CK techniques of the alerts created in the range, most frequent first."""
+    """MITRE ATT&CK techniques of the alerts created in the range, most frequent first, with ATT&CK's name
+    (technique_name; null for an id dim_mitre_techniques does not list)."""
     conditions, params = _alert_conditions(filters)
     return reader.frame(
         sql.SQL(
             """
-            select technique, count(*) as alerts
-            from {alerts} cross join lateral unnest(mitre_techniques) as technique
-            where created_date between %(start)s and %(end)s{conditions}
-            group by technique
-            order by alerts desc, technique
-            limit %(limit)s
+            with counted as (
+                select technique, count(*) as alerts
+                from {alerts} cross join lateral unnest(mitre_techniques) as technique
+                where created_date between %(start)s and %(end)s{conditions}
+                group by technique
+                order by alerts desc, technique
+                limit %(limit)s
+            )
+            select counted.technique, techniques.technique_name, counted.alerts
+            from counted
+            left join {techniques} as techniques on counted.technique = techniques.technique_id
+            order by counted.alerts desc, counted.technique
             """
-        ).format(alerts=ALERTS, conditions=conditions),
+        ).format(alerts=ALERTS, techniques=TECHNIQUES, conditions=conditions),
         {**params, "start": start, "end": end, "limit": limit},
     )
 

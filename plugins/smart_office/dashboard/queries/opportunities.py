@@ -61,6 +61,8 @@ def opportunities_by_control(reader: Reader, tenant_id: str | None = None, limit
 
 
 def opportunity_totals(reader: Reader, tenant_id: str | None = None) -> pd.Series:
+    """Open opportunities (control x customer pairs, risk not accepted): how many, over how many controls and
+    customers, the points they would add; and the pairs left out as risk accepted, and over how many controls."""
     condition, params = _tenant_condition(tenant_id)
     return reader.frame(
         sql.SQL(
@@ -70,7 +72,8 @@ def opportunity_totals(reader: Reader, tenant_id: str | None = None) -> pd.Serie
                 count(distinct control_id) filter (where not is_risk_accepted) as controls,
                 count(distinct tenant_id) filter (where not is_risk_accepted) as customers,
                 coalesce(sum(score_gain_points) filter (where not is_risk_accepted), 0)::double precision as points,
-                count(*) filter (where is_risk_accepted) as risk_accepted
+                count(*) filter (where is_risk_accepted) as risk_accepted,
+                count(distinct control_id) filter (where is_risk_accepted) as risk_accepted_controls
             from {opportunities} as opportunities
             where true{condition}
             """

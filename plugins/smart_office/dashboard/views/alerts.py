@@ -19,6 +19,7 @@ from smart_office.dashboard.layout import (
     explain_missing_data,
     page_header,
     sidebar_filters,
+    table,
     warehouse_status,
 )
 from smart_office.dashboard.queries import alerts as queries
@@ -33,7 +34,7 @@ def _resolution_table(stats: pd.DataFrame) -> None:
         order=stats["severity"].map(lambda s: order.get(s, len(order))),
         severity=stats["severity"].map(lambda s: "All severities" if s == "all" else s.capitalize()),
     ).sort_values("order")
-    st.dataframe(
+    table(
         view[
             [
                 "severity",
@@ -123,23 +124,22 @@ def _backlog_trend(filters: Filters, start: date, end: date, from_day: date | No
     )
 
 
-def _where_alerts_come_from(filters: Filters, start: date, end: date) -> None:
-    """Three rankings side by side: by product, by category, and the top MITRE techniques."""
-    left, middle, right = st.columns(3)
+def _where_alerts_come_from(filters: Filters, start: date, end: date, names: dict[str, str | None]) -> None:
+    """Product and category side by side, then the top MITRE techniques across the page (their names are long)."""
+    left, right = st.columns(2)
     breakdowns = load(queries.alert_breakdowns, filters, start, end)
     with left:
-        _by_product(breakdowns)
-    with middle:
-        _by_category(breakdowns)
+        _by_product(breakdowns, names)
     with right:
-        _top_techniques(filters, start, end)
+        _by_category(breakdowns)
+    _top_techniques(filters, start, end)
 
 
-def _by_product(breakdowns: pd.DataFrame) -> None:
-    """Alerts ranked by the Defender product that raised them."""
+def _by_product(breakdowns: pd.DataFrame, names: dict[str, str | None]) -> None:
+    """Alerts ranked by the Defender product that raised them (names from fct_alert_volume_daily)."""
     st.subheader("By product")
     by_source = breakdowns[breakdowns["dimension"] == "service_source"]
-    by_source = by_source.assign(value=by_source["value"].map(fmt.source_name))
+    by_source = by_source.assign(value=by_source["value"].map(lambda source: fmt.source_name(source, names)))
     st.altair_chart(charts.ranked_bars(by_source, "value", "alerts", "Alerts"), width="stretch")
 
 
@@ -147,6 +147,7 @@ def _by_category(breakdowns: pd.DataFrame) -> None:
     """Alerts ranked by category."""
     st.subheader("By category")
     by_category = breakdowns[breakdowns["dimension"] == "category"]
+    by_category = by_category.assign(value=by_category["value"].map(fmt.category))
     st.altair_chart(charts.ranked_bars(by_category, "value", "alerts", "Alerts", "#6a1b9a"), width="stretch")
 
 
@@ -157,9 +158,14 @@ def _top_techniques(filters: Filters, start: date, end: date) -> None:
     if techniques.empty:
         empty_state("No MITRE ATT&CK techniques on these alerts.")
     else:
+        named = techniques.assign(
+            technique=[
+                fmt.technique(t, n)
+                for t, n in zip(techniques["technique"], techniques["technique_name"], strict=True)
+            ]
+        )
         st.altair_chart(
-            charts.ranked_bars(techniques, "technique", "alerts", "Alerts", "#00838f"),
-            width="stretch",
+            charts.ranked_bars(named, "technique", "alerts", "Alerts", "#00838f"), width="stretch"
         )
 
 
@@ -223,7 +229,7 @@ def render() -> None:
     else:
         from_day = _volume_by_day(volume, filters, start, end)
         _backlog_trend(filters, start, end, from_day)
-        _where_alerts_come_from(filters, start, end)
+        _where_alerts_come_from(filters, start, end, sources)
     _backlog_by_age(backlog, filters, status.as_of)
     _time_to_resolve(stats, overall, start, end)
 

@@ -20,6 +20,7 @@ from smart_office.dashboard.layout import (
     explain_missing_data,
     page_header,
     sidebar_filters,
+    table,
     warehouse_status,
 )
 from smart_office.dashboard.queries import alerts as alerts_queries
@@ -77,8 +78,12 @@ def _controls(tenant_id: str) -> None:
         f"{fmt.count((~controls['is_implemented']).sum())} of {fmt.count(len(controls))} applicable controls are "
         f"not fully implemented, worth {fmt.points(controls['points_gap'].sum())} points."
     )
-    st.dataframe(
-        view.assign(control_state=view["control_state"].map(fmt.label))[
+    table(
+        view.assign(
+            control_state=view["control_state"].map(fmt.label),
+            user_impact=view["user_impact"].map(lambda v: fmt.rating(v, "none")),
+            implementation_cost=view["implementation_cost"].map(lambda v: fmt.rating(v, "none")),
+        )[
             [
                 "title",
                 "category",
@@ -94,18 +99,19 @@ def _controls(tenant_id: str) -> None:
             ]
         ],
         hide_index=True,
+        # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar.
         column_config={
-            "title": st.column_config.TextColumn("Control", pinned=True, width="large"),
-            "category": "Category",
-            "points_gap": st.column_config.NumberColumn("Points gap", format="%.2f"),
-            "score": st.column_config.NumberColumn("Points", format="%.2f"),
-            "max_score": st.column_config.NumberColumn("Max", format="%.0f"),
-            "score_impact_pct": st.column_config.NumberColumn("Score gain (pp)", format="%.1f"),
-            "user_impact": "User impact",
-            "implementation_cost": "Cost",
-            "tier": "Tier",
-            "control_state": "State",
-            "action_url": st.column_config.LinkColumn("Action", display_text="Open in Microsoft 365"),
+            "title": st.column_config.TextColumn("Control", pinned=True, width=220),
+            "category": st.column_config.TextColumn("Category", width=75),
+            "points_gap": st.column_config.NumberColumn("Points gap", format="%.2f", width=75),
+            "score": st.column_config.NumberColumn("Points", format="%.2f", width=60),
+            "max_score": st.column_config.NumberColumn("Max", format="%.0f", width=45),
+            "score_impact_pct": st.column_config.NumberColumn("Score gain (pp)", format="%.1f", width=90),
+            "user_impact": st.column_config.TextColumn("User impact", width=80),
+            "implementation_cost": st.column_config.TextColumn("Cost", width=70),
+            "tier": st.column_config.TextColumn("Tier", width=80),
+            "control_state": st.column_config.TextColumn("State", width=80),
+            "action_url": st.column_config.LinkColumn("Action", display_text="Open", width=55),
         },
         key="customer_controls",
     )
@@ -138,10 +144,12 @@ def _open_high_alerts(tenant_id: str, as_of: datetime | None) -> None:
     if open_high.empty:
         st.success("No open high-severity alerts.")
         return
-    st.dataframe(
+    names = load(alerts_queries.alert_source_options)
+    table(
         open_high.assign(
-            service_source=open_high["service_source"].map(fmt.source_name),
+            service_source=open_high["service_source"].map(lambda source: fmt.source_name(source, names)),
             status=open_high["status"].map(fmt.label),
+            category=open_high["category"].map(fmt.category),
         )[
             [
                 "title",
@@ -155,15 +163,16 @@ def _open_high_alerts(tenant_id: str, as_of: datetime | None) -> None:
             ]
         ],
         hide_index=True,
+        # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar.
         column_config={
-            "title": st.column_config.TextColumn("Alert", width="large"),
-            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
-            "age_days": st.column_config.NumberColumn("Age (days)", format="%.1f"),
-            "status": "Status",
-            "service_source": "Product",
-            "category": "Category",
-            "assigned_to": "Assigned to",
-            "alert_web_url": st.column_config.LinkColumn("Defender", display_text="Open"),
+            "title": st.column_config.TextColumn("Alert", width=230),
+            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm", width=120),
+            "age_days": st.column_config.NumberColumn("Age (days)", format="%.1f", width=70),
+            "status": st.column_config.TextColumn("Status", width=80),
+            "service_source": st.column_config.TextColumn("Product", width=145),
+            "category": st.column_config.TextColumn("Category", width=115),
+            "assigned_to": st.column_config.TextColumn("Assigned to", width=115),
+            "alert_web_url": st.column_config.LinkColumn("Defender", display_text="Open", width=60),
         },
         key="customer_open_high",
     )

@@ -14,6 +14,7 @@ from smart_office.dashboard.layout import (
     explain_missing_data,
     page_header,
     sidebar_filters,
+    table,
     warehouse_status,
 )
 from smart_office.dashboard.queries import customer as customer_queries
@@ -51,13 +52,13 @@ def _csv_download(tenant_id: str | None) -> None:
 
 def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | None) -> None:
     """The controls left unimplemented, ranked, with what the ranking leaves out and the CSV download."""
-    st.caption(
-        f"Excludes {fmt.count(totals['risk_accepted'])} controls whose risk the customer accepted, deprecated "
-        "controls and controls that do not apply to the customer's licences."
-    )
+    st.caption(fmt.risk_accepted_note(int(totals["risk_accepted"]), int(totals["risk_accepted_controls"])))
     _csv_download(tenant_id)
-    st.dataframe(
-        by_control[
+    table(
+        by_control.assign(
+            user_impact=by_control["user_impact"].map(lambda v: fmt.rating(v, "none")),
+            implementation_cost=by_control["implementation_cost"].map(lambda v: fmt.rating(v, "none")),
+        )[
             [
                 "title",
                 "category",
@@ -71,16 +72,23 @@ def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | No
             ]
         ],
         hide_index=True,
+        # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar.
         column_config={
-            "title": st.column_config.TextColumn("Control", pinned=True, width="large"),
-            "category": "Category",
-            "customers": st.column_config.NumberColumn("Customers without it", format="localized"),
-            "adoption_rate": st.column_config.NumberColumn("Adopted by", format="percent"),
-            "points": st.column_config.NumberColumn("Points it would add", format="%.1f"),
-            "avg_gain_pct": st.column_config.NumberColumn("Avg score gain (pp)", format="%.2f"),
-            "user_impact": "User impact",
-            "implementation_cost": "Cost",
-            "tier": "Tier",
+            "title": st.column_config.TextColumn("Control", pinned=True, width=270),
+            "category": st.column_config.TextColumn("Category", width=75),
+            "customers": st.column_config.NumberColumn(
+                "Without it", format="localized", width=95, help="Customers without the control"
+            ),
+            "adoption_rate": st.column_config.NumberColumn("Adopted by", format="percent", width=75),
+            "points": st.column_config.NumberColumn(
+                "Points to add", format="%.1f", width=95, help="Points it would add across these customers"
+            ),
+            "avg_gain_pct": st.column_config.NumberColumn(
+                "Avg gain (pp)", format="%.2f", width=95, help="Average Secure Score gain per customer"
+            ),
+            "user_impact": st.column_config.TextColumn("User impact", width=80),
+            "implementation_cost": st.column_config.TextColumn("Cost", width=70),
+            "tier": st.column_config.TextColumn("Tier", width=75),
         },
         key="opportunities_by_control",
     )
@@ -98,7 +106,7 @@ def _which_customers(by_control: pd.DataFrame, tenant_id: str | None) -> None:
         key="opportunity_control",
     )
     who = load(queries.opportunity_customers, control_id, tenant_id)
-    st.dataframe(
+    table(
         who.assign(control_state=who["control_state"].map(fmt.label)).drop(columns=["tenant_id"]),
         hide_index=True,
         column_config={

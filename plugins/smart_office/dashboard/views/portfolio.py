@@ -18,6 +18,7 @@ from smart_office.dashboard.layout import (
     explain_missing_data,
     page_header,
     sidebar_filters,
+    table,
     warehouse_status,
 )
 from smart_office.dashboard.queries import history as history_queries
@@ -52,7 +53,7 @@ def _coverage(status: WarehouseStatus) -> None:
     reasons = frame[frame["outcome"] != "loaded"].assign(
         outcome=lambda f: f["outcome"].map(_OUTCOME_LABELS), reason=lambda f: f["reason"].map(fmt.reason)
     )
-    st.dataframe(
+    table(
         reasons,
         hide_index=True,
         column_config={
@@ -70,7 +71,7 @@ def _freshness() -> None:
     if summary.empty:
         empty_state("No dataset has been loaded for any customer yet.")
         return
-    st.dataframe(
+    table(
         summary.assign(dataset=summary["dataset"].map(fmt.dataset)),
         hide_index=True,
         column_config={
@@ -89,7 +90,7 @@ def _freshness() -> None:
         with st.expander(
             f"{fmt.count(stale['tenant_id'].nunique())} customers with data behind the last run"
         ):
-            st.dataframe(
+            table(
                 stale.drop(columns=["tenant_id"]).assign(
                     dataset=lambda f: f["dataset"].map(fmt.dataset),
                     last_state=lambda f: f["last_state"].map(fmt.reason),
@@ -121,7 +122,7 @@ def _data_issues() -> None:
         "that could not be landed (*quarantined*). Only these customers' figures are affected; every record is "
         "listed in `marts.fct_data_issues`."
     )
-    st.dataframe(
+    table(
         issues.drop(columns=["tenant_id"]),
         hide_index=True,
         column_config={
@@ -145,7 +146,7 @@ def _ranking() -> None:
         empty_state("No customer has a Secure Score yet.")
     else:
         view = ranked.assign(link="customer?customer=" + ranked["tenant_id"])
-        st.dataframe(
+        table(
             view[
                 [
                     "company_name",
@@ -160,22 +161,36 @@ def _ranking() -> None:
                 ]
             ],
             hide_index=True,
+            # Widths that add up to the page's width at 1400 px, so no column is cut off behind a scroll bar;
+            # short headers, the full meaning in their help.
             column_config={
-                "company_name": st.column_config.TextColumn("Customer", pinned=True),
+                "company_name": st.column_config.TextColumn("Customer", pinned=True, width=190),
                 "secure_score_pct": st.column_config.ProgressColumn(
-                    "Secure Score", min_value=0, max_value=100, format="%.1f%%"
+                    "Secure Score", min_value=0, max_value=100, format="%.1f%%", width=125
                 ),
-                "score_change_30d_pct": st.column_config.NumberColumn("30-day change (pp)", format="%+.1f"),
+                "score_change_30d_pct": st.column_config.NumberColumn(
+                    "30-day (pp)", format="%+.1f", width=80, help="Change over 30 days, percentage points"
+                ),
                 "gap_to_similar_size_pct": st.column_config.NumberColumn(
-                    "vs similar size (pp)", format="%+.1f"
+                    "vs similar (pp)",
+                    format="%+.1f",
+                    width=100,
+                    help="Against Microsoft's average for tenants of similar size, percentage points",
                 ),
-                "open_high_severity_alerts": st.column_config.NumberColumn("Open high alerts", format="%d"),
-                "points_available": st.column_config.NumberColumn("Points available", format="%.1f"),
-                "latest_score_date": st.column_config.DateColumn("Score of", format="YYYY-MM-DD"),
+                "open_high_severity_alerts": st.column_config.NumberColumn(
+                    "Open high", format="%d", width=75, help="Open high-severity alerts"
+                ),
+                "points_available": st.column_config.NumberColumn(
+                    "Points available", format="%.1f", width=105
+                ),
+                "latest_score_date": st.column_config.DateColumn("Score of", format="YYYY-MM-DD", width=85),
                 "hours_behind_latest_run": st.column_config.NumberColumn(
-                    "Hours behind last run", format="%.0f"
+                    "Hours behind",
+                    format="%.0f",
+                    width=90,
+                    help="Hours the Secure Score is behind the last run",
                 ),
-                "link": st.column_config.LinkColumn("Details", display_text="Open"),
+                "link": st.column_config.LinkColumn("Details", display_text="Open", width=60),
             },
             key="ranked_customers",
         )
@@ -190,7 +205,7 @@ def _unscored() -> None:
             "ranking or the figures above.",
             icon="⚠️",
         )
-        st.dataframe(
+        table(
             unscored.drop(columns=["tenant_id"]).assign(
                 access_state=lambda f: f["access_state"].map(fmt.reason),
                 last_state=lambda f: f["last_state"].map(fmt.reason),
