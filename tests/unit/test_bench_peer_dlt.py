@@ -19,12 +19,12 @@ import peer_dlt  # noqa: E402
 def _runs() -> dict[str, dict[str, dict[str, Any]]]:
     return {
         "project": {
-            "first": {"wall_s": 10.0, "rows": 100, "requests_per_tenant": 2.0, "peak_rss_mb": 100.0},
-            "daily": {"wall_s": 2.0, "rows": 10, "requests_per_tenant": 2.0, "peak_rss_mb": 0},
+            "first": {"wall_s": 10.0, "rows": 100, "requests_per_tenant": 2.0, "max_process_rss_mb": 100.0},
+            "daily": {"wall_s": 2.0, "rows": 10, "requests_per_tenant": 2.0, "max_process_rss_mb": 0},
         },
         "dlt": {
-            "first": {"wall_s": 40.0, "rows": 100, "requests_per_tenant": 9.0, "peak_rss_mb": 250.0},
-            "daily": {"wall_s": 7.0, "rows": 5, "requests_per_tenant": 5.0, "peak_rss_mb": 90.0},
+            "first": {"wall_s": 40.0, "rows": 100, "requests_per_tenant": 9.0, "max_process_rss_mb": 250.0},
+            "daily": {"wall_s": 7.0, "rows": 5, "requests_per_tenant": 5.0, "max_process_rss_mb": 90.0},
         },
     }
 
@@ -36,7 +36,7 @@ def test_ratios_are_the_other_side_over_the_project() -> None:
     assert rows[("daily", "rows")]["ratios"] == {"dlt": 0.5}
     assert rows[("first", "requests/tenant")]["values"] == {"project": 2.0, "dlt": 9.0}
     # A zero or missing measurement gives no ratio rather than a division error.
-    assert rows[("daily", "peak RSS MB")]["ratios"] == {"dlt": None}
+    assert rows[("daily", "max process RSS MB")]["ratios"] == {"dlt": None}
     assert rows[("first", "emulator CPU s")]["ratios"] == {"dlt": None}
 
 
