@@ -12,7 +12,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property screenshots lint fmt lock bench-emulator bench-extract bench-dbt bench-staging clean docs
+.PHONY: help install demo test test-faults test-unit test-deploy test-distributed test-property screenshots lint fmt lock bench-emulator bench-extract bench-peer-dlt bench-dbt bench-staging clean docs
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,9 @@ bench-emulator: install ## Measure the emulator's alerts_v2 throughput (pages/s,
 
 bench-extract: install ## Pipeline vs floor on 1,000 emulated tenants (TENANTS=n to change)
 	$(BIN)/python bench/extract_throughput.py --tenants $(or $(TENANTS),1000)
+
+bench-peer-dlt: install ## The pipeline vs dlt rest_api on the same emulator, ratio table (TENANTS=n, default 200)
+	$(BIN)/python bench/peer_dlt.py --tenants $(or $(TENANTS),200)
 
 bench-dbt: install ## dbt full and daily incremental build on a 1-year, 1,000-tenant warehouse
 	$(BIN)/python bench/dbt_build.py --tenants $(or $(TENANTS),1000)
