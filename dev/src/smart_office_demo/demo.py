@@ -366,20 +366,20 @@ def _airflow_dags_test(
 
 
 def dbt_task_count() -> int | None:
-    """The dbt tasks Cosmos renders from the manifest: one `dbt build` per model, and a task of its own for each
-    test that reads more than one model (a relationships test runs once both sides are built)."""
+    """The dbt tasks Cosmos renders from the manifest: one per model and per seed, and a task of its own for
+    each test that reads more than one of them (a relationships test runs once both sides are built)."""
     try:
         manifest = json.loads((REPO / "dbt" / "target" / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
     nodes = manifest.get("nodes", {}).values()
-    models = sum(node.get("resource_type") == "model" for node in nodes)
-    multi_model_tests = sum(
+    built = sum(node.get("resource_type") in ("model", "seed") for node in nodes)
+    multi_parent_tests = sum(
         node.get("resource_type") == "test"
-        and sum(d.startswith("model.") for d in node.get("depends_on", {}).get("nodes", [])) > 1
+        and sum(d.startswith(("model.", "seed.")) for d in node.get("depends_on", {}).get("nodes", [])) > 1
         for node in nodes
     )
-    return models + multi_model_tests
+    return built + multi_parent_tests
 
 
 class DagTestWatch:
