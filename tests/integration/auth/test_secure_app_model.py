@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,24 @@ from tests.support.emulator import EmulatorHandle
 from tests.support.warehouse import fresh_database
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+@dataclass
+class MigratedStore:
+    """A fresh, migrated warehouse database and the encrypted token store in it."""
+
+    url: str
+    key: str
+    store: PostgresSecretStore
+
+
+@contextmanager
+def migrated_store(postgres_server_url: str) -> Iterator[MigratedStore]:
+    with fresh_database(postgres_server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        key = Fernet.generate_key().decode()
+        yield MigratedStore(url, key, PostgresSecretStore(url, [key]))
 
 
 def _browser(handle: EmulatorHandle) -> Callable[[str], object]:
@@ -89,12 +108,9 @@ def partner(
     emulator: EmulatorHandle, postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Partner]:
     """register-app + browser consent, once for the module, as a partner would run them."""
-    with fresh_database(postgres_server_url) as url:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        key = Fernet.generate_key().decode()
+    with migrated_store(postgres_server_url) as warehouse:
+        url, key, store = warehouse.url, warehouse.key, warehouse.store
         env = _env(emulator, url, tmp_path_factory.mktemp("sam"), key)
-        store = PostgresSecretStore(url, [key])
         settings = Settings.from_env(env, require_partner=False)
         registered = register_app(
             cloud=settings.cloud,
@@ -238,10 +254,8 @@ def test_exchanges_write_back_only_when_the_stored_token_is_older_than_the_age(
 ) -> None:
     handle = emulator_factory(tenants=8, fault_profile="none")
     creds = handle.partner_credentials()
-    with fresh_database(postgres_server_url) as url:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        store = PostgresSecretStore(url, [Fernet.generate_key().decode()])
+    with migrated_store(postgres_server_url) as warehouse:
+        store = warehouse.store
         start = datetime.fromisoformat(handle.admin_get("/clock")["now"])
         # Consented an hour ago (issue times are the identity service's `iat`, backdated a few minutes).
         RefreshTokenKeeper(store).initialise(creds["refresh_token"], start - timedelta(hours=1))
@@ -280,11 +294,8 @@ def test_exchange_for_fifty_tenants_makes_one_token_request_each(
 ) -> None:
     handle = emulator_factory(tenants=70, fault_profile="none")
     creds = handle.partner_credentials()
-    with fresh_database(postgres_server_url) as url:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        key = Fernet.generate_key().decode()
-        store = PostgresSecretStore(url, [key])
+    with migrated_store(postgres_server_url) as warehouse:
+        store = warehouse.store
         RefreshTokenKeeper(store).initialise(creds["refresh_token"], datetime.now(UTC))
         cloud = cloud_from_endpoints(handle.endpoints)
         exchanger = TokenExchanger(
@@ -396,10 +407,8 @@ def test_refresh_token_expiry_warning_and_expiry_on_the_emulator_clock(
 ) -> None:
     handle = emulator_factory(tenants=5, fault_profile="none")
     creds = handle.partner_credentials()
-    with fresh_database(postgres_server_url) as url:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        store = PostgresSecretStore(url, [Fernet.generate_key().decode()])
+    with migrated_store(postgres_server_url) as warehouse:
+        store = warehouse.store
         start = datetime.fromisoformat(handle.admin_get("/clock")["now"])
         keeper = RefreshTokenKeeper(store)
         keeper.initialise(creds["refresh_token"], start)
