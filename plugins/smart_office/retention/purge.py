@@ -198,7 +198,7 @@ def purge_tenant(
             tables["ops.token_store"] = secrets
         row = conn.execute(
             """
-            insert into ops.purges (purged_at, purged_by, reason, tenant_hash, key_id, tables, rows_deleted,
+            insert into ops.purges (purged_at, purged_by, reason, tenant_hash, key_id, row_counts, rows_deleted,
                 secrets_deleted, blocks_return)
             values (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)
             returning purge_id

@@ -184,7 +184,7 @@ def test_purge_leaves_no_row_of_the_tenant_anywhere(built: tuple[str, LandedPort
             == 2
         )
         stored = conn.execute(
-            "select p::text, tables, rows_deleted, reason, blocks_return, purged_by from ops.purges as p"
+            "select p::text, row_counts, rows_deleted, reason, blocks_return, purged_by from ops.purges as p"
             " where purge_id = %s",
             (record.purge_id,),
         ).fetchone()

@@ -2,7 +2,7 @@
 --
 -- ops.purges: one row per purged customer, holding no customer data: the tenant is a keyed hash
 -- (HMAC-SHA256 under SMART_OFFICE_PURGE_KEY, `key_id` naming the key by a fingerprint), never its id or name.
--- `tables` maps each table the purge deleted from to the rows it deleted. A purge on request blocks the
+-- `row_counts` maps each table the purge deleted from to the rows it deleted. A purge on request blocks the
 -- tenant from being discovered again (`blocks_return`) until `smart-office tenants readmit` sets
 -- `readmitted_at`; discovery drops a listed customer whose hash is blocked before anything of it lands.
 create table ops.purges (
@@ -12,7 +12,7 @@ create table ops.purges (
     reason text not null check (reason in ('request', 'departed')),
     tenant_hash text not null,
     key_id text not null,
-    tables jsonb not null default '{}'::jsonb,
+    row_counts jsonb not null default '{}'::jsonb,
     rows_deleted bigint not null default 0,
     secrets_deleted integer not null default 0,
     blocks_return boolean not null,
