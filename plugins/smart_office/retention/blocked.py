@@ -10,6 +10,7 @@ import psycopg
 
 from smart_office.retention.purge import PurgeError, ablocked_hashes, tenant_hash
 from smart_office.retention.settings import PURGE_KEY
+from smart_office.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ async def drop_purged(
         return customers, relationships, 0
     key = key or os.environ.get(PURGE_KEY, "").strip()
     if not key:
-        raise PurgeError(
+        raise SettingsError(
             f"{PURGE_KEY} is not set, and customers purged on request must be kept out of discovery"
         )
     hashes: dict[str, bool] = {}

@@ -28,6 +28,7 @@ from smart_office.retention.purge import (
     tenant_scoped_tables,
 )
 from smart_office.retention.settings import RetentionSettings
+from smart_office.settings import SettingsError
 from smart_office.warehouse.migrations import migrate
 from tests.integration.retention.conftest import PURGE_KEY
 from tests.support.marts_data import LandedPortfolio, MartsDataSpec, build_marts
@@ -243,7 +244,7 @@ def test_a_purged_tenant_partner_center_still_lists_stays_out_until_readmitted(
         assert tables_mentioning(conn, tenant) == {}, "nothing of it landed again"
 
     monkeypatch.delenv("SMART_OFFICE_PURGE_KEY")
-    with pytest.raises(PurgeError, match="SMART_OFFICE_PURGE_KEY"):
+    with pytest.raises(SettingsError, match="SMART_OFFICE_PURGE_KEY"):
         _discover(url, "test/no-key", at)
     monkeypatch.setenv("SMART_OFFICE_PURGE_KEY", purge_key)
 
