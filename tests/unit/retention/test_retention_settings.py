@@ -65,3 +65,16 @@ def test_no_key_or_no_guid_is_refused() -> None:
         tenant_hash("", TENANT)
     with pytest.raises(PurgeError, match="not a tenant id"):
         normalise_tenant("contoso.onmicrosoft.com")
+
+
+def test_check_config_reports_retention_settings_by_name() -> None:
+    from smart_office.preflight import _check_retention
+
+    problems = _check_retention(
+        {"SMART_OFFICE_RAW_RETENTION_DAYS": "-3", "SMART_OFFICE_PURGE_DEPARTED_AFTER_DAYS": "30"}
+    )
+    assert [p.setting for p in problems] == [
+        "SMART_OFFICE_RAW_RETENTION_DAYS",
+        "SMART_OFFICE_PURGE_DEPARTED_AFTER_DAYS",
+    ]
+    assert _check_retention({}) == []
