@@ -179,9 +179,72 @@ def purge_tenant(
     """
     tenant = normalise_tenant(tenant_id)
     digest = tenant_hash(key, tenant)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _purge_once(
+                conn, tenant, digest, key, purged_by, purged_at, reason, blocks_return, secret_deleter
+            )
+        except _TablesMoved:
+            # dbt replaced or created a table while the purge waited for its locks: look at the catalogue again.
+            log.info("purge: tables changed while locking (attempt %d of %d)", attempt, _ATTEMPTS)
+    raise PurgeError(
+        "the warehouse's tables kept changing (dbt builds running); nothing was deleted, try again"
+    )
+
+
+_ATTEMPTS = 3
+# How long the purge waits for a load or a dbt build to release a table it must lock.
+LOCK_TIMEOUT = "120s"
+
+
+class _TablesMoved(Exception):
+    pass
+
+
+def _lock_all(conn: psycopg.Connection, tables: list[TenantTable]) -> None:
+    """Lock every tenant-scoped table against readers and writers until the purge commits.
+
+    Access exclusive, because only that waits for transactions that have *read* a table: a dbt model that read
+    the tenant's rows before the purge commits its rebuilt table first (and the purge then deletes from it), and
+    one that starts later waits and reads what the purge left. Loads of those tables wait too.
+    """
+    conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+    try:
+        for table in sorted(tables, key=lambda t: t.name):
+            conn.execute(
+                sql.SQL("lock table {} in access exclusive mode").format(
+                    sql.Identifier(table.schema, table.table)
+                )
+            )
+        conn.execute("lock table ops.token_store in access exclusive mode")
+    except (psycopg.errors.UndefinedTable, psycopg.errors.DeadlockDetected):
+        raise _TablesMoved from None
+    except psycopg.errors.LockNotAvailable:
+        raise PurgeError(
+            f"a load or dbt build held a table for more than {LOCK_TIMEOUT}; nothing was deleted, try again"
+        ) from None
+
+
+def _purge_once(
+    conn: psycopg.Connection,
+    tenant: str,
+    digest: str,
+    key: str,
+    purged_by: str,
+    purged_at: datetime,
+    reason: str,
+    blocks_return: bool,
+    secret_deleter: TenantSecretDeleter | None,
+) -> PurgeRecord:
     tables: dict[str, int] = {}
     with conn.transaction():
-        for table in tenant_scoped_tables(conn):
+        scoped = tenant_scoped_tables(conn)
+        _lock_all(conn, scoped)
+        locked = {t.name for t in scoped}
+        scoped = tenant_scoped_tables(conn)
+        if {t.name for t in scoped} != locked:
+            raise _TablesMoved
+        for table in scoped:
             condition = sql.SQL(" or ").join(_matches(c, t) for c, t in table.columns)
             deleted = conn.execute(
                 sql.SQL("delete from {} where {}").format(

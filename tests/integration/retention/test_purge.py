@@ -4,7 +4,9 @@ table of every schema, not a list), a record with no customer data, and no silen
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -23,6 +25,7 @@ from smart_office.retention.purge import (
     NOT_TENANT_SCOPED,
     TENANT_COLUMN,
     PurgeError,
+    PurgeRecord,
     purge_tenant,
     readmit,
     tenant_scoped_tables,
@@ -310,5 +313,38 @@ def test_cli_asks_before_purging(built: tuple[str, LandedPortfolio], purge_key: 
     assert done.exit_code == 0, done.output
     assert "row(s)" in done.output
     assert tenant not in done.output
+    with psycopg.connect(url) as conn:
+        assert tables_mentioning(conn, tenant) == {}
+
+
+def test_a_dbt_rebuild_racing_the_purge_does_not_bring_the_rows_back(
+    built: tuple[str, LandedPortfolio], purge_key: str
+) -> None:
+    """dbt rebuilds a table as `create … as select`, then renames it over the old one: a rebuild that read the
+    tenant's rows before the purge must not put them back after it."""
+    url, landed = built
+    with psycopg.connect(url) as conn:
+        with_alerts = {r[0] for r in conn.execute("select distinct tenant_id::text from marts.fct_alerts")}
+    tenant = next(t for t in landed.extractable[5:] if t in with_alerts)
+
+    def purge() -> PurgeRecord:
+        with psycopg.connect(url, autocommit=True) as conn:
+            return purge_tenant(conn, tenant, key=purge_key, purged_by="test", purged_at=datetime.now(UTC))
+
+    with psycopg.connect(url) as rebuild, ThreadPoolExecutor(1) as pool:
+        rebuild.execute("create table marts.fct_alerts__dbt_tmp as select * from marts.fct_alerts")
+        assert rebuild.execute(
+            "select count(*) from marts.fct_alerts__dbt_tmp where tenant_id = %s", (tenant,)
+        ).fetchone()[0]
+        running = pool.submit(purge)
+        time.sleep(1.5)
+        assert not running.done(), "the purge waits for the build that read the table"
+        rebuild.execute("alter table marts.fct_alerts rename to fct_alerts__dbt_backup")
+        rebuild.execute("alter table marts.fct_alerts__dbt_tmp rename to fct_alerts")
+        rebuild.execute("drop table marts.fct_alerts__dbt_backup")
+        rebuild.commit()
+        record = running.result(timeout=300)
+
+    assert record.tables["marts.fct_alerts"] > 0
     with psycopg.connect(url) as conn:
         assert tables_mentioning(conn, tenant) == {}
