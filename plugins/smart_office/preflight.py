@@ -165,6 +165,17 @@ def _check_alerts(env: Mapping[str, str]) -> list[Problem]:
     return []
 
 
+def _check_retention(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.retention.settings import RetentionSettings
+    from smart_office.settings import SettingsError
+
+    try:
+        RetentionSettings.from_env(env)
+    except SettingsError as exc:
+        return [_problem_from_message(message) for message in exc.messages]
+    return []
+
+
 def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.dbt_runner import DBT_PROJECT_DIR
 
@@ -241,6 +252,7 @@ def check_configuration(
         *_check_schedule(env),
         *_check_full_refresh_weekday(env),
         *_check_alerts(env),
+        *_check_retention(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds, progress),
     ]

@@ -251,6 +251,7 @@ SCHEDULE = "Schedule and dbt"
 NOTIFICATIONS = "Notifications"
 DASHBOARD = "Dashboard"
 DBT_LOGIN = "Set by the product for dbt"
+RETENTION = "Retention and purge"
 
 ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
@@ -517,6 +518,43 @@ ENVIRONMENT: tuple[Variable, ...] = (
         default="(the warehouse URL)",
         kind="libpq URL (secret when it holds a password)",
         read_by="smart_office.dashboard.connection",
+    ),
+    Variable(
+        "SMART_OFFICE_RAW_RETENTION_DAYS",
+        "Delete superseded raw versions that were replaced more than this many days before the maintenance run's "
+        "logical time — only those no mart reads; the latest version of every entity is always kept "
+        "(docs/retention.md). Empty or `keep`: keep everything.",
+        RETENTION,
+        default="keep",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_DEPARTED_AFTER_DAYS",
+        "Purge a customer's data this many days after Partner Center stopped listing it (measured from the "
+        "maintenance run's logical time). Empty or `off`: never. Needs `SMART_OFFICE_PURGE_KEY`.",
+        RETENTION,
+        default="off",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_KEY",
+        "The key of the purge records' HMAC of a tenant id (ops.purges holds the hash, never the id); needed to "
+        "purge, and to keep customers purged on request out of discovery. Keep it outside the warehouse and "
+        "never change it while purge records block tenants.",
+        RETENTION,
+        default="",
+        kind="secret",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_RETENTION_BATCH_SIZE",
+        "Raw rows looked at per retention batch (each batch is its own short transaction).",
+        RETENTION,
+        default="5000",
+        kind="integer",
+        read_by="smart_office.retention.settings",
     ),
     *(
         Variable(
