@@ -1,4 +1,4 @@
-"""api.powerbi.com: the semantic-model ("dataset") refresh API of the Power BI REST API v1.0 (FACTS.md §9).
+"""api.powerbi.com: the semantic-model ("dataset") refresh API of the Power BI REST API v1.0 (FACTS.md §8).
 
 One workspace ("group") with one semantic model belongs to the partner tenant; their ids derive from the seed
 (`workspace_ids`). Served:
@@ -45,7 +45,7 @@ REFRESH_SECONDS_VARIABLE = "SMART_OFFICE_EMULATOR_POWERBI_REFRESH_SECONDS"
 DEFAULT_REFRESH_SECONDS = 3.0
 WORKSPACE_NAME = "Partner Smart Office"
 DATASET_NAME = "Security posture"
-# GET …/refreshes without $top: "the last available 60 entries" (FACTS.md §9).
+# GET …/refreshes without $top: "the last available 60 entries" (FACTS.md §8).
 HISTORY_DEFAULT_TOP = 60
 DEFAULT_ERROR_CODE = "ModelRefreshFailed_CredentialsNotSpecified"
 

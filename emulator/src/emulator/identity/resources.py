@@ -244,7 +244,7 @@ OSSRDBMS = Resource(
 )
 # The Power BI service: service principals ask for `https://analysis.windows.net/powerbi/api/.default` with
 # client credentials; Power BI publishes no application roles — a service principal's access is its workspace
-# membership (FACTS.md §9).
+# membership (FACTS.md §8).
 POWER_BI = Resource(
     app_id=POWER_BI_APP_ID,
     display_name="Power BI Service",
