@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -68,14 +67,17 @@ with DAG(dag_id="{DAG_ID}", schedule=None, start_date=datetime(2026, 1, 1, tzinf
 
 
 @pytest.fixture
-def power_bi_ids(emulator: EmulatorHandle) -> tuple[str, str]:
-    """(workspace id, semantic model id), listed as a partner finds them: GET /groups, GET /datasets."""
-    token = _power_bi_token(emulator)
-    session = emulator.http_session()
-    session.headers["Authorization"] = f"Bearer {token}"
-    group = session.get(f"{emulator.power_bi}/v1.0/myorg/groups", timeout=30).json()["value"][0]["id"]
-    datasets = session.get(f"{emulator.power_bi}/v1.0/myorg/groups/{group}/datasets", timeout=30).json()
-    return group, datasets["value"][0]["id"]
+def power_bi_env(emulator: EmulatorHandle) -> dict[str, str]:
+    """The settings and connection the demo uses (smart_office_demo.power_bi): a partner's, pointed elsewhere."""
+    from smart_office_demo.power_bi import power_bi_settings
+
+    return power_bi_settings(emulator.endpoints)
+
+
+@pytest.fixture
+def power_bi_ids(power_bi_env: dict[str, str]) -> tuple[str, str]:
+    """(workspace id, semantic model id)."""
+    return power_bi_env["SMART_OFFICE_POWERBI_GROUP_ID"], power_bi_env["SMART_OFFICE_POWERBI_DATASET_ID"]
 
 
 def _power_bi_token(emulator: EmulatorHandle) -> str:
@@ -95,37 +97,14 @@ def _power_bi_token(emulator: EmulatorHandle) -> str:
     return result["access_token"]
 
 
-def _connection(emulator: EmulatorHandle, creds: dict[str, str]) -> str:
-    """The `powerbi` connection as docs/bi.md describes it, for a Power BI that is not api.powerbi.com."""
-    return json.dumps(
-        {
-            "conn_type": "powerbi",
-            "login": creds["client_id"],
-            "password": creds["client_secret"],
-            "extra": {
-                "tenant_id": creds["partner_tenant_id"],
-                "base_url": f"{emulator.power_bi}/v1.0",
-                "authority": emulator.identity,
-                "disable_instance_discovery": True,
-                "verify": emulator.ca_bundle,
-                "allowed_hosts": urlsplit(emulator.power_bi).hostname,
-            },
-        }
-    )
-
-
-def _run_dag(
-    emulator: EmulatorHandle, ids: tuple[str, str], airflow_db: Path, folder: Path
-) -> tuple[dict[str, str], str, dict[str, str]]:
-    """(task id -> state, the run's log, the credentials used) of `airflow dags test`."""
+def _run_dag(power_bi_env: dict[str, str], airflow_db: Path, folder: Path) -> tuple[dict[str, str], str, str]:
+    """(task id -> state, the run's log, the client secret it used) of `airflow dags test`."""
     home = folder / "airflow"
     home.mkdir()
     dags = folder / "dags"
     dags.mkdir()
     (dags / "power_bi_refresh.py").write_text(DAG_FILE)
     shutil.copy(airflow_db, home / "airflow.db")
-    creds = emulator.partner_credentials()
-    group, dataset = ids
     env = {
         **_base_env(),
         "AIRFLOW_HOME": str(home),
@@ -133,11 +112,8 @@ def _run_dag(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "DO_NOT_TRACK": "1",
-        "SMART_OFFICE_POWERBI_DATASET_ID": dataset,
-        "SMART_OFFICE_POWERBI_GROUP_ID": group,
-        "SMART_OFFICE_POWERBI_CHECK_INTERVAL_SECONDS": "1",
+        **power_bi_env,
         "SMART_OFFICE_POWERBI_TIMEOUT_MINUTES": "5",
-        "AIRFLOW_CONN_POWERBI_DEFAULT": _connection(emulator, creds),
     }
     log = folder / "airflow.log"
     with log.open("wb") as out:
@@ -154,14 +130,15 @@ def _run_dag(
             "select task_id, map_index, state from task_instance where dag_id = ?", (DAG_ID,)
         ).fetchall()
     states = {task if index < 0 else f"{task}[{index}]": state for task, index, state in rows}
-    return states, log.read_text(errors="replace"), creds
+    secret = json.loads(power_bi_env["AIRFLOW_CONN_POWERBI_DEFAULT"])["password"]
+    return states, log.read_text(errors="replace"), secret
 
 
-def _history(emulator: EmulatorHandle, ids: tuple[str, str]) -> list[dict[str, object]]:
+def _history(emulator: EmulatorHandle, ids: tuple[str, str], top: int = 60) -> list[dict[str, object]]:
     group, dataset = ids
     session = emulator.http_session()
     session.headers["Authorization"] = f"Bearer {_power_bi_token(emulator)}"
-    url = f"{emulator.power_bi}/v1.0/myorg/groups/{group}/datasets/{dataset}/refreshes?$top=1"
+    url = f"{emulator.power_bi}/v1.0/myorg/groups/{group}/datasets/{dataset}/refreshes?$top={top}"
     return session.get(url, timeout=30).json()["value"]
 
 
@@ -175,10 +152,14 @@ def _history_polls(emulator: EmulatorHandle) -> int:
 
 
 def test_the_refresh_task_starts_a_refresh_and_waits_for_it_to_complete(
-    emulator: EmulatorHandle, power_bi_ids: tuple[str, str], airflow_db: Path, tmp_path: Path
+    emulator: EmulatorHandle,
+    power_bi_env: dict[str, str],
+    power_bi_ids: tuple[str, str],
+    airflow_db: Path,
+    tmp_path: Path,
 ) -> None:
     polls_before = _history_polls(emulator)
-    states, log, creds = _run_dag(emulator, power_bi_ids, airflow_db, tmp_path)
+    states, log, secret = _run_dag(power_bi_env, airflow_db, tmp_path)
     assert states[TASK] == "success", log[-4000:]
     latest = _history(emulator, power_bi_ids)[0]
     assert latest["status"] == "Completed"
@@ -186,17 +167,22 @@ def test_the_refresh_task_starts_a_refresh_and_waits_for_it_to_complete(
     # It waited: the refresh runs 3 s on the emulator and the task polls every second, so it saw it running.
     assert _history_polls(emulator) - polls_before >= 3
     assert f"Power BI refresh of semantic model {power_bi_ids[1]}" in log
-    assert creds["client_secret"] not in log
+    assert secret not in log
 
 
 def test_a_refresh_power_bi_fails_fails_the_task_with_one_line_naming_the_model(
-    emulator: EmulatorHandle, power_bi_ids: tuple[str, str], airflow_db: Path, tmp_path: Path
+    emulator: EmulatorHandle,
+    power_bi_env: dict[str, str],
+    power_bi_ids: tuple[str, str],
+    airflow_db: Path,
+    tmp_path: Path,
 ) -> None:
     group, dataset = power_bi_ids
+    attempts_before = len(_history(emulator, power_bi_ids))
     emulator.add_fault(
         kind="refresh_failed", error_code="ModelRefreshFailed_CredentialsNotSpecified", count=1
     )
-    states, log, creds = _run_dag(emulator, power_bi_ids, airflow_db, tmp_path)
+    states, log, secret = _run_dag(power_bi_env, airflow_db, tmp_path)
     assert states[TASK] == "failed", log[-4000:]
     reason = (
         f"Power BI refresh of semantic model {dataset} (workspace {group}) ended Failed: "
@@ -205,12 +191,12 @@ def test_a_refresh_power_bi_fails_fails_the_task_with_one_line_naming_the_model(
     lines = [line for line in log.splitlines() if reason in line]
     assert lines, log[-4000:]
     # Not retried: Power BI ran the refresh and it failed; another try would fail alike.
-    assert len([e for e in _history(emulator, power_bi_ids) if e["status"] == "Failed"]) == 1
+    assert len(_history(emulator, power_bi_ids)) == attempts_before + 1
     latest = _history(emulator, power_bi_ids)[0]
     assert latest["status"] == "Failed"
     assert "ModelRefreshFailed_CredentialsNotSpecified" in str(latest["serviceExceptionJson"])
     # No secret and no token anywhere in what the run wrote.
-    assert creds["client_secret"] not in log
+    assert secret not in log
     assert "eyJ" not in log
     # The task before it keeps its state (in the real DAG, nothing waits on the refresh either).
     assert states["publish_marts"] == "success"
