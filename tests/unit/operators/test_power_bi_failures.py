@@ -90,3 +90,70 @@ def test_bad_ids_fail_for_good_before_power_bi_is_asked() -> None:
     task = PowerBIRefreshOperator(task_id="refresh_power_bi", dataset_id=DATASET, group_id="")
     with pytest.raises(AirflowFailException, match="SMART_OFFICE_POWERBI_GROUP_ID is not set"):
         task.execute({})  # type: ignore[arg-type]
+
+
+def test_the_operator_defers_to_the_trigger_that_reports_start_up_errors() -> None:
+    from airflow.providers.microsoft.azure.triggers.powerbi import PowerBITrigger
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from smart_office.operators.power_bi import RefreshTrigger
+
+    with pytest.raises(TaskDeferred) as deferred:
+        operator().defer(
+            trigger=PowerBITrigger(conn_id="powerbi_default", dataset_id=DATASET, group_id=GROUP),
+            method_name="handle_refresh",
+        )
+    trigger = deferred.value.trigger
+    assert type(trigger) is RefreshTrigger
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "smart_office.operators.power_bi.RefreshTrigger"
+    assert (kwargs["dataset_id"], kwargs["group_id"]) == (DATASET, GROUP)
+
+
+def test_an_error_starting_the_refresh_becomes_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from airflow.providers.microsoft.azure.triggers.powerbi import PowerBITrigger
+
+    from smart_office.operators.power_bi import RefreshTrigger
+
+    async def refused(self: PowerBITrigger):  # type: ignore[no-untyped-def]
+        raise PermissionError({"error": {"code": "TokenExpired"}})
+        yield  # an async generator, as the provider's run()
+
+    monkeypatch.setattr(PowerBITrigger, "run", refused)
+    trigger = RefreshTrigger(conn_id="powerbi_unit_test", dataset_id=DATASET, group_id=GROUP)
+
+    async def first_event():  # type: ignore[no-untyped-def]
+        return await anext(trigger.run())
+
+    event = asyncio.run(first_event())
+    assert event.payload["status"] == "error"
+    assert event.payload["message"].startswith("PermissionError: ")
+
+
+def test_a_client_another_event_loop_built_is_dropped_and_one_of_this_loop_kept() -> None:
+    import asyncio
+
+    from airflow.providers.microsoft.azure.hooks.msgraph import KiotaRequestAdapterHook
+
+    from smart_office.operators.power_bi import _drop_adapter_of_another_loop
+
+    cache = KiotaRequestAdapterHook.cached_request_adapters
+    marker = ("v1.0", object())
+
+    async def in_one_loop() -> bool:
+        _drop_adapter_of_another_loop("powerbi_loops")
+        cache["powerbi_loops"] = marker  # type: ignore[assignment]
+        _drop_adapter_of_another_loop("powerbi_loops")  # the same loop: kept
+        return cache.get("powerbi_loops") is marker
+
+    async def in_another_loop() -> bool:
+        _drop_adapter_of_another_loop("powerbi_loops")
+        return "powerbi_loops" not in cache
+
+    try:
+        assert asyncio.run(in_one_loop())
+        assert asyncio.run(in_another_loop())  # as `airflow dags test` runs each deferral
+    finally:
+        cache.pop("powerbi_loops", None)
