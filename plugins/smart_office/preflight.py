@@ -176,6 +176,13 @@ def _check_retention(env: Mapping[str, str]) -> list[Problem]:
     return []
 
 
+def _check_power_bi(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.power_bi import power_bi_refresh_config
+
+    config = power_bi_refresh_config(env)
+    return [] if config is None else [Problem(name, message) for name, message in config.problems()]
+
+
 def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.dbt_runner import DBT_PROJECT_DIR
 
@@ -253,6 +260,7 @@ def check_configuration(
         *_check_full_refresh_weekday(env),
         *_check_alerts(env),
         *_check_retention(env),
+        *_check_power_bi(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds, progress),
     ]

@@ -250,6 +250,7 @@ EXTRACTION = "Extraction"
 SCHEDULE = "Schedule and dbt"
 NOTIFICATIONS = "Notifications"
 DASHBOARD = "Dashboard"
+POWER_BI = "Power BI refresh"
 DBT_LOGIN = "Set by the product for dbt"
 RETENTION = "Retention and purge"
 
@@ -555,6 +556,47 @@ ENVIRONMENT: tuple[Variable, ...] = (
         default="5000",
         kind="integer",
         read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_DATASET_ID",
+        "The Power BI semantic model (dataset) to refresh after the marts are published; set, the DAG gains the "
+        "task `refresh_power_bi` (docs/bi.md). Unset: no refresh.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_GROUP_ID",
+        "The workspace (group) holding that semantic model; required with it.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CONN_ID",
+        "The Airflow connection (type `powerbi`: the service principal, its tenant) the refresh signs in with.",
+        POWER_BI,
+        default="powerbi_default",
+        kind="connection id",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CHECK_INTERVAL_SECONDS",
+        "How often the task polls the refresh history while the refresh runs.",
+        POWER_BI,
+        default="60",
+        kind="integer",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_TIMEOUT_MINUTES",
+        "How long a refresh may run before the task gives up on it (the task's own limit is 15 minutes more).",
+        POWER_BI,
+        default="120",
+        kind="integer from 1 to 600",
+        read_by="smart_office.power_bi (the DAG file)",
     ),
     *(
         Variable(
