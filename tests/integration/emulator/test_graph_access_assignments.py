@@ -136,6 +136,26 @@ def test_assignments_are_served_inside_batch(graph: GraphCaller, emulator) -> No
         assert answers[str(n)]["body"]["value"] == access_assignments(customer, relationship, NOW)
 
 
+def test_faults_named_for_assignments_reach_them_inside_batch(graph: GraphCaller, emulator) -> None:
+    pairs = _current()[:2]
+    graph.token(emulator.partner_tenant_id)
+    emulator.add_fault(
+        kind="http_error", service="graph", endpoint="accessAssignments", count=1, params={"status": 503}
+    )
+    body = {
+        "requests": [
+            {
+                "id": str(n),
+                "method": "GET",
+                "url": f"/tenantRelationships/delegatedAdminRelationships/{r.id}/accessAssignments",
+            }
+            for n, (_, r) in enumerate(pairs)
+        ]
+    }
+    answers = graph.post(emulator.partner_tenant_id, "/v1.0/$batch", body).json()["responses"]
+    assert sorted(a["status"] for a in answers) == [200, 503]
+
+
 def _security_assigned(customer: Customer, relationship: GdapRelationship) -> bool:
     return any(
         a["status"] == "active"
