@@ -184,6 +184,11 @@ def test_the_portfolio_has_each_gap_and_a_gap_makes_security_reads_403(graph: Gr
         assigned = any(_security_assigned(customer, r) for r in security)
         assert assigned == (customer.assignment_gap is None)
         assert customer.can_read_security(NOW) == (assigned and customer.has_delegated_access(NOW))
+    # The admin API says which customers have a gap (tests and benchmarks pick tenants by it).
+    rows = {r["tenant_id"]: r["assignment_gap"] for r in graph.handle.customers()}
+    assert rows == {c.tenant_id: c.assignment_gap for c in PORTFOLIO}
+    gaps = Counter(c.assignment_gap for c in PORTFOLIO if c.assignment_gap)
+    assert graph.handle.admin_get("/portfolio")["assignment_gaps"] == dict(sorted(gaps.items()))
     # Over HTTPS: a customer whose security roles reach no group reads /security as a 403.
     gapped = next(
         c for c in PORTFOLIO if c.assignment_gap and c.has_delegated_access(NOW) and c.baked_fault is None
