@@ -4,15 +4,26 @@ a `$batch`, and a read that keeps failing leaves the customer extractable (unkno
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import msal
 import pytest
 
 from emulator.data.portfolio import Portfolio
+from smart_office.clouds import cloud_from_endpoints
+from smart_office.extract.access_assignments import (
+    AssignmentReads,
+    read_access_assignments,
+    relationships_to_read,
+)
+from smart_office.graph.client import GraphClient
+from smart_office.graph.rate_limits import DIRECTORY
 from smart_office.pipeline import check_partner_token, discover_customers, prepare_warehouse
+from smart_office.tls import requests_session
 from tests.integration.extract.test_pipeline import Setup, _setup
 from tests.support.emulator import EmulatorHandle
 from tests.support.warehouse import fresh_database
@@ -127,3 +138,49 @@ def test_a_failing_assignments_read_is_unknown_not_unassigned(setup: Setup) -> N
     assert setup.query(
         "select count(*) from ops.gdap_access_assignment_reads where relationship_id = %s", relationship.id
     ) == [(0,)]
+
+
+def test_assignment_round_trips_count_against_the_directory_limits_not_the_security_apis(
+    emulator: EmulatorHandle,
+) -> None:
+    """Twenty relationships a round trip, counted against the partner tenant's directory limit (1,000 a minute):
+    against the security API's 150 a minute, a 10,000-customer portfolio's 450 round trips would take 3 minutes."""
+    cloud = cloud_from_endpoints(emulator.endpoints)
+    creds = emulator.partner_credentials()
+    partner = emulator.partner_tenant_id
+    app = msal.ConfidentialClientApplication(
+        creds["client_id"],
+        client_credential=creds["client_secret"],
+        authority=cloud.authority(partner),
+        instance_discovery=False,
+        http_client=requests_session(cloud.ca_bundle),
+    )
+    token = app.acquire_token_by_refresh_token(creds["refresh_token"], [cloud.graph_scope])["access_token"]
+
+    async def tokens(_tenant: str, _scope: str, _force: bool = False) -> str:
+        return token
+
+    async def run() -> tuple[list, AssignmentReads, GraphClient]:
+        async with GraphClient(cloud, tokens) as graph:
+            listed = [
+                item
+                async for page in graph.pages(
+                    partner,
+                    "/tenantRelationships/delegatedAdminRelationships",
+                    params={"$top": "300"},
+                    bucket=DIRECTORY,
+                )
+                for item in page.items
+            ]
+            return listed, await read_access_assignments(graph, partner, listed, retry_seconds=5), graph
+
+    relationships, reads, graph = asyncio.run(run())
+    active = relationships_to_read(relationships)
+    assert len(active) > 20
+    assert set(reads.by_relationship) == set(active)
+    assert reads.failed == 0
+    assert graph.sent[f"{graph._base_path}/$batch"] == math.ceil(len(active) / 20)
+    assert sum(graph.batch_items.values()) == len(active)
+    buckets = {name for tenant, name in graph.limits._per_tenant if tenant == partner}
+    assert "directory" in buckets
+    assert "security" not in buckets
