@@ -33,11 +33,12 @@ create table ops.gdap_access_assignment_reads (
 --   gdap_pending           a relationship waiting for the customer's approval
 --   gdap_expired           only ended relationships
 --   none                   nothing
--- The roles that read Secure Score, control profiles, alerts_v2 and incidents are Entra's built-in (template
--- ids): Security Reader 5d6b6bb7-…, Security Operator 5f2222b1-…, Security Administrator 194ae4cb-…, Global
--- Reader f2ef992c-… and Global Administrator 62e90394-… (Graph's security API and Secure Score are readable by
--- these; Security Reader is the least privileged). gdap_status and gdap_end_at are those of the deciding
--- relationship, as in 0006.
+-- The roles counted as reading Secure Score, control profiles, alerts_v2 and incidents are 0006's, Entra's
+-- built-in role template ids: Security Reader 5d6b6bb7-…, Security Operator 5f2222b1-…, Security Administrator
+-- 194ae4cb-…, Global Reader f2ef992c-… and Global Administrator 62e90394-… (Security Reader is the least
+-- privileged of them; the stored reference has no role-by-endpoint table to check the list against). An
+-- assignment must give one of these, not merely any role of the relationship: Helpdesk or User Administrator
+-- alone still answers 403. gdap_status and gdap_end_at are those of the deciding relationship, as in 0006.
 create or replace function ops.classify_customer_access(relationships jsonb, has_dap_contract boolean)
 returns table (access_state text, gdap_status text, gdap_end_at timestamptz, has_security_roles boolean)
 language sql
