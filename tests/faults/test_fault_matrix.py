@@ -313,6 +313,11 @@ SCENARIOS = [
             )
         ],
     ),
+    Scenario(
+        "gdap_assignments_503",
+        "the GDAP access assignments answer 503 twice (inside discovery's $batch)",
+        [_graph("http_error", "accessAssignments", None, count=2, params={"status": 503})],
+    ),
     # --- Warehouse and process -------------------------------------------------------------------------------
     Scenario(
         "warehouse_connection_dropped",
