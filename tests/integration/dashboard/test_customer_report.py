@@ -1,0 +1,237 @@
+"""`smart-office report`: a customer's review as HTML and PDF, on the dbt-built warehouse of emulator data.
+
+The PDF's text (pypdf) is checked against the marts, queried here independently of the report's own queries; the
+HTML is opened in headless Chromium, which must ask for nothing but the file itself. (Here rather than under a
+reports/ folder: the warehouse these tests read is this folder's session fixture, built once.)
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from smart_office.cli import app
+from smart_office.dashboard import formatting as fmt
+from tests.support.marts_data import LandedPortfolio
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = "/usr/bin/chromium"
+MONTH = ("2026-10", "2026-10-01", "2026-10-31")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium, installed by the project's script when missing."""
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts" / "ensure_chromium.sh")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return CHROMIUM
+
+
+@pytest.fixture
+def report_env(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio], chromium: str
+) -> str:
+    monkeypatch.delenv("SMART_OFFICE_DASHBOARD_URL", raising=False)
+    monkeypatch.setenv("SMART_OFFICE_WAREHOUSE_URL", marts_warehouse[0])
+    monkeypatch.setenv("SMART_OFFICE_CHROMIUM_PATH", chromium)
+    return marts_warehouse[0]
+
+
+def _report(out: Path, *args: str) -> tuple[int, str, list[Path]]:
+    result = CliRunner().invoke(app, ["report", *args, "--out", str(out)])
+    return result.exit_code, result.output, [Path(line) for line in result.stdout.splitlines() if "." in line]
+
+
+def _text(pdf: Path) -> str:
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages)
+
+
+def _customer_with_changes(superuser: psycopg.Connection, start: str, end: str) -> str:
+    """The customer with the most control changes over the period (ties: the most alerts created in it)."""
+    return superuser.execute(
+        """
+        with days as (
+            select tenant_id, min(score_date) as first_day, max(score_date) as last_day
+            from marts.fct_control_scores where score_date between %(start)s and %(end)s group by tenant_id
+        )
+        select days.tenant_id::text
+        from days
+        join marts.fct_control_scores f on f.tenant_id = days.tenant_id and f.score_date = days.first_day
+        join marts.fct_control_scores l
+            on l.tenant_id = days.tenant_id and l.score_date = days.last_day and l.control_id = f.control_id
+        where days.first_day <= %(start)s::date + 1 and f.is_applicable and l.is_applicable
+        group by days.tenant_id
+        order by count(*) filter (where f.is_implemented <> l.is_implemented) desc,
+            (select count(*) from marts.fct_alerts a
+             where a.tenant_id = days.tenant_id and a.created_date between %(start)s and %(end)s) desc,
+            days.tenant_id
+        limit 1
+        """,
+        {"start": start, "end": end},
+    ).fetchone()[0]
+
+
+def test_report_numbers_match_the_marts(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path
+) -> None:
+    label, start, end = MONTH
+    tenant = _customer_with_changes(superuser, start, end)
+    code, output, paths = _report(tmp_path, "--customer", tenant, "--period", label)
+    assert code == 0, output
+    html_path, pdf_path = paths
+    assert html_path.suffix == ".html"
+    assert pdf_path.suffix == ".pdf"
+    assert pdf_path.read_bytes().startswith(b"%PDF-")
+    text = _text(pdf_path)
+
+    company = superuser.execute(
+        "select company_name from marts.dim_customers where tenant_id = %s", (tenant,)
+    ).fetchone()[0]
+    assert f"{company} — Security review, October 2026" in text
+    scores = superuser.execute(
+        "select score_date, secure_score_pct, current_score, max_score, comparative_all_tenants_pct, "
+        "comparative_similar_size_pct from marts.fct_secure_scores "
+        "where tenant_id = %s and score_date between %s and %s and secure_score_pct is not null order by score_date",
+        (tenant, start, end),
+    ).fetchall()
+    first, last = scores[0], scores[-1]
+    assert f"Secure Score at the end {fmt.pct(last[1])}" in text
+    assert f"{fmt.pp(last[1] - first[1])} over the period" in text
+    assert f"At the start {fmt.pct(first[1])}" in text
+    assert f"Points {fmt.points(last[2])} of {fmt.points(last[3])}" in text
+    assert f"Microsoft: all tenants {fmt.pct(last[4])}" in text
+    assert f"Microsoft: similar size {fmt.pct(last[5])}" in text
+    assert f"Secure Score days: {first[0]:%d %b %Y} to {last[0]:%d %b %Y}" in text
+    median = superuser.execute(
+        "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
+        "join marts.dim_customers c using (tenant_id) where s.score_date = %s and not c.is_departed "
+        "and s.secure_score_pct is not null",
+        (last[0],),
+    ).fetchone()[0]
+    assert f"Portfolio median {fmt.pct(median)}" in text
+
+    changes = superuser.execute(
+        """
+        select l.is_implemented, count(*)
+        from marts.fct_control_scores f
+        join marts.fct_control_scores l on l.tenant_id = f.tenant_id and l.control_id = f.control_id
+        where f.tenant_id = %(t)s and f.score_date = %(first)s and l.score_date = %(last)s
+            and f.is_applicable and l.is_applicable and f.is_implemented <> l.is_implemented
+        group by l.is_implemented
+        """,
+        {"t": tenant, "first": first[0], "last": last[0]},
+    ).fetchall()
+    counted = dict(changes)
+    gained, lost = counted.get(True, 0), counted.get(False, 0)
+    assert gained + lost > 0, "the chosen customer should have control changes to show"
+    assert f"Controls gained {gained}" in text
+    assert f"Controls lost {lost}" in text
+    assert f"Controls gained ({gained})" in text
+    assert f"Controls lost ({lost})" in text
+
+    top = superuser.execute(
+        "select control_title, score_gain_points from marts.rpt_opportunities "
+        "where tenant_id = %s and not is_risk_accepted order by score_gain_points desc, control_rank, control_title",
+        (tenant,),
+    ).fetchall()
+    assert f"of {len(top):,})" in text
+    assert f"{top[0][0]}" in text
+    assert fmt.points(top[0][1], 2) in text
+    total = sum(points for _, points in top)
+    assert f"would add {fmt.points(total)} points" in text
+
+    alerts = superuser.execute(
+        "select count(*), count(*) filter (where is_open), "
+        "percentile_cont(0.5) within group (order by hours_to_resolve) "
+        "from marts.fct_alerts where tenant_id = %s and created_date between %s and %s",
+        (tenant, start, end),
+    ).fetchone()
+    incidents = superuser.execute(
+        "select count(*), count(*) filter (where is_open) from marts.fct_incidents "
+        "where tenant_id = %s and created_date between %s and %s and not is_redirected",
+        (tenant, start, end),
+    ).fetchone()
+    events = text.split("Alerts created in the period", 1)[1]
+    alert_part, incident_part = events.split("Incidents created in the period", 1)
+    if alerts[0]:
+        resolved = alerts[0] - alerts[1]
+        assert re.search(
+            rf"All {alerts[0]:,} {resolved:,} {re.escape(fmt.hours(alerts[2]))} {alerts[1]:,}", alert_part
+        ), alert_part
+    else:
+        assert "No alert was created in the period" in alert_part
+    if incidents[0]:
+        assert re.search(rf"All {incidents[0]:,} \d+ \S+ (h|d|min) {incidents[1]:,}", incident_part), (
+            incident_part
+        )
+    else:
+        assert "No incident was created in the period" in incident_part
+
+
+def test_report_html_loads_nothing_from_outside(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path, chromium: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    tenant = _customer_with_changes(superuser, MONTH[1], MONTH[2])
+    code, output, paths = _report(tmp_path, "--customer", tenant, "--period", "2026-Q4")
+    assert code == 0, output
+    html = paths[0].read_text()
+    assert "<script" not in html
+    assert "<link" not in html
+    assert "@import" not in html
+    assert not re.search(r"""url\(""", html)
+    assert "<svg" in html
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(paths[0].as_uri(), wait_until="networkidle")
+            assert page.locator("svg").count() >= 1
+        finally:
+            browser.close()
+    assert requested == [paths[0].as_uri()]
+
+
+def test_report_errors_are_one_line(report_env: str, superuser: psycopg.Connection, tmp_path: Path) -> None:
+    code, output, _ = _report(tmp_path, "--customer", "no-such-customer.example", "--period", "2026-10")
+    assert code == 1
+    assert output.strip().count("\n") == 0
+    assert "customer 'no-such-customer.example' is not in the warehouse" in output
+
+    tenant, domain = superuser.execute(
+        "select tenant_id::text, default_domain from marts.rpt_customer_posture "
+        "where secure_score_pct is not null order by tenant_id limit 1"
+    ).fetchone()
+    code, output, _ = _report(tmp_path, "--customer", domain.upper(), "--period", "2025-Q1")
+    assert code == 1
+    assert output.strip().count("\n") == 0
+    assert "has no Secure Score from 2025-01-01 to 2025-03-31" in output
+
+    code, output, _ = _report(tmp_path, "--customer", tenant, "--period", "2026-13")
+    assert code == 2
+    assert "neither a quarter (2026-Q3) nor a month (2026-09)" in output
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_chromium_is_one_line(
+    report_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SMART_OFFICE_CHROMIUM_PATH", str(tmp_path / "no-chromium"))
+    code, output, _ = _report(tmp_path / "out", "--customer", "x", "--period", "2026-10")
+    assert code == 2
+    assert output.strip().count("\n") == 0
+    assert "SMART_OFFICE_CHROMIUM_PATH=" in output
+    assert "is not an executable Chromium" in output
