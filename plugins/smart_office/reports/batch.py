@@ -72,7 +72,10 @@ def write_customer_reports(
         for row in customers.itertuples():
             tenant = str(row.tenant_id)
             done = previous.get(tenant)
-            if done and done["status"] in {"written", "no_data"} and (send is None or done.get("emailed")):
+            if done and (
+                done["status"] == "no_data"
+                or (done["status"] == "written" and (send is None or done["emailed"]))
+            ):
                 entries[tenant] = done  # this run wrote it already (a retry): not again, nor e-mailed twice
                 continue
             entry: dict[str, Any] = {"company_name": row.company_name}

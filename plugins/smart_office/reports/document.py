@@ -25,7 +25,7 @@ OPPORTUNITY_ROWS = 10
 _PRINT_CSS = """
 @page{size:A4;margin:14mm 12mm}
 @media print{body{margin:0;max-width:none}}
-h2{break-after:avoid}table,svg,.kpis{break-inside:avoid}
+h2{break-after:avoid}table,svg,.kpis{break-inside:avoid}td.num{white-space:nowrap}
 .muted{color:#607d8b;font-size:12px}
 """
 
