@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import psycopg
 import pytest
 from pypdf import PdfReader
@@ -235,3 +238,58 @@ def test_a_missing_chromium_is_one_line(
     assert output.strip().count("\n") == 0
     assert "SMART_OFFICE_CHROMIUM_PATH=" in output
     assert "is not an executable Chromium" in output
+
+
+class _TransactionReader:
+    """Reads through one connection inside its open transaction (to see a change the test rolls back)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def frame(self, query: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        cursor = self.conn.execute(query, params)
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description or []])
+
+    def copy_csv(self, query: Any, params: dict[str, Any] | None = None) -> bytes:
+        raise NotImplementedError
+
+
+def test_the_segment_median_appears_once_dim_customers_has_segments(
+    marts_warehouse: tuple[str, LandedPortfolio],
+) -> None:
+    from smart_office.reports.document import build_report, report_html
+    from smart_office.reports.period import month
+
+    with psycopg.connect(marts_warehouse[0]) as conn:
+        try:
+            tenants = [
+                r[0]
+                for r in conn.execute(
+                    "select tenant_id::text from marts.dim_customers where not is_departed order by tenant_id"
+                )
+            ]
+            conn.execute("alter table marts.dim_customers add column segment text")
+            conn.execute(
+                "update marts.dim_customers set segment = case when tenant_id::text = any(%s) then 'SMB' else 'Enterprise' end",
+                (tenants[::2],),
+            )
+            reader = _TransactionReader(conn)
+            segmented = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
+            day = segmented.last["score_date"]
+            expected = conn.execute(
+                "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
+                "join marts.dim_customers c using (tenant_id) where s.score_date = %s and c.segment = 'SMB' "
+                "and not c.is_departed and s.secure_score_pct is not null",
+                (day,),
+            ).fetchone()[0]
+            assert segmented.segment == "SMB"
+            html = report_html(segmented)
+            assert f'Segment median (SMB)</div><div class="value">{fmt.pct(expected)}' in html
+            assert "segment SMB" in html
+        finally:
+            conn.rollback()
+    with psycopg.connect(marts_warehouse[0]) as conn:
+        reader = _TransactionReader(conn)
+        plain = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
+        assert plain.segment is None
+        assert "Segment median" not in report_html(plain)
