@@ -293,3 +293,22 @@ def test_the_segment_median_appears_once_dim_customers_has_segments(
         plain = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
         assert plain.segment is None
         assert "Segment median" not in report_html(plain)
+
+
+def test_the_demo_writes_the_lowest_scoring_customers_pdf(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path
+) -> None:
+    from smart_office.warehouse.connection import as_target
+    from smart_office_demo.demo import write_demo_report
+
+    pdf = write_demo_report(as_target(report_env), tmp_path)
+    assert pdf is not None
+    assert pdf.parent == tmp_path / "reports"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    company, latest = superuser.execute(
+        "select company_name, latest_score_date from marts.rpt_customer_posture "
+        "where not is_departed and secure_score_pct is not null order by secure_score_pct, tenant_id limit 1"
+    ).fetchone()
+    text = _text(pdf)
+    assert f"{company} — Security review" in text
+    assert f"to {latest:%d %b %Y}" in text
