@@ -36,3 +36,15 @@ def test_every_problem_is_named() -> None:
         "SMART_OFFICE_REPORTS_EMAILS",
         "SMART_OFFICE_REPORTS_PERIOD",
     ]
+
+
+def test_check_config_reports_them_once_any_is_set() -> None:
+    from smart_office.preflight import _check_reports
+
+    assert _check_reports({"SMART_OFFICE_SCHEDULE": "@daily"}) == []
+    assert _check_reports({"SMART_OFFICE_REPORTS_DIR": "/srv/reports"}) == []
+    problems = _check_reports(
+        {"SMART_OFFICE_REPORTS_EMAILS": "x@y.example", "SMART_OFFICE_REPORTS_SCHEDULE": "monthly"}
+    )
+    assert [p.setting for p in problems] == ["SMART_OFFICE_REPORTS_DIR", "SMART_OFFICE_REPORTS_SCHEDULE"]
+    assert "'monthly' is neither a cron expression nor a preset" in str(problems[1])
