@@ -21,6 +21,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
+from smart_office.reports.cli import report_command
 from smart_office.retention.cli import purge_app
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
@@ -121,6 +122,7 @@ app = typer.Typer(
 )
 app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(purge_app, name="tenants")  # purge and readmit; to merge into the tenants group
+app.command("report")(report_command)
 
 
 def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:

@@ -251,6 +251,7 @@ SCHEDULE = "Schedule and dbt"
 NOTIFICATIONS = "Notifications"
 DASHBOARD = "Dashboard"
 POWER_BI = "Power BI refresh"
+REPORTS = "Customer reports"
 DBT_LOGIN = "Set by the product for dbt"
 RETENTION = "Retention and purge"
 
@@ -597,6 +598,52 @@ ENVIRONMENT: tuple[Variable, ...] = (
         default="120",
         kind="integer from 1 to 600",
         read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_DIR",
+        "Where the monthly DAG `smart_office_customer_reports` writes every customer's report (HTML and PDF, one "
+        "folder per period): a folder, or an object store URL for Airflow's ObjectStoragePath "
+        "(`s3://aws_default@bucket/reports`, `abfs://…`). Required by that DAG (docs/reports.md).",
+        REPORTS,
+        default="",
+        kind="folder or object store URL",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_EMAILS",
+        "Recipients of every customer's report (the PDF attached), through Airflow's `smtp_default` connection; "
+        "empty: the reports are only written.",
+        REPORTS,
+        default="",
+        kind="comma-separated addresses",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_PERIOD",
+        "What a scheduled run reports: `month` (the month that ended) or `quarter` (the quarter that ended; runs "
+        "in the other months write nothing).",
+        REPORTS,
+        default="month",
+        kind="month or quarter",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_SCHEDULE",
+        "The reports DAG's schedule; by default 06:00 UTC on the 2nd, once the month's last Secure Score day has "
+        "landed.",
+        REPORTS,
+        default="0 6 2 * *",
+        kind="cron expression or preset",
+        read_by="dags/smart_office_customer_reports.py",
+    ),
+    Variable(
+        "SMART_OFFICE_CHROMIUM_PATH",
+        "The Chromium that prints the reports' PDFs (a path or a command name); else `chromium`, "
+        "`chromium-browser` or `google-chrome` from PATH.",
+        REPORTS,
+        default="(from PATH)",
+        kind="file path or command",
+        read_by="smart_office.reports.pdf",
     ),
     *(
         Variable(
