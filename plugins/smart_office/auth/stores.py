@@ -29,6 +29,12 @@ CLIENT_SECRET_NAME = "smart-office-client-secret"
 CLIENT_CERTIFICATE_NAME = "smart-office-client-certificate"
 
 
+def tenant_refresh_token_name(tenant_id: str) -> str:
+    """Where a direct tenant's own refresh token (`smart-office consent --tenant T`) is kept: a name per tenant,
+    valid in Key Vault (letters, digits, dashes) and in ops.token_store."""
+    return f"{REFRESH_TOKEN_NAME}-{tenant_id.strip().lower()}"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
     """A secret value with the store's version of it and when the value was issued."""

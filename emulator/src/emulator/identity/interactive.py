@@ -122,6 +122,43 @@ class InteractiveEndpoints:
         )
         return self._redirect(redirect_uri, {"code": code}, state, mode, session_state=True)
 
+    async def adminconsent(self, request: Request) -> Response:
+        """`/{tenant}/adminconsent` (and `/{tenant}/v2.0/adminconsent`): the tenant's admin signs in (auto-approved,
+        as the scripted admin would) and consents for the whole tenant to the app's configured permissions, which
+        creates its service principal there; the browser goes to `redirect_uri` with `admin_consent=True` and
+        `tenant`, as Microsoft's admin-consent endpoint sends it."""
+        q = request.query_params
+        try:
+            tenant = self.issuer.tenant(request.path_params["tenant"], endpoint="adminconsent")
+            client = find_client(self.ctx.state, q.get("client_id", ""))
+            if client is None or not (client.multi_tenant or client.home_tenant == tenant.tenant_id):
+                raise AadError(
+                    700016,
+                    f"Application with identifier '{q.get('client_id', '')}' was not found in the directory "
+                    f"'{tenant.display_name}'. This can happen if the application has not been installed by the "
+                    "administrator of the tenant or consented to by any user in the tenant. You may have sent your "
+                    "authentication request to the wrong tenant.",
+                )
+            redirect_uri = q.get("redirect_uri", "")
+            if not redirect_uri or not client.redirect_allowed(redirect_uri):
+                raise AadError(
+                    50011,
+                    f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
+                    f"configured for the application '{client.app_id}'. Make sure the redirect URI sent in the request "
+                    "matches one added to your application in the Azure portal. Navigate to "
+                    "https://aka.ms/redirectUriMismatchError to learn more about how to fix this.",
+                )
+        except AadError as err:
+            return self._error_page(request, err)
+        if tenant.is_partner:
+            self.issuer.grant_consent(client, None)
+        else:
+            self.issuer.grant_admin_consent(client, tenant)
+        params = {"admin_consent": "True", "tenant": tenant.tenant_id}
+        if q.get("scope"):
+            params["scope"] = q["scope"]
+        return self._redirect(redirect_uri, params, q.get("state"), "query")
+
     def _redirect(
         self,
         redirect_uri: str,

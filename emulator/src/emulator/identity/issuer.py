@@ -194,19 +194,27 @@ class Issuer:
         return ScopeRequest(resource, resource_param.rstrip("/"), (), True, oidc)
 
     # -- consent ------------------------------------------------------------------------------------------
-    def grant_consent(self, client: ClientApp, requested: ScopeRequest | None) -> None:
-        """The partner admin consents (tenant-wide) to the app's static permissions and the requested scopes."""
-        partner = self.ctx.partner_tenant_id
+    def configured_permissions(self, client: ClientApp) -> list[tuple[Resource, list[str], list[str]]]:
+        """The app's requiredResourceAccess by resource: (resource, delegated scopes, application roles)."""
+        found = []
         for entry in client.required_resource_access:
             resource = self.catalogue.by_app_id(str(entry.get("resourceAppId", "")))
             if resource is None:
                 continue
-            scopes, roles = [], []
+            scopes: list[str] = []
+            roles: list[str] = []
             for access in entry.get("resourceAccess") or []:
                 kind = access.get("type")
                 permission = resource.by_id(str(access.get("id", "")), "Scope" if kind == "Scope" else "Role")
                 if permission is not None:
                     (scopes if kind == "Scope" else roles).append(permission.value)
+            found.append((resource, scopes, roles))
+        return found
+
+    def grant_consent(self, client: ClientApp, requested: ScopeRequest | None) -> None:
+        """The partner admin consents (tenant-wide) to the app's static permissions and the requested scopes."""
+        partner = self.ctx.partner_tenant_id
+        for resource, scopes, roles in self.configured_permissions(client):
             self.ctx.state.grant(partner, client.app_id, resource.app_id, "Scope", scopes)
             self.ctx.state.grant(partner, client.app_id, resource.app_id, "Role", roles)
         if requested is not None:
@@ -240,6 +248,32 @@ class Issuer:
             raise self.consent_required(client)
         return granted
 
+    def grant_admin_consent(self, client: ClientApp, tenant: Tenant) -> None:
+        """A tenant's admin consents, for the whole tenant, to the app's configured permissions (application
+        and delegated): the app's service principal is created there and the grants recorded there."""
+        if self.ctx.state.service_principal_by_app_id(tenant.tenant_id, client.app_id) is None:
+            self.ctx.state.put_service_principal(
+                tenant.tenant_id,
+                {
+                    "id": str(uuid.uuid5(uuid.UUID(tenant.tenant_id), f"sp:{client.app_id}")),
+                    "appId": client.app_id,
+                    "displayName": client.display_name,
+                    "appDisplayName": client.display_name,
+                    "appOwnerOrganizationId": client.home_tenant,
+                    "servicePrincipalType": "Application",
+                    "servicePrincipalNames": [client.app_id],
+                    "signInAudience": "AzureADMultipleOrgs",
+                    "accountEnabled": True,
+                    "tags": [],
+                    "appRoles": [],
+                    "oauth2PermissionScopes": [],
+                    "deletedDateTime": None,
+                },
+            )
+        for resource, scopes, roles in self.configured_permissions(client):
+            self.ctx.state.grant(tenant.tenant_id, client.app_id, resource.app_id, "Scope", scopes)
+            self.ctx.state.grant(tenant.tenant_id, client.app_id, resource.app_id, "Role", roles)
+
     def consent_required(self, client: ClientApp) -> AadError:
         return AadError(
             65001,
@@ -247,9 +281,14 @@ class Issuer:
             f"'{client.display_name}'. Send an interactive authorization request for this user and resource.",
         )
 
-    def app_roles(self, client: ClientApp, request: ScopeRequest) -> list[str]:
+    def app_roles(self, client: ClientApp, request: ScopeRequest, tenant: Tenant | None = None) -> list[str]:
+        """The application permissions of an app-only token: those consented in a direct tenant by its admin,
+        elsewhere the partner's (customers reach the partner's app through delegated admin access)."""
+        where = (
+            tenant.tenant_id if tenant is not None and tenant.customer and tenant.customer.is_direct else None
+        )
         consented = self.ctx.state.consented(
-            self.ctx.partner_tenant_id, client.app_id, request.resource.app_id, "Role"
+            where or self.ctx.partner_tenant_id, client.app_id, request.resource.app_id, "Role"
         )
         return [p.value for p in request.resource.roles if p.value in consented]
 

@@ -317,7 +317,16 @@ class TokenEndpoint:
                 )
             request = self.issuer.parse_scopes(scope)
         customer = tenant.customer
-        if customer is not None and not customer.has_delegated_access(self.ctx.clock.now()):
+        if customer is not None and customer.is_direct:
+            # A tenant outside CSP: the app exists there only once its admin consented (which created the app's
+            # service principal in that tenant).
+            if self.ctx.state.service_principal_by_app_id(tenant.tenant_id, client.app_id) is None:
+                raise AadError(
+                    7000229,
+                    f"The client application {client.app_id} is missing service principal in the tenant "
+                    f"{tenant.tenant_id}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+                )
+        elif customer is not None and not customer.has_delegated_access(self.ctx.clock.now()):
             # The multi-tenant app is present in customer tenants only through the partner's delegated access.
             raise AadError(
                 700016,
@@ -326,7 +335,7 @@ class TokenEndpoint:
                 "consented to by any user in the tenant. You may have sent your authentication request to the wrong "
                 "tenant.",
             )
-        roles = self.issuer.app_roles(client, request)
+        roles = self.issuer.app_roles(client, request, tenant)
         policy = self.ctx.faults.take("identity", endpoint, tenant.tenant_id, ("token_lifetime",))
         lifetime = int(policy.params["seconds"]) if policy is not None else ACCESS_TOKEN_SECONDS
         token = self.issuer.app_access_token(

@@ -1,0 +1,143 @@
+"""Direct tenants and the pilot, end to end: ops.tenants → discovery → extraction with each tenant's own
+credential (real MSAL over HTTPS against the emulator) → outcomes, coverage and the run summary → dim_customers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+
+from smart_office.pipeline import discover_customers, extract_shard, finalize_run, prepare_warehouse
+from smart_office.settings import Settings
+from smart_office.summary import read_run_summary, render_run_summary
+from smart_office.tenants.consent_url import admin_consent_url
+from smart_office.tenants.registry import TenantRegistry
+from smart_office.tenants.scope import planned_scope
+from tests.support.emulator import EmulatorHandle
+from tests.support.partner import seeded_partner_env
+from tests.support.warehouse import fresh_database
+
+NOW = "2026-11-02T09:00:00+00:00"
+
+
+@dataclass
+class Setup:
+    handle: EmulatorHandle
+    settings: Settings
+    url: str
+    now: datetime
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        prepare_warehouse(self.settings)
+        plan = discover_customers(self.settings, run_id=run_id, as_of=self.now)
+        for shard in range(plan["shards"]):
+            extract_shard(self.settings, run_id=run_id, shard=shard, shards=plan["shards"], as_of=self.now)
+        return {"plan": plan, "coverage": finalize_run(self.settings, run_id=run_id)}
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+    def registry(self) -> Iterator[TenantRegistry]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            yield TenantRegistry(conn)
+
+    def tokens(self, run_id: str) -> dict[str, tuple[str, str]]:
+        rows = self.query(
+            "select tenant_id::text, outcome, state from ops.tenant_runs where run_id = %s and endpoint = 'token'",
+            run_id,
+        )
+        return {t: (o, s) for t, o, s in rows}
+
+
+@pytest.fixture
+def setup(
+    emulator_factory: Callable[..., EmulatorHandle], postgres_server_url: str, tmp_path: Path
+) -> Iterator[Setup]:
+    handle = emulator_factory(tenants=6, seed=5, now=NOW, fault_profile="none")
+    with fresh_database(postgres_server_url) as url:
+        env = {**seeded_partner_env(handle, url, tmp_path), "SMART_OFFICE_COVERAGE_THRESHOLD": "0"}
+        yield Setup(handle, Settings.from_env(env), url, datetime.fromisoformat(NOW))
+
+
+def _readable(handle: EmulatorHandle) -> list[str]:
+    return [c["tenant_id"] for c in handle.customers() if c["listed"] and c["can_read_security"]]
+
+
+def test_pilot_and_exclusions_decide_who_is_read_and_are_reported(setup: Setup) -> None:
+    readable = _readable(setup.handle)
+    listed = [c["tenant_id"] for c in setup.handle.customers() if c["listed"]]
+    assert len(readable) >= 3
+    pilot, excluded = readable[:2], readable[2]
+    for registry in setup.registry():
+        for tenant in pilot:
+            registry.include(tenant, by="ana", reason="pilot")
+        registry.include(excluded, by="ana", reason="pilot")
+        registry.exclude(excluded, by="ben", reason="customer asked to stop")  # exclusion wins over the pilot
+    result = setup.run("run-pilot")
+    # Only the pilot was read; the excluded tenant and every other customer were not.
+    assert set(setup.tokens("run-pilot")) == set(pilot)
+    assert result["coverage"]["loaded"] == len(pilot)
+    assert result["coverage"]["not_extractable_by_state"] == {
+        "excluded": 1,
+        "not_in_pilot": len(listed) - len(pilot) - 1,
+    }
+    assert result["plan"]["not_extractable_by_reason"] == result["coverage"]["not_extractable_by_state"]
+    # The run summary says how many were in scope and why the rest were not.
+    with psycopg.connect(setup.url) as conn:
+        summary = read_run_summary(conn, "run-pilot")
+        assert summary is not None
+        lines = [line for line in render_run_summary(summary) if isinstance(line, str)]
+        assert (
+            f"in scope: 2 of {len(listed)} customers; not read: {len(listed) - 3} not_in_pilot, 1 excluded"
+            in lines
+        )
+        # check-config's view of the next run: today's lists over the latest run's customers.
+        assert planned_scope(conn).sentence() == (
+            f"scope: in scope: 2 of {len(listed)} customers; not read: {len(listed) - 3} not_in_pilot, 1 excluded "
+            "(pilot of 2, 1 excluded; the customers of run run-pilot)"
+        )
+    # Ending the pilot (clearing its entries) puts every readable customer back in scope, the exclusion stays.
+    for registry in setup.registry():
+        for tenant in pilot:
+            registry.clear(tenant, by="ana")
+    setup.run("run-all")
+    assert set(setup.tokens("run-all")) == set(readable) - {excluded}
+
+
+def test_direct_tenant_app_only_after_admin_consent(setup: Setup) -> None:
+    direct = setup.handle.admin_get("/portfolio/direct")
+    tenant = direct[0]["tenant_id"]
+    # Partner Center does not list it and the partner has no delegated access to it.
+    assert tenant not in {c["tenant_id"] for c in setup.handle.customers()}
+    for registry in setup.registry():
+        registry.add(tenant, credential="app_only", by="ana", display_name="Direct Co")
+    # Before its admin consented, the app has no service principal there: AADSTS7000229, that tenant's
+    # consent_required outcome (never the partner's failure: the other customers are read).
+    first = setup.run("run-1")
+    assert setup.tokens("run-1")[tenant] == ("failed", "consent_required")
+    assert first["coverage"]["loaded"] == len(_readable(setup.handle))
+    assert first["coverage"]["failed_by_state"] == {"consent_required": 1}
+    # Its admin opens the consent URL `smart-office tenants consent-url` prints (here on the emulator's host).
+    url = admin_consent_url(setup.settings.cloud, tenant, setup.settings.client_id)
+    assert url.startswith(f"{setup.handle.identity}/{tenant}/adminconsent?")
+    answer = setup.handle.http_session().get(url, allow_redirects=False, timeout=30)
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert (location.scheme, location.netloc) == ("http", "localhost:8400")
+    assert parse_qs(location.query) == {"admin_consent": ["True"], "tenant": [tenant]}
+    second = setup.run("run-2")
+    assert setup.tokens("run-2")[tenant] == ("loaded", "ok")
+    assert second["coverage"]["failed_by_state"] == {}
+    rows = dict(setup.query("select tenant_id::text, count(*) from raw.secure_scores group by 1"))
+    assert rows[tenant] > 0
+    assert setup.query(
+        "select source, access_state, company_name from ops.customer_snapshots where run_id = 'run-2' and tenant_id = %s",
+        tenant,
+    ) == [("direct", "direct", "Direct Co")]
