@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
+from smart_office.dbt_runner import run_dbt
 from smart_office.pipeline import discover_customers, extract_shard, finalize_run, prepare_warehouse
 from smart_office.settings import Settings
 from smart_office.summary import read_run_summary, render_run_summary
@@ -111,7 +112,8 @@ def test_pilot_and_exclusions_decide_who_is_read_and_are_reported(setup: Setup) 
     assert set(setup.tokens("run-all")) == set(readable) - {excluded}
 
 
-def test_direct_tenant_app_only_after_admin_consent(setup: Setup) -> None:
+def test_direct_tenant_app_only_after_admin_consent(setup: Setup, tmp_path: Path) -> None:
+    target = tmp_path / "dbt-target"
     direct = setup.handle.admin_get("/portfolio/direct")
     tenant = direct[0]["tenant_id"]
     # Partner Center does not list it and the partner has no delegated access to it.
@@ -141,3 +143,19 @@ def test_direct_tenant_app_only_after_admin_consent(setup: Setup) -> None:
         "select source, access_state, company_name from ops.customer_snapshots where run_id = 'run-2' and tenant_id = %s",
         tenant,
     ) == [("direct", "direct", "Direct Co")]
+    # The marts know it as a direct customer, read like the others (dim_customers, the rule's own function).
+    built = run_dbt(
+        ["build", "--select", "+dim_customers", "--indirect-selection", "cautious"],
+        setup.url,
+        capture=True,
+        target_path=target,
+    )
+    assert built.returncode == 0, built.stdout[-4000:]
+    assert setup.query(
+        "select tenant_id::text, source, access_state, company_name, is_extractable from marts.dim_customers "
+        "where source = 'direct' or tenant_id = %s",
+        tenant,
+    ) == [(tenant, "direct", "direct", "Direct Co", True)]
+    sources = dict(setup.query("select source, count(*) from marts.dim_customers group by 1"))
+    listed = setup.query("select count(*) from ops.customers where source = 'partner_center'")[0][0]
+    assert sources == {"direct": 1, "partner_center": listed}
