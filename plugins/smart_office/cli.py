@@ -346,15 +346,26 @@ def consent(
     device_code: Annotated[
         bool, typer.Option(help="Use a device code instead of a local browser redirect.")
     ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="A delegated direct tenant (`smart-office tenants add T --credential delegated`): its "
+            "own admin signs in, and its refresh token is stored under its name."
+        ),
+    ] = None,
 ) -> None:
     """One-time partner consent with MFA: obtain the partner refresh token and store it."""
     from smart_office.auth.consent import run_consent
+    from smart_office.tenants.consent import check_delegated_tenant
 
     settings = _settings()
+    if tenant is not None:
+        tenant = check_delegated_tenant(settings, tenant)
     stored = run_consent(
         settings,
         open_browser=None if device_code else _open_browser,
         show_device_code=lambda f: console.print(f["message"]),
+        tenant=tenant,
     )
     console.print(f"refresh token stored in {stored.where} (issued {stored.issued_at:%Y-%m-%d %H:%M} UTC)")
 

@@ -13,8 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
+from emulator.browser import ScriptedBrowser
+from smart_office.auth.consent import run_consent
+from smart_office.auth.errors import AuthError, AuthState
+from smart_office.auth.stores import REFRESH_TOKEN_NAME, PostgresSecretStore, tenant_refresh_token_name
 from smart_office.dbt_runner import run_dbt
 from smart_office.pipeline import discover_customers, extract_shard, finalize_run, prepare_warehouse
+from smart_office.runtime import build_exchanger
 from smart_office.settings import Settings
 from smart_office.summary import read_run_summary, render_run_summary
 from smart_office.tenants.consent_url import admin_consent_url
@@ -159,3 +164,38 @@ def test_direct_tenant_app_only_after_admin_consent(setup: Setup, tmp_path: Path
     sources = dict(setup.query("select source, count(*) from marts.dim_customers group by 1"))
     listed = setup.query("select count(*) from ops.customers where source = 'partner_center'")[0][0]
     assert sources == {"direct": 1, "partner_center": listed}
+
+
+def test_direct_tenant_delegated_by_its_own_admins_consent(setup: Setup) -> None:
+    tenant = setup.handle.admin_get("/portfolio/direct")[1]["tenant_id"]
+    for registry in setup.registry():
+        registry.add(tenant, credential="delegated", by="ana")
+    # Not consented yet: no refresh token of that tenant is stored, that tenant's consent_required outcome.
+    setup.run("run-1")
+    assert setup.tokens("run-1")[tenant] == ("failed", "consent_required")
+    store = PostgresSecretStore(setup.url, list(setup.settings.token_store_keys))
+    partner_token = store.get(REFRESH_TOKEN_NAME)
+    # `smart-office consent --tenant T`: the tenant's own admin signs in at that tenant (the scripted browser).
+    stored = run_consent(
+        setup.settings,
+        open_browser=ScriptedBrowser(setup.handle.http_session()),
+        show_device_code=lambda flow: None,
+        tenant=tenant,
+    )
+    assert "ops.token_store" in stored.where
+    own = store.get(tenant_refresh_token_name(tenant))
+    assert own is not None
+    assert store.get(REFRESH_TOKEN_NAME) == partner_token  # the partner's token is untouched
+    setup.run("run-2")
+    assert setup.tokens("run-2")[tenant] == ("loaded", "ok")
+    outcomes = setup.query(
+        "select endpoint, outcome from ops.tenant_runs where run_id = 'run-2' and tenant_id = %s", tenant
+    )
+    assert dict(outcomes) == {e: "loaded" for e, _ in outcomes}
+    assert set(dict(outcomes)) >= {"token", "secure_scores", "alerts_v2", "incidents"}
+    assert setup.query("select count(*) from raw.secure_scores where tenant_id = %s", tenant)[0][0] > 0
+    # The partner's own refresh token cannot read a direct tenant: the partner's users do not exist there.
+    partner_exchanger = build_exchanger(setup.settings, store)
+    with pytest.raises(AuthError) as refused:
+        partner_exchanger.get_token(tenant, setup.settings.cloud.graph_scope)
+    assert (refused.value.state, refused.value.code) == (AuthState.GDAP_MISSING, 50020)

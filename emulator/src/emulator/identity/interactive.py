@@ -15,7 +15,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from emulator.context import json_response, request_info
 from emulator.identity.clients import find_client
 from emulator.identity.errors import AadError, aad_error_body, aad_error_response
-from emulator.identity.issuer import AUTH_CODE_LIFETIME, DEVICE_CODE_SECONDS, DEVICE_POLL_INTERVAL, Issuer
+from emulator.identity.issuer import (
+    AUTH_CODE_LIFETIME,
+    DEVICE_CODE_SECONDS,
+    DEVICE_POLL_INTERVAL,
+    Issuer,
+    is_direct,
+)
 
 _USER_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
 
@@ -88,6 +94,9 @@ class InteractiveEndpoints:
             requested = self.issuer.parse_scopes(q.get("scope", ""))
             if tenant.customer is not None:
                 self.issuer.check_delegated_access(client, tenant, requested.resource, "authorize")
+            if is_direct(tenant):
+                # A direct tenant's own admin signs in: the app gets its service principal there too.
+                self.issuer.grant_admin_consent(client, tenant)
         except AadError as err:
             body = aad_error_body(
                 err,
@@ -102,8 +111,9 @@ class InteractiveEndpoints:
                 "error_uri": body.get("error_uri", ""),
             }
             return self._redirect(redirect_uri, params, state, mode)
-        # The partner admin approves: an admin consent for the app's permissions and the requested scopes.
-        self.issuer.grant_consent(client, requested)
+        # The partner admin (a direct tenant's own admin there) approves: an admin consent for the app's
+        # permissions and the requested scopes.
+        self.issuer.grant_consent(client, requested, tenant)
         code = "1.A" + secrets.token_urlsafe(300)
         now = self.ctx.clock.now()
         self.ctx.state.add_auth_code(
