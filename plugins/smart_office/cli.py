@@ -274,6 +274,12 @@ def register_app_command(
         bool, typer.Option(help="Add a new credential even if the stored one is valid.")
     ] = False,
     preconsent: Annotated[bool, typer.Option(help="Add the service principal to AdminAgents (DAP).")] = False,
+    app_only_permissions: Annotated[
+        bool,
+        typer.Option(
+            help="Also ask for the Graph application permissions app-only direct tenants consent to."
+        ),
+    ] = False,
     device_code: Annotated[bool, typer.Option(help="Sign in with a device code (headless hosts).")] = False,
     show_secret: Annotated[
         bool, typer.Option(help="Print the client secret (it is stored either way).")
@@ -323,6 +329,7 @@ def register_app_command(
         credential=credential,
         rotate_credential=rotate_credential,
         preconsent=preconsent,
+        app_only_permissions=app_only_permissions,
     )
     console.print(f"application id: [bold]{outcome.app_id}[/] ({'created' if outcome.created else 'found'})")
     console.print(f"changes: {', '.join(outcome.changes) or 'none (already as desired)'}")
