@@ -126,3 +126,25 @@ def test_consent_url_is_the_clouds_admin_consent_endpoint(cloud: str, host: str)
     assert result.stdout.strip() == (
         f"{host}/{DIRECT}/adminconsent?client_id={client}&redirect_uri=http%3A%2F%2Flocalhost%3A8400"
     )
+
+
+def test_consent_for_a_tenant_that_is_not_a_delegated_direct_tenant_is_refused(
+    env: dict[str, str], warehouse_url: str
+) -> None:
+    from cryptography.fernet import Fernet
+
+    partner = {
+        **env,
+        "SMART_OFFICE_PARTNER_TENANT_ID": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+        "SMART_OFFICE_CLIENT_ID": "0f0e0d0c-0b0a-4909-8807-060504030201",
+        "SMART_OFFICE_TOKEN_STORE": "postgres",
+        "SMART_OFFICE_TOKEN_STORE_KEY": Fernet.generate_key().decode(),
+    }
+    assert _cli(env, "add", DIRECT, "--credential", "app_only")[0] == 0
+    for tenant in (DIRECT, PILOT):
+        result = CliRunner().invoke(app, ["consent", "--tenant", tenant], env=partner)
+        assert result.exit_code == 2
+        assert result.stderr.startswith(
+            f"error: tenant {tenant} is not a delegated direct tenant — add it first: "
+            f"`smart-office tenants add {tenant} --credential delegated`"
+        ), result.stderr
