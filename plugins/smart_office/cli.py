@@ -396,13 +396,16 @@ def token(
     from smart_office.auth.errors import AuthError, AuthState
     from smart_office.clouds import UnknownResourceError
     from smart_office.runtime import build_exchanger, build_secret_store
+    from smart_office.tenants.consent import direct_credentials
 
     settings = _settings()
     try:
         scope = settings.cloud.scope_for(resource)
     except UnknownResourceError as exc:
         raise CliError(f"--resource {exc}", "give an alias or a resource URI") from None
-    exchanger = build_exchanger(settings, build_secret_store(settings))
+    exchanger = build_exchanger(
+        settings, build_secret_store(settings), direct_tenants=direct_credentials(settings)
+    )
     try:
         access = exchanger.get_token(tenant, scope)
     except AuthError as error:

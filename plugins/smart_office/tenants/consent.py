@@ -1,4 +1,5 @@
-"""`smart-office consent --tenant T`: only for a tenant the partner listed as a delegated direct tenant."""
+"""The CLI's view of direct tenants: `consent --tenant T` only for a delegated direct tenant; `token` reads a
+direct tenant with its own credential."""
 
 from __future__ import annotations
 
@@ -26,3 +27,19 @@ def check_delegated_tenant(settings: Settings, tenant: str) -> str:
             f"add it first: `smart-office tenants add {tenant} --credential delegated`",
         )
     return entry.tenant_id
+
+
+def direct_credentials(settings: Settings) -> dict[str, str]:
+    """The direct tenants and their credential kinds, when a migrated warehouse is configured; else none (a
+    deployment without a warehouse has no tenants table, and then every tenant is read as the partner)."""
+    import psycopg
+
+    from smart_office.warehouse.connection import connect
+
+    if settings.warehouse is None:
+        return {}
+    try:
+        with connect(settings.warehouse) as conn:
+            return TenantRegistry(conn).direct_credentials()
+    except psycopg.errors.UndefinedTable:
+        return {}

@@ -3,6 +3,7 @@ credential (real MSAL over HTTPS against the emulator) → outcomes, coverage an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,11 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
 from emulator.browser import ScriptedBrowser
 from smart_office.auth.consent import run_consent
 from smart_office.auth.errors import AuthError, AuthState
 from smart_office.auth.stores import REFRESH_TOKEN_NAME, PostgresSecretStore, tenant_refresh_token_name
+from smart_office.cli import app
 from smart_office.dbt_runner import run_dbt
 from smart_office.pipeline import discover_customers, extract_shard, finalize_run, prepare_warehouse
 from smart_office.runtime import build_exchanger
@@ -25,7 +28,7 @@ from smart_office.summary import read_run_summary, render_run_summary
 from smart_office.tenants.consent_url import admin_consent_url
 from smart_office.tenants.registry import TenantRegistry
 from smart_office.tenants.scope import planned_scope
-from tests.support.emulator import EmulatorHandle
+from tests.support.emulator import EmulatorHandle, jwt_claims
 from tests.support.partner import seeded_partner_env
 from tests.support.warehouse import fresh_database
 
@@ -38,6 +41,7 @@ class Setup:
     settings: Settings
     url: str
     now: datetime
+    env: dict[str, str]
 
     def run(self, run_id: str) -> dict[str, Any]:
         prepare_warehouse(self.settings)
@@ -69,7 +73,7 @@ def setup(
     handle = emulator_factory(tenants=6, seed=5, now=NOW, fault_profile="none")
     with fresh_database(postgres_server_url) as url:
         env = {**seeded_partner_env(handle, url, tmp_path), "SMART_OFFICE_COVERAGE_THRESHOLD": "0"}
-        yield Setup(handle, Settings.from_env(env), url, datetime.fromisoformat(NOW))
+        yield Setup(handle, Settings.from_env(env), url, datetime.fromisoformat(NOW), env)
 
 
 def _readable(handle: EmulatorHandle) -> list[str]:
@@ -194,6 +198,13 @@ def test_direct_tenant_delegated_by_its_own_admins_consent(setup: Setup) -> None
     assert dict(outcomes) == {e: "loaded" for e, _ in outcomes}
     assert set(dict(outcomes)) >= {"token", "secure_scores", "alerts_v2", "incidents"}
     assert setup.query("select count(*) from raw.secure_scores where tenant_id = %s", tenant)[0][0] > 0
+    # `smart-office token --tenant T` reads a direct tenant with its own credential too: a token of T's admin.
+    printed = CliRunner().invoke(
+        app, ["token", "--tenant", tenant, "--resource", "graph", "--json"], env=setup.env
+    )
+    assert printed.exit_code == 0, printed.stderr
+    claims = jwt_claims(json.loads(printed.stdout)["access_token"])
+    assert (claims["tid"], claims["upn"].split("@")[0], "idp" in claims) == (tenant, "admin", False)
     # The partner's own refresh token cannot read a direct tenant: the partner's users do not exist there.
     partner_exchanger = build_exchanger(setup.settings, store)
     with pytest.raises(AuthError) as refused:
