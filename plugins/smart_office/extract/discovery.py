@@ -6,6 +6,10 @@ the snapshot records what was listed, and the warehouse's `ops.classify_customer
 also what dbt's `int_customers_access_classified` calls) classifies it as the snapshot is written; which
 customers the run extracts is `ops.run_customers.is_extractable`. Customers without delegated access are
 recorded with their access state — they are not failures, they are a to-do for the partner.
+
+The partner's own list (`ops.tenants`, migration 0008) joins in as the snapshot is written: its direct tenants
+(not in Partner Center; source `direct`, access `direct`) are recorded beside the listed customers, and its pilot
+and exclusions become each row's `is_outside_pilot` and `is_excluded` through `ops.tenant_scope`.
 """
 
 from __future__ import annotations
