@@ -123,7 +123,8 @@ def test_customers_who_leave_get_no_renewal_after_they_left(portfolio):
 def test_direct_tenants_are_deterministic_unlisted_and_without_delegated_access(portfolio):
     direct = portfolio.direct_tenants
     again = Portfolio(seed=43, tenants=5, anchor=NOW).direct_tenants
-    assert [d.tenant_id for d in direct] == [d.tenant_id for d in again]  # the portfolio's size does not matter
+    # The portfolio's size does not matter.
+    assert [d.tenant_id for d in direct] == [d.tenant_id for d in again]
     assert len(direct) == 3
     assert {d.tenant_id for d in direct}.isdisjoint(c.tenant_id for c in portfolio)
     for tenant in direct:
