@@ -72,7 +72,12 @@ def setup(
 ) -> Iterator[Setup]:
     handle = emulator_factory(tenants=6, seed=5, now=NOW, fault_profile="none")
     with fresh_database(postgres_server_url) as url:
-        env = {**seeded_partner_env(handle, url, tmp_path), "SMART_OFFICE_COVERAGE_THRESHOLD": "0"}
+        env = {
+            **seeded_partner_env(handle, url, tmp_path),
+            "SMART_OFFICE_COVERAGE_THRESHOLD": "0",
+            # Every rotated refresh token is written back at once, so a test sees the rotation in the store.
+            "SMART_OFFICE_REFRESH_TOKEN_WRITE_BACK_HOURS": "0",
+        }
         yield Setup(handle, Settings.from_env(env), url, datetime.fromisoformat(NOW), env)
 
 
@@ -192,6 +197,11 @@ def test_direct_tenant_delegated_by_its_own_admins_consent(setup: Setup) -> None
     assert store.get(REFRESH_TOKEN_NAME) == partner_token  # the partner's token is untouched
     setup.run("run-2")
     assert setup.tokens("run-2")[tenant] == ("loaded", "ok")
+    # Its refresh token was rotated and written back under its own name, like the partner's.
+    rotated = store.get(tenant_refresh_token_name(tenant))
+    assert rotated is not None
+    assert rotated.version != own.version
+    assert rotated.value.reveal() != own.value.reveal()
     outcomes = setup.query(
         "select endpoint, outcome from ops.tenant_runs where run_id = 'run-2' and tenant_id = %s", tenant
     )
