@@ -120,7 +120,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
-app.add_typer(tenants_app, name="tenants")
+app.add_typer(
+    tenants_app, name="tenants"
+)  # add, list, include, exclude, …, and retention's purge and readmit
 
 
 def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:

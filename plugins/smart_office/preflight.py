@@ -166,6 +166,24 @@ def _check_alerts(env: Mapping[str, str]) -> list[Problem]:
     return []
 
 
+def _check_retention(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.retention.settings import RetentionSettings
+    from smart_office.settings import SettingsError
+
+    try:
+        RetentionSettings.from_env(env)
+    except SettingsError as exc:
+        return [_problem_from_message(message) for message in exc.messages]
+    return []
+
+
+def _check_power_bi(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.power_bi import power_bi_refresh_config
+
+    config = power_bi_refresh_config(env)
+    return [] if config is None else [Problem(name, message) for name, message in config.problems()]
+
+
 def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.dbt_runner import DBT_PROJECT_DIR
 
@@ -242,6 +260,8 @@ def check_configuration(
         *_check_schedule(env),
         *_check_full_refresh_weekday(env),
         *_check_alerts(env),
+        *_check_retention(env),
+        *_check_power_bi(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds, progress),
     ]

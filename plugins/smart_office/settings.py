@@ -250,7 +250,9 @@ EXTRACTION = "Extraction"
 SCHEDULE = "Schedule and dbt"
 NOTIFICATIONS = "Notifications"
 DASHBOARD = "Dashboard"
+POWER_BI = "Power BI refresh"
 DBT_LOGIN = "Set by the product for dbt"
+RETENTION = "Retention and purge"
 
 ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
@@ -517,6 +519,84 @@ ENVIRONMENT: tuple[Variable, ...] = (
         default="(the warehouse URL)",
         kind="libpq URL (secret when it holds a password)",
         read_by="smart_office.dashboard.connection",
+    ),
+    Variable(
+        "SMART_OFFICE_RAW_RETENTION_DAYS",
+        "Delete superseded raw versions that were replaced more than this many days before the maintenance run's "
+        "logical time — only those no mart reads; the latest version of every entity is always kept "
+        "(docs/retention.md). Empty or `keep`: keep everything.",
+        RETENTION,
+        default="keep",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_DEPARTED_AFTER_DAYS",
+        "Purge a customer's data this many days after Partner Center stopped listing it (measured from the "
+        "maintenance run's logical time). Empty or `off`: never. Needs `SMART_OFFICE_PURGE_KEY`.",
+        RETENTION,
+        default="off",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_KEY",
+        "The key of the purge records' HMAC of a tenant id (ops.purges holds the hash, never the id); needed to "
+        "purge, and to keep customers purged on request out of discovery. Keep it outside the warehouse and "
+        "never change it while purge records block tenants.",
+        RETENTION,
+        default="",
+        kind="secret",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_RETENTION_BATCH_SIZE",
+        "Raw rows looked at per retention batch (each batch is its own short transaction).",
+        RETENTION,
+        default="5000",
+        kind="integer",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_DATASET_ID",
+        "The Power BI semantic model (dataset) to refresh after the marts are published; set, the DAG gains the "
+        "task `refresh_power_bi` (docs/bi.md). Unset: no refresh.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_GROUP_ID",
+        "The workspace (group) holding that semantic model; required with it.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CONN_ID",
+        "The Airflow connection (type `powerbi`: the service principal, its tenant) the refresh signs in with.",
+        POWER_BI,
+        default="powerbi_default",
+        kind="connection id",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CHECK_INTERVAL_SECONDS",
+        "How often the task polls the refresh history while the refresh runs.",
+        POWER_BI,
+        default="60",
+        kind="integer",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_TIMEOUT_MINUTES",
+        "How long a refresh may run before the task gives up on it (the task's own limit is 15 minutes more).",
+        POWER_BI,
+        default="120",
+        kind="integer from 1 to 600",
+        read_by="smart_office.power_bi (the DAG file)",
     ),
     *(
         Variable(

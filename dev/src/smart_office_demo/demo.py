@@ -213,6 +213,13 @@ def run_demo(tenants: int | None = None) -> int:
         except SetupError as exc:
             console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
             return 1
+        # The optional Power BI refresh after the marts (docs/bi.md), on the emulator's Power BI.
+        from smart_office_demo.power_bi import power_bi_settings
+
+        env.update(power_bi_settings(emulator.endpoints))
+        console.print(
+            f"power bi: refresh of semantic model {env['SMART_OFFICE_POWERBI_DATASET_ID']} after the marts"
+        )
         code = _airflow_dags_test(env, warehouse, now, state)
     print_summary(warehouse)
     demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])

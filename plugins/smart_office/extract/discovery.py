@@ -57,6 +57,7 @@ class DiscoveryResult:
     extractable: int = 0
     departed: int = 0
     direct: int = 0
+    purged: int = 0  # listed, but purged on request: left out (smart_office.retention.blocked)
     by_access_state: dict[str, int] = field(default_factory=dict)
     not_extractable_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ class DiscoveryResult:
             "direct": self.direct,
             "extractable": self.extractable,
             "departed": self.departed,
+            "purged": self.purged,
             "by_access_state": dict(self.by_access_state),
             "not_extractable_by_reason": dict(self.not_extractable_by_reason),
         }
@@ -204,12 +206,15 @@ async def record_discovery(
     :param excluded: tenants excluded by configuration.
     :param seen_at: the run's point in time (first/last seen, departed).
     """
+    from smart_office.retention.blocked import drop_purged
+
+    customers, relationships, purged = await drop_purged(conn, customers, relationships)
     records = build_records(customers, relationships, dap_tenants, excluded)
     await _land_raw(RawLoader(conn, run_id), customers, relationships)
     async with conn.transaction():
         await _write_snapshot(conn, run_id, records, seen_at)
         departed = await _mark_departed(conn, run_id, seen_at)
-    result = DiscoveryResult(run_id=run_id, listed=len(records), departed=departed)
+    result = DiscoveryResult(run_id=run_id, listed=len(records), departed=departed, purged=purged)
     # What the run will extract is the warehouse's rule, read back rather than restated here.
     cur = await conn.execute(
         """

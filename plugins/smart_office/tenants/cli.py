@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from smart_office.retention.cli import purge_app
+
 if TYPE_CHECKING:
     from smart_office.tenants.registry import TenantRegistry
 
@@ -24,6 +26,9 @@ tenants_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+# The retention's commands on one tenant (`tenants purge`, `tenants readmit`) belong to the same group.
+tenants_app.registered_commands.extend(purge_app.registered_commands)
 
 TenantArgument = Annotated[str, typer.Argument(help="The tenant's id (a GUID).")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who makes the change (default: the OS user).")]
