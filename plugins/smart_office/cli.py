@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
 from smart_office.reports.cli import report_command
-from smart_office.retention.cli import purge_app
+from smart_office.tenants.cli import tenants_app
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
 console = Console(stderr=True, soft_wrap=True)
@@ -121,7 +121,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
-app.add_typer(purge_app, name="tenants")  # purge and readmit; to merge into the tenants group
+app.add_typer(
+    tenants_app, name="tenants"
+)  # add, list, include, exclude, …, and retention's purge and readmit
 app.command("report")(report_command)
 
 
@@ -276,6 +278,12 @@ def register_app_command(
         bool, typer.Option(help="Add a new credential even if the stored one is valid.")
     ] = False,
     preconsent: Annotated[bool, typer.Option(help="Add the service principal to AdminAgents (DAP).")] = False,
+    app_only_permissions: Annotated[
+        bool,
+        typer.Option(
+            help="Also ask for the Graph application permissions app-only direct tenants consent to."
+        ),
+    ] = False,
     device_code: Annotated[bool, typer.Option(help="Sign in with a device code (headless hosts).")] = False,
     show_secret: Annotated[
         bool, typer.Option(help="Print the client secret (it is stored either way).")
@@ -325,6 +333,7 @@ def register_app_command(
         credential=credential,
         rotate_credential=rotate_credential,
         preconsent=preconsent,
+        app_only_permissions=app_only_permissions,
     )
     console.print(f"application id: [bold]{outcome.app_id}[/] ({'created' if outcome.created else 'found'})")
     console.print(f"changes: {', '.join(outcome.changes) or 'none (already as desired)'}")
@@ -348,15 +357,26 @@ def consent(
     device_code: Annotated[
         bool, typer.Option(help="Use a device code instead of a local browser redirect.")
     ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="A delegated direct tenant (`smart-office tenants add T --credential delegated`): its "
+            "own admin signs in, and its refresh token is stored under its name."
+        ),
+    ] = None,
 ) -> None:
     """One-time partner consent with MFA: obtain the partner refresh token and store it."""
     from smart_office.auth.consent import run_consent
+    from smart_office.tenants.consent import check_delegated_tenant
 
     settings = _settings()
+    if tenant is not None:
+        tenant = check_delegated_tenant(settings, tenant)
     stored = run_consent(
         settings,
         open_browser=None if device_code else _open_browser,
         show_device_code=lambda f: console.print(f["message"]),
+        tenant=tenant,
     )
     console.print(f"refresh token stored in {stored.where} (issued {stored.issued_at:%Y-%m-%d %H:%M} UTC)")
 
@@ -380,13 +400,16 @@ def token(
     from smart_office.auth.errors import AuthError, AuthState
     from smart_office.clouds import UnknownResourceError
     from smart_office.runtime import build_exchanger, build_secret_store
+    from smart_office.tenants.consent import direct_credentials
 
     settings = _settings()
     try:
         scope = settings.cloud.scope_for(resource)
     except UnknownResourceError as exc:
         raise CliError(f"--resource {exc}", "give an alias or a resource URI") from None
-    exchanger = build_exchanger(settings, build_secret_store(settings))
+    exchanger = build_exchanger(
+        settings, build_secret_store(settings), direct_tenants=direct_credentials(settings)
+    )
     try:
         access = exchanger.get_token(tenant, scope)
     except AuthError as error:

@@ -22,6 +22,7 @@ from smart_office.graph.client import GraphClient
 from smart_office.partner_center.client import PartnerCenterClient
 from smart_office.runtime import build_exchanger, build_secret_store
 from smart_office.settings import Settings
+from smart_office.tenants.registry import TenantRegistry
 from smart_office.tls import requests_session
 from smart_office.warehouse.connection import WarehouseTarget, aconnect, connect
 from smart_office.warehouse.migrations import migrate
@@ -152,8 +153,9 @@ def extract_shard(
     url = _warehouse(settings)
     with connect(url) as conn:
         tenants = shard_tenants(conn, run_id, shard, shards)
+        direct = TenantRegistry(conn).direct_credentials()
     store = build_secret_store(settings)
-    exchanger = build_exchanger(settings, store)
+    exchanger = build_exchanger(settings, store, direct_tenants=direct)
     window = ExtractionWindow(
         as_of=as_of,
         interval_start=interval_start,

@@ -7,7 +7,8 @@ the warehouse is configured (SMART_OFFICE_WAREHOUSE_URL, or the Airflow connecti
 from the environment or a secrets backend) and accepts the login the DAG will use (libpq or Entra ID), the schedule parses, the alert settings are valid and the dbt manifest the DAG renders from
 exists, and no value is still one of .env.example's `<placeholder>`s. An unreachable warehouse is tried a
 few times (compose may still be starting it), each wait announced with its bound. Exit status 0 when all
-is well, 2 otherwise. Never prints a secret.
+is well, 2 otherwise. Never prints a secret. When all is well it says how many customers the next run will
+read and why not the others (the latest run's customers under today's pilot and exclusions).
 """
 
 from __future__ import annotations
@@ -309,8 +310,29 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def scope_line(env: Mapping[str, str] | None = None) -> str:
+    """How many customers the next run reads and why not the others (smart_office.tenants.scope), or why
+    that cannot be said yet; called once the configuration is known to be good."""
+    import psycopg
+
+    from smart_office.settings import Settings
+    from smart_office.tenants.scope import planned_scope
+    from smart_office.warehouse.connection import connect, resolve_warehouse
+
+    env = os.environ if env is None else env
+    settings = Settings.from_env(env)
+    try:
+        with connect(resolve_warehouse(None if env is os.environ else env)) as conn:
+            return planned_scope(conn, settings.excluded_tenants).sentence()
+    except psycopg.errors.UndefinedTable:
+        return "scope: unknown until the warehouse is migrated (`smart-office migrate`)"
+
+
 def main(argv: list[str] | None = None, *, attempts: int = 3, wait_seconds: float = 2.0) -> int:
-    return report(check_configuration(attempts=attempts, wait_seconds=wait_seconds, progress=_progress))
+    status = report(check_configuration(attempts=attempts, wait_seconds=wait_seconds, progress=_progress))
+    if status == 0:
+        print(scope_line(), file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

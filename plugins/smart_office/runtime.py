@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -76,7 +77,11 @@ def load_client_credential(store: SecretStore) -> ClientCredential:
     )
 
 
-def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
+def build_exchanger(
+    settings: Settings, store: SecretStore, *, direct_tenants: Mapping[str, str] | None = None
+) -> TokenExchanger:
+    """The token exchanger; `direct_tenants` (ops.tenants' direct tenants and their credential kinds) are read
+    with their own credentials."""
     return TokenExchanger(
         cloud=settings.cloud,
         client_id=settings.client_id,
@@ -91,4 +96,5 @@ def build_exchanger(settings: Settings, store: SecretStore) -> TokenExchanger:
             if settings.discovery_cache_dir
             else None
         ),
+        direct_tenants=direct_tenants,
     )

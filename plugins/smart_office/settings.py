@@ -390,7 +390,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable(
         "SMART_OFFICE_EXCLUDED_TENANTS",
-        "Customer tenant ids never extracted.",
+        "Customer tenant ids never extracted (prefer `smart-office tenants exclude`, which records who and why).",
         EXTRACTION,
         attribute="excluded_tenants",
         default="",

@@ -82,6 +82,10 @@ class RunSummary:
     entities: list[EntityLine]
     token_requests: int
     discovery_requests: dict[str, int] = field(default_factory=dict)
+    # Which customers the run was to read (ops.run_customers.is_extractable), and why not the others.
+    in_scope: int = 0
+    direct: int = 0
+    out_of_scope: dict[str, int] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float | None:
@@ -213,6 +217,7 @@ def read_run_summary(conn: psycopg.Connection, run_id: str | None = None) -> Run
     extraction = conn.execute(
         "select min(started_at), max(finished_at) from ops.tenant_runs where run_id = %s", (run_id,)
     ).fetchone()
+    in_scope, direct, out_of_scope = read_scope(conn, run_id)
     discovery = (recorded or {}).get("discovery", {})
     return RunSummary(
         run_id=run_id,
@@ -226,7 +231,35 @@ def read_run_summary(conn: psycopg.Connection, run_id: str | None = None) -> Run
         entities=entities,
         token_requests=int(token_requests),
         discovery_requests=_discovery_requests(discovery.get("requests_sent", {})),
+        in_scope=in_scope,
+        direct=direct,
+        out_of_scope=out_of_scope,
     )
+
+
+def read_scope(conn: psycopg.Connection, run_id: str) -> tuple[int, int, dict[str, int]]:
+    """The run's customers in scope (the warehouse's rule), the direct tenants among them, and the others by
+    why not (departed, excluded, not_in_pilot, or an access state such as gdap_pending)."""
+    rows = conn.execute(
+        """
+        select not_extractable_reason, count(*), count(*) filter (where source = 'direct')
+        from ops.run_customers where run_id = %s
+        group by 1 order by 2 desc, 1
+        """,
+        (run_id,),
+    ).fetchall()
+    in_scope = sum(n for reason, n, _ in rows if reason is None)
+    direct = sum(d for reason, _, d in rows if reason is None)
+    return in_scope, direct, {reason: n for reason, n, _ in rows if reason is not None}
+
+
+def scope_sentence(in_scope: int, direct: int, out_of_scope: dict[str, int]) -> str:
+    """`in scope: 3 of 10 customers (1 direct); not read: 5 not_in_pilot, 2 excluded`."""
+    total = in_scope + sum(out_of_scope.values())
+    text = f"in scope: {in_scope:,} of {total:,} customers" + (f" ({direct:,} direct)" if direct else "")
+    if out_of_scope:
+        text += "; not read: " + ", ".join(f"{n:,} {reason}" for reason, n in out_of_scope.items())
+    return text
 
 
 def _n(value: int) -> str:
@@ -296,13 +329,14 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
         + (f"; discovery {discovery}" if discovery else "")
         + f"; {summary.total_requests:,} together"
     )
+    scope = scope_sentence(summary.in_scope, summary.direct, summary.out_of_scope)
     # What to do about the customers the run could not read, one line per access state.
     to_do = [
         f"{line.access_state} ({line.customers - line.attempted:,}): {line.remedy}"
         for line in summary.access
         if line.remedy and line.customers > line.attempted
     ]
-    return [run, timing, customers, *to_do, entities, requests]
+    return [run, timing, scope, customers, *to_do, entities, requests]
 
 
 def print_run_summary(console: Console, target: WarehouseTarget | str, run_id: str | None = None) -> bool:

@@ -1,8 +1,9 @@
 -- Every customer ever discovered, with the access its landed GDAP relationships (their latest versions, with the
--- access assignments their latest complete read listed) and DAP contract grant, whether the pipeline extracts it,
--- and what to do when it cannot. The rules are the warehouse's own functions (migrations 0006, 0007):
--- ops.classify_customer_access is what discovery classified the run's snapshot with, ops.is_extractable what the
--- shard planner and coverage read, ops.access_remedy what the run summary prints — defined once, read here.
+-- access assignments their latest complete read listed) and DAP contract grant (or `direct` for a direct tenant),
+-- whether the pipeline extracts it, and what to do when it cannot. The rules are the warehouse's own functions
+-- (migrations 0006, 0007, 0008): ops.classify_tenant_access is what discovery classified the run's snapshot with,
+-- ops.is_extractable what the shard planner and coverage read, ops.access_remedy what the run summary prints —
+-- defined once, read here.
 with
 
 customers as (
@@ -112,22 +113,27 @@ final as (
 
     select
         customers.tenant_id,
+        customers.source,
+        customers.direct_display_name,
         classified.access_state,
         classified.gdap_status,
         classified.gdap_end_at,
         classified.has_security_roles,
         customers.has_dap_contract,
         customers.is_excluded,
+        customers.is_outside_pilot,
         customers.is_departed,
-        ops.is_extractable(classified.access_state, customers.is_excluded, customers.is_departed) as is_extractable,
+        ops.is_extractable(
+            classified.access_state, customers.is_excluded, customers.is_departed, customers.is_outside_pilot
+        ) as is_extractable,
         ops.access_remedy(classified.access_state) as access_remedy,
         customers.departed_at,
         customers.first_seen_at,
         customers.last_seen_at
     from customers
     left join relationships_by_tenant on customers.tenant_id = relationships_by_tenant.tenant_id
-    cross join lateral ops.classify_customer_access(
-        coalesce(relationships_by_tenant.relationships, '[]'::jsonb), customers.has_dap_contract
+    cross join lateral ops.classify_tenant_access(
+        coalesce(relationships_by_tenant.relationships, '[]'::jsonb), customers.has_dap_contract, customers.source
     ) as classified
 
 )

@@ -95,6 +95,7 @@ class AdminService(ServiceApp):
                 Route("/stats", self.reset_stats, methods=["DELETE"], name="stats_reset"),
                 Route("/portfolio", self.portfolio, name="portfolio"),
                 Route("/portfolio/customers", self.customers, name="portfolio_customers"),
+                Route("/portfolio/direct", self.direct_tenants, name="portfolio_direct"),
             ]
         )
 
@@ -254,6 +255,21 @@ class AdminService(ServiceApp):
         body["now"] = _iso(self.ctx)
         body["partner"]["admin_user_principal_name"] = self.ctx.portfolio.partner.user_principal_name
         return json_response(body)
+
+    async def direct_tenants(self, request: Request) -> Response:
+        """The partner's direct tenants (not CSP customers: Partner Center does not list them)."""
+        return json_response(
+            [
+                {
+                    "tenant_id": d.tenant_id,
+                    "company_name": d.company_name,
+                    "default_domain": d.default_domain,
+                    "seats": d.seats,
+                    "plan": d.plan.name,
+                }
+                for d in self.ctx.portfolio.direct_tenants
+            ]
+        )
 
     async def customers(self, request: Request) -> Response:
         now = self.ctx.clock.now()

@@ -102,7 +102,7 @@ class TenantDirectory:
             with self._lock:
                 if self._by_domain is None:
                     mapping: dict[str, str] = {}
-                    for customer in self.portfolio:
+                    for customer in (*self.portfolio, *self.portfolio.direct_tenants):
                         mapping.setdefault(customer.default_domain.lower(), customer.tenant_id)
                         mapping.setdefault(customer.custom_domain.lower(), customer.tenant_id)
                     self._by_domain = mapping

@@ -18,6 +18,7 @@ from smart_office.auth.errors import error_from_response
 from smart_office.auth.exchange import issued_at_from_result
 from smart_office.auth.interactive import sign_in_with_browser, sign_in_with_device_code
 from smart_office.auth.rotation import RefreshTokenKeeper
+from smart_office.auth.stores import REFRESH_TOKEN_NAME, tenant_refresh_token_name
 from smart_office.runtime import build_secret_store, load_client_credential
 from smart_office.settings import Settings
 from smart_office.tls import requests_session
@@ -42,17 +43,29 @@ def consent_scopes(settings: Settings) -> list[str]:
     return [settings.cloud.partner_center_scope]
 
 
+def direct_tenant_scopes(settings: Settings) -> list[str]:
+    """A direct tenant's admin consents to the app's Graph permissions (`.default`: all it configures); the
+    token then reads that tenant's security data as that admin. No Partner Center: it is not a CSP customer."""
+    return [settings.cloud.graph_scope]
+
+
 def run_consent(
     settings: Settings,
     *,
     open_browser: Callable[[str], object] | None,
     show_device_code: Callable[[dict[str, Any]], object],
     timeout: float = 300.0,
+    tenant: str | None = None,
 ) -> StoredConsent:
-    """Sign the partner admin in (browser redirect, or device code when `open_browser` is None) and store the token."""
+    """Sign the partner admin in (browser redirect, or device code when `open_browser` is None) and store the token.
+
+    With `tenant`, a direct tenant's own admin signs in at that tenant instead, and the refresh token is stored
+    under that tenant's name (`tenant_refresh_token_name`), kept and rotated like the partner's.
+    """
     store = build_secret_store(settings)
     session = requests_session(settings.cloud.ca_bundle)
-    authority = settings.cloud.authority(settings.partner_tenant_id)
+    authority = settings.cloud.authority(tenant or settings.partner_tenant_id)
+    scopes = direct_tenant_scopes(settings) if tenant else consent_scopes(settings)
     if open_browser is not None:
         app: msal.ClientApplication = msal.ConfidentialClientApplication(
             settings.client_id,
@@ -61,21 +74,18 @@ def run_consent(
             instance_discovery=False,
             http_client=session,
         )
-        result = sign_in_with_browser(
-            app, consent_scopes(settings), open_browser=open_browser, timeout=timeout
-        )
+        result = sign_in_with_browser(app, scopes, open_browser=open_browser, timeout=timeout)
     else:
         public = msal.PublicClientApplication(
             settings.client_id, authority=authority, instance_discovery=False, http_client=session
         )
-        result = sign_in_with_device_code(
-            public, consent_scopes(settings), show=show_device_code, timeout=timeout
-        )
+        result = sign_in_with_device_code(public, scopes, show=show_device_code, timeout=timeout)
     if "error" in result:
-        raise ConsentError(str(error_from_response(result, tenant_id=settings.partner_tenant_id)))
+        raise ConsentError(str(error_from_response(result, tenant_id=tenant or settings.partner_tenant_id)))
     refresh_token = result.get("refresh_token")
     if not refresh_token:
         raise ConsentError("the sign-in returned no refresh token (was offline_access granted?)")
     issued_at = issued_at_from_result(result, datetime.now(UTC))
-    RefreshTokenKeeper(store).initialise(refresh_token, issued_at)
+    name = tenant_refresh_token_name(tenant) if tenant else REFRESH_TOKEN_NAME
+    RefreshTokenKeeper(store, name).initialise(refresh_token, issued_at)
     return StoredConsent(where=store.describe(), issued_at=issued_at)

@@ -34,7 +34,9 @@ REMEDIATION: dict[AuthState, str] = {
     AuthState.OK: "",
     AuthState.CONSENT_REQUIRED: (
         "The customer tenant has no consent for the partner app (or it was revoked). Re-grant it: Partner Center "
-        "application consent API or the customer's admin consent URL, then rerun."
+        "application consent API or the customer's admin consent URL, then rerun. A direct tenant: its admin "
+        "opens `smart-office tenants consent-url <tenant>` (app-only) or signs in with `smart-office consent "
+        "--tenant <tenant>` (delegated)."
     ),
     AuthState.MFA_REQUIRED: (
         "A Conditional Access/MFA policy demands a fresh MFA claim. Run `smart-office consent` again with an "
@@ -51,7 +53,8 @@ REMEDIATION: dict[AuthState, str] = {
     ),
     AuthState.REFRESH_TOKEN_EXPIRED: (
         "The partner refresh token expired or was revoked (inactivity > 90 days, password reset, revocation). "
-        "Run `smart-office consent` to obtain a new one."
+        "Run `smart-office consent` to obtain a new one (a direct tenant's own: `smart-office consent --tenant "
+        "<tenant>`)."
     ),
     AuthState.INVALID_CLIENT: (
         "The app credential was rejected (wrong, expired or removed secret/certificate). Rotate it with "
@@ -101,6 +104,9 @@ _BY_CODE: dict[int, AuthState] = {
     7000222: AuthState.INVALID_CLIENT,
     700027: AuthState.INVALID_CLIENT,
     700016: AuthState.APP_NOT_FOUND,
+    # Client credentials at a tenant without the app's service principal: its admin never consented (sent as
+    # `invalid_client`, which must not read as the partner's broken credential).
+    7000229: AuthState.CONSENT_REQUIRED,
     90002: AuthState.TENANT_NOT_FOUND,
     50020: AuthState.GDAP_MISSING,
     50177: AuthState.GDAP_MISSING,

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,11 +36,13 @@ from smart_office.auth.discovery_cache import DiscoveryCache
 from smart_office.auth.errors import (
     AuthError,
     AuthState,
+    ConsentRequiredError,
     TenantNotFoundError,
     TransientAuthError,
     error_from_response,
 )
-from smart_office.auth.rotation import RefreshTokenKeeper
+from smart_office.auth.rotation import NoRefreshTokenError, RefreshTokenKeeper
+from smart_office.auth.stores import tenant_refresh_token_name
 from smart_office.clouds import Cloud
 from smart_office.graph.rate_limits import RetryPolicy
 from smart_office.redaction import Secret
@@ -166,6 +168,10 @@ class TokenExchanger:
     :param sleep: how the synchronous path waits between retries (tests pass a fake).
     :param discovery_cache: where OpenID discovery documents are shared across processes and runs; None
         keeps them per application, in memory (MSAL's default).
+    :param direct_tenants: direct tenants (not CSP customers) and how each is read: `app_only` (client
+        credentials of the app at that tenant, after its admin consented) or `delegated` (that tenant's own
+        refresh token, kept and rotated like the partner's under `tenant_refresh_token_name`). A direct
+        tenant's failures are its own, never the partner's.
     """
 
     def __init__(
@@ -183,6 +189,7 @@ class TokenExchanger:
         retry: RetryPolicy = DEFAULT_IDENTITY_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         discovery_cache: DiscoveryCache | None = None,
+        direct_tenants: Mapping[str, str] | None = None,
     ) -> None:
         self.cloud = cloud
         self.client_id = client_id
@@ -202,6 +209,8 @@ class TokenExchanger:
         self._tokens: dict[tuple[str, str], AccessToken] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_lock = threading.Lock()
+        self._direct = {t.lower(): kind for t, kind in (direct_tenants or {}).items()}
+        self._direct_keepers: dict[str, RefreshTokenKeeper] = {}
         self.exchanges = 0  # token requests made; "one per tenant per resource per run" is measurable
         self.transient_retries = 0
 
@@ -318,11 +327,43 @@ class TokenExchanger:
                 self._apps.popitem(last=False)
         return app
 
+    def credential_of(self, tenant_id: str) -> str:
+        """How a tenant is read: `partner` (the partner's delegated access), `app_only` or `delegated`."""
+        return self._direct.get(tenant_id.lower(), "partner")
+
+    def _keeper_for(self, tenant_id: str) -> RefreshTokenKeeper:
+        """The refresh token that reads `tenant_id`: the partner's, or a delegated direct tenant's own."""
+        if self.credential_of(tenant_id) != "delegated":
+            return self.keeper
+        with self._apps_lock:
+            keeper = self._direct_keepers.get(tenant_id.lower())
+            if keeper is None:
+                keeper = self._direct_keepers[tenant_id.lower()] = self.keeper.for_name(
+                    tenant_refresh_token_name(tenant_id)
+                )
+            return keeper
+
     def _exchange(self, tenant_id: str, scope: str) -> AccessToken:
         app = self._app(tenant_id)
-        refresh_token = self.keeper.current()
+        credential = self.credential_of(tenant_id)
+        keeper = self._keeper_for(tenant_id)
+        refresh_token = None
+        if credential != "app_only":
+            try:
+                refresh_token = keeper.current()
+            except NoRefreshTokenError:
+                if credential == "partner":
+                    raise
+                raise ConsentRequiredError(
+                    AuthState.CONSENT_REQUIRED,
+                    tenant_id=tenant_id,
+                    detail="no refresh token of this direct tenant is stored yet",
+                ) from None
         try:
-            result: dict[str, Any] = app.acquire_token_by_refresh_token(refresh_token.value.reveal(), [scope])
+            if refresh_token is None:
+                result: dict[str, Any] = app.acquire_token_for_client([scope])
+            else:
+                result = app.acquire_token_by_refresh_token(refresh_token.value.reveal(), [scope])
         except msal.exceptions.MsalError as exc:  # MSAL raises on 5xx
             raise TransientAuthError(AuthState.TRANSIENT, tenant_id=tenant_id, detail=str(exc)) from None
         except (requests.RequestException, ValueError, RuntimeError) as exc:
@@ -337,8 +378,8 @@ class TokenExchanger:
             raise error
         now = self._clock()
         rotated = result.get("refresh_token")
-        if rotated:
-            self.keeper.offer(rotated, issued_at_from_result(result, now))
+        if rotated and credential != "app_only":
+            keeper.offer(rotated, issued_at_from_result(result, now))
         expires_in = int(result.get("expires_in", 3600))
         return AccessToken(
             Secret(result["access_token"]), now + timedelta(seconds=expires_in), tenant_id, scope
@@ -346,6 +387,8 @@ class TokenExchanger:
 
     def is_partner_failure(self, error: AuthError) -> bool:
         """A failure that would hit every tenant: broken app credential/refresh token, or the partner tenant itself."""
+        if self.credential_of(error.tenant_id) != "partner":
+            return False  # a direct tenant's credential is its own: its failure costs that tenant only
         return error.is_partner_level or error.tenant_id.lower() == self.partner_tenant_id.lower()
 
 

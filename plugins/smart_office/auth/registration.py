@@ -44,6 +44,10 @@ GRAPH_DELEGATED = (
     "profile",
 )
 PARTNER_CENTER_DELEGATED = ("user_impersonation",)
+# Application permissions for app-only direct tenants (`register-app --app-only-permissions`): what the pipeline
+# reads, and nothing else. Granted per tenant by that tenant's admin (`smart-office tenants consent-url`), never
+# in the partner tenant by `consent`.
+GRAPH_APPLICATION = ("SecurityEvents.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All")
 REDIRECT_PORTS = range(8400, 8410)
 DEFAULT_DISPLAY_NAME = "Partner Smart Office"
 
@@ -97,19 +101,20 @@ def _odata_string(value: str) -> str:
 
 
 def resolve_permissions(
-    directory: GraphDirectory, resource_app_id: str, names: tuple[str, ...]
+    directory: GraphDirectory, resource_app_id: str, names: tuple[str, ...], kind: str = "Scope"
 ) -> list[dict[str, str]]:
-    """Turn delegated permission names into resourceAccess entries using the resource's published scopes."""
+    """Turn permission names into resourceAccess entries using the resource's published delegated scopes
+    (`kind` Scope) or application roles (`kind` Role)."""
     sps = directory.find("servicePrincipals", f"appId eq {_odata_string(resource_app_id)}")
     if not sps:
         raise RegistrationError(f"resource {resource_app_id} has no service principal in the partner tenant")
-    scopes = {s.get("value"): s.get("id") for s in sps[0].get("oauth2PermissionScopes", [])}
-    missing = [n for n in names if n not in scopes]
+    published = sps[0].get("oauth2PermissionScopes" if kind == "Scope" else "appRoles", [])
+    ids = {s.get("value"): s.get("id") for s in published}
+    missing = [n for n in names if n not in ids]
     if missing:
-        raise RegistrationError(
-            f"resource {resource_app_id} does not publish delegated permissions {missing}"
-        )
-    return [{"id": scopes[n], "type": "Scope"} for n in names]
+        what = "delegated permissions" if kind == "Scope" else "application permissions"
+        raise RegistrationError(f"resource {resource_app_id} does not publish {what} {missing}")
+    return [{"id": ids[n], "type": kind} for n in names]
 
 
 def desired_application(
@@ -151,16 +156,21 @@ def register_app(
     credential: str = "certificate",
     rotate_credential: bool = False,
     preconsent: bool = False,
+    app_only_permissions: bool = False,
     now: dt.datetime | None = None,
 ) -> RegistrationResult:
-    """Create or update the app, its service principal and credential; optionally add it to AdminAgents."""
+    """Create or update the app, its service principal and credential; optionally add it to AdminAgents, and
+    ask for the application permissions app-only direct tenants consent to (`app_only_permissions`)."""
     if credential not in {"certificate", "secret"}:
         raise ValueError("credential must be 'certificate' or 'secret'")
     now = now or dt.datetime.now(dt.UTC)
     directory = GraphDirectory(cloud, admin_token, session)
+    graph_access = resolve_permissions(directory, GRAPH_APP_ID, GRAPH_DELEGATED)
+    if app_only_permissions:
+        graph_access += resolve_permissions(directory, GRAPH_APP_ID, GRAPH_APPLICATION, kind="Role")
     desired = desired_application(
         display_name,
-        resolve_permissions(directory, GRAPH_APP_ID, GRAPH_DELEGATED),
+        graph_access,
         resolve_permissions(directory, PARTNER_CENTER_APP_ID, PARTNER_CENTER_DELEGATED),
     )
     filter_ = (

@@ -94,6 +94,10 @@ class RefreshTokenKeeper:
     def store(self) -> SecretStore:
         return self._store
 
+    def for_name(self, name: str) -> RefreshTokenKeeper:
+        """A keeper of another refresh token (a direct tenant's) in the same store, written back alike."""
+        return RefreshTokenKeeper(self._store, name, write_back_age=self._write_back_age)
+
     def current(self) -> StoredSecret:
         """The newest token known (read from the store on first use); its version is '' while only in memory."""
         self._load()

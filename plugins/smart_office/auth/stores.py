@@ -35,6 +35,12 @@ def tenant_secret_name(tenant_id: str, kind: str) -> str:
     return f"smart-office-tenant-{tenant_id.lower()}-{kind}"
 
 
+def tenant_refresh_token_name(tenant_id: str) -> str:
+    """Where a direct tenant's own refresh token (`smart-office consent --tenant T`) is kept: a per-tenant entry
+    (valid in Key Vault and ops.token_store), which a purge of the tenant deletes with the rest of its data."""
+    return tenant_secret_name(tenant_id.strip(), "refresh-token")
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
     """A secret value with the store's version of it and when the value was issued."""

@@ -7,6 +7,10 @@ the snapshot records what was listed, and the warehouse's `ops.classify_customer
 0007; also what dbt's `int_customers_access_classified` calls) classifies it as the snapshot is written; which
 customers the run extracts is `ops.run_customers.is_extractable`. Customers without delegated access are
 recorded with their access state — they are not failures, they are a to-do for the partner.
+
+The partner's own list (`ops.tenants`, migration 0008) joins in as the snapshot is written: its direct tenants
+(not in Partner Center; source `direct`, access `direct`) are recorded beside the listed customers, and its pilot
+and exclusions become each row's `is_outside_pilot` and `is_excluded` through `ops.tenant_scope`.
 """
 
 from __future__ import annotations
@@ -55,20 +59,24 @@ class DiscoveryResult:
     listed: int = 0
     extractable: int = 0
     departed: int = 0
+    direct: int = 0
     purged: int = 0  # listed, but purged on request: left out (smart_office.retention.blocked)
     by_access_state: dict[str, int] = field(default_factory=dict)
     # Active relationships whose access assignments could not be read (classified as if assigned).
     assignments_unknown: int = 0
+    not_extractable_by_reason: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
             "listed": self.listed,
+            "direct": self.direct,
             "extractable": self.extractable,
             "departed": self.departed,
             "purged": self.purged,
             "by_access_state": dict(self.by_access_state),
             "assignments_unknown": self.assignments_unknown,
+            "not_extractable_by_reason": dict(self.not_extractable_by_reason),
         }
 
 
@@ -269,22 +277,28 @@ async def record_discovery(
     # What the run will extract is the warehouse's rule, read back rather than restated here.
     cur = await conn.execute(
         """
-        select access_state, count(*), count(*) filter (where is_extractable)
+        select access_state, not_extractable_reason, count(*), count(*) filter (where is_extractable),
+               count(*) filter (where source = 'direct')
         from ops.run_customers
         where run_id = %s and not is_departed
-        group by access_state
+        group by access_state, not_extractable_reason
         """,
         (run_id,),
     )
-    for state, count, extractable in await cur.fetchall():
-        result.by_access_state[state] = count
+    for state, reason, count, extractable, direct in await cur.fetchall():
+        result.by_access_state[state] = result.by_access_state.get(state, 0) + count
         result.extractable += extractable
+        result.direct += direct
+        if reason is not None:
+            result.not_extractable_by_reason[reason] = result.not_extractable_by_reason.get(reason, 0) + count
     log.info(
-        "discovered %d customers (%d extractable, %d departed): %s",
+        "discovered %d customers and %d direct tenants (%d extractable, %d departed): %s; not read: %s",
         result.listed,
+        result.direct,
         result.extractable,
         result.departed,
         result.by_access_state,
+        result.not_extractable_by_reason,
     )
     return result
 
@@ -375,7 +389,8 @@ async def _write_snapshot(
             relationship_to_partner text,
             relationships jsonb not null,
             has_dap_contract boolean not null,
-            is_excluded boolean not null
+            is_excluded boolean not null,
+            source text not null default 'partner_center'
         ) on commit drop
         """
     )
@@ -399,19 +414,43 @@ async def _write_snapshot(
                         r.is_excluded,
                     )
                 )
-        # The classification is the warehouse's (migration 0006), so dbt classifies the landed payloads alike.
+        # Direct tenants (ops.tenants, migration 0008) join the listed customers: a tenant configured as direct
+        # is read with its own credential even if Partner Center lists it too (the configuration is explicit).
+        await cur.execute(
+            """
+            update discovered set source = 'direct', company_name = coalesce(tenants.display_name,
+                discovered.company_name)
+            from ops.tenants as tenants
+            where tenants.tenant_id = discovered.tenant_id and tenants.credential is not null
+            """
+        )
+        await cur.execute(
+            """
+            insert into discovered (tenant_id, company_name, relationships, has_dap_contract, is_excluded, source)
+            select tenants.tenant_id, tenants.display_name, '[]', false, false, 'direct'
+            from ops.tenants as tenants
+            where
+                tenants.credential is not null
+                and not exists (select from discovered where discovered.tenant_id = tenants.tenant_id)
+            """
+        )
+        # The classification and the partner's scope (pilot, exclusions) are the warehouse's (migrations 0006,
+        # 0008), so dbt classifies the landed payloads alike.
         await cur.execute(
             """
             insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name, default_domain,
                 relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
-                has_dap_contract, is_excluded, is_departed)
+                has_dap_contract, is_excluded, is_departed, source, is_outside_pilot)
             select %(run)s, discovered.tenant_id, discovered.partner_center_id, discovered.company_name,
                    discovered.default_domain, discovered.relationship_to_partner, access.access_state,
                    access.gdap_status, access.gdap_end_at, access.has_security_roles, discovered.has_dap_contract,
-                   discovered.is_excluded, false
+                   discovered.is_excluded or scope.scope is not distinct from 'excluded', false, discovered.source,
+                   scope.scope is not distinct from 'not_in_pilot'
             from discovered
-            cross join lateral ops.classify_customer_access(discovered.relationships, discovered.has_dap_contract)
-                as access
+            cross join lateral ops.classify_tenant_access(
+                discovered.relationships, discovered.has_dap_contract, discovered.source
+            ) as access
+            cross join lateral (select ops.tenant_scope(discovered.tenant_id) as scope) as scope
             """,
             {"run": run_id},
         )
@@ -419,10 +458,11 @@ async def _write_snapshot(
             """
             insert into ops.customers as c (tenant_id, partner_center_id, company_name, default_domain,
                 relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
-                has_dap_contract, is_excluded, first_seen_at, last_seen_at, departed_at, last_run_id)
+                has_dap_contract, is_excluded, first_seen_at, last_seen_at, departed_at, last_run_id, source,
+                is_outside_pilot)
             select tenant_id, partner_center_id, company_name, default_domain, relationship_to_partner,
                    access_state, gdap_status, gdap_end_at, has_security_roles, has_dap_contract, is_excluded,
-                   %(seen)s, %(seen)s, null, run_id
+                   %(seen)s, %(seen)s, null, run_id, source, is_outside_pilot
             from ops.customer_snapshots where run_id = %(run)s
             on conflict (tenant_id) do update set
                 partner_center_id = excluded.partner_center_id, company_name = excluded.company_name,
@@ -430,6 +470,7 @@ async def _write_snapshot(
                 access_state = excluded.access_state, gdap_status = excluded.gdap_status,
                 gdap_end_at = excluded.gdap_end_at, has_security_roles = excluded.has_security_roles,
                 has_dap_contract = excluded.has_dap_contract, is_excluded = excluded.is_excluded,
+                source = excluded.source, is_outside_pilot = excluded.is_outside_pilot,
                 first_seen_at = least(c.first_seen_at, excluded.first_seen_at),
                 last_seen_at = greatest(c.last_seen_at, excluded.last_seen_at),
                 departed_at = null, last_run_id = excluded.last_run_id
@@ -449,9 +490,10 @@ async def _mark_departed(conn: psycopg.AsyncConnection, run_id: str, seen_at: da
         ), snap as (
             insert into ops.customer_snapshots (run_id, tenant_id, partner_center_id, company_name, default_domain,
                 relationship_to_partner, access_state, gdap_status, gdap_end_at, has_security_roles,
-                has_dap_contract, is_excluded, is_departed)
+                has_dap_contract, is_excluded, is_departed, source, is_outside_pilot)
             select %(run)s, tenant_id, partner_center_id, company_name, default_domain, relationship_to_partner,
-                   'departed', gdap_status, gdap_end_at, has_security_roles, has_dap_contract, is_excluded, true
+                   'departed', gdap_status, gdap_end_at, has_security_roles, has_dap_contract, is_excluded, true,
+                   source, is_outside_pilot
             from gone
             returning 1
         )

@@ -33,6 +33,8 @@ def _body(code: int | None, error: str = "invalid_grant", suberror: str | None =
         (53003, "invalid_grant", None, AuthState.CONDITIONAL_ACCESS_BLOCKED),
         (530034, "invalid_grant", None, AuthState.PARTNER_BLOCKED),
         (7000215, "invalid_client", None, AuthState.INVALID_CLIENT),
+        # Client credentials at a tenant whose admin never consented: invalid_client, yet that tenant's consent.
+        (7000229, "invalid_client", None, AuthState.CONSENT_REQUIRED),
         (700016, "unauthorized_client", None, AuthState.APP_NOT_FOUND),
         (90002, "invalid_tenant", None, AuthState.TENANT_NOT_FOUND),
         (50020, "invalid_grant", None, AuthState.GDAP_MISSING),

@@ -118,3 +118,19 @@ def test_customers_who_leave_get_no_renewal_after_they_left(portfolio):
     assert departed
     for customer in departed:
         assert all(r.created < customer.departed_at for r in customer.gdap)
+
+
+def test_direct_tenants_are_deterministic_unlisted_and_without_delegated_access(portfolio):
+    direct = portfolio.direct_tenants
+    again = Portfolio(seed=43, tenants=5, anchor=NOW).direct_tenants
+    # The portfolio's size does not matter.
+    assert [d.tenant_id for d in direct] == [d.tenant_id for d in again]
+    assert len(direct) == 3
+    assert {d.tenant_id for d in direct}.isdisjoint(c.tenant_id for c in portfolio)
+    for tenant in direct:
+        assert tenant.is_direct
+        assert not tenant.is_listed(NOW)
+        assert not tenant.has_delegated_access(NOW)
+        assert tenant.alert_sources  # generated like customers: posture and alerts to read
+        assert portfolio.customer_by_tenant_id(tenant.tenant_id) is tenant
+    assert all(not c.is_direct for c in portfolio)

@@ -1,4 +1,5 @@
--- One row per customer tenant the partner has ever had: who they are (their latest Partner Center record),
+-- One row per customer tenant the partner has ever had, from Partner Center or direct: who they are (their latest
+-- Partner Center record, or the name the partner gave a direct tenant),
 -- how we can reach them and whether the pipeline reads them (int_customers_access_classified), and when
 -- their data was last loaded.
 with
@@ -55,8 +56,9 @@ final as (
 
     select
         customers.tenant_id,
+        customers.source,
         partner_center.partner_center_customer_id as partner_center_id,
-        partner_center.company_name,
+        coalesce(customers.direct_display_name, partner_center.company_name) as company_name,
         partner_center.default_domain,
         partner_center.relationship_to_partner,
         customers.access_state,
@@ -65,6 +67,7 @@ final as (
         customers.has_security_roles,
         customers.has_dap_contract,
         customers.is_excluded,
+        customers.is_outside_pilot,
         customers.is_departed,
         customers.is_extractable,
         customers.access_remedy,

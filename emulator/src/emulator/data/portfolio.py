@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -174,6 +174,12 @@ ASSIGNMENT_GAPS: tuple[tuple[str, float], ...] = (
 SECURITY_GROUP = "Security Analysts"
 HELPDESK_GROUP = "Helpdesk Agents"
 
+# Tenants a partner manages outside CSP (no Partner Center listing, no GDAP, no DAP): they are read with their
+# own credential — the tenant admin's consent to the multi-tenant app (app-only), or a refresh token of the
+# tenant's own admin. A few of them, whatever the portfolio's size; their index streams lie far above it.
+DIRECT_TENANTS = 3
+_DIRECT_INDEX_BASE = 10_000_000
+
 # Licence upgrades seen in a partner's book: the plan a customer held before its current one. A share of
 # customers on these plans bought the upgrade recently (around the anchor), so Secure Score's maxScore jumps
 # and new Defender products start raising alerts on that day.
@@ -314,6 +320,9 @@ class Customer:
     def assignments_of(self, relationship: GdapRelationship) -> tuple[AccessAssignment, ...]:
         return tuple(a for a in self.assignments if a.relationship_id == relationship.id)
 
+    # A direct tenant: not a CSP customer of the partner (Partner Center does not list it).
+    is_direct: bool = False
+
     def services_at(self, when: datetime) -> tuple[str, ...]:
         """Licence flags (enabledServices vocabulary) the tenant had at `when`."""
         if self.previous_plan is None or self.plan_changed_at is None or when >= self.plan_changed_at:
@@ -330,6 +339,8 @@ class Customer:
 
     def is_listed(self, now: datetime) -> bool:
         """Whether Partner Center lists this customer at `now` (departed customers drop off the list)."""
+        if self.is_direct:
+            return False
         return self.customer_since <= now and (self.departed_at is None or now < self.departed_at)
 
     def has_delegated_access(self, now: datetime) -> bool:
@@ -412,10 +423,34 @@ class Portfolio:
         return found
 
     def customer_by_tenant_id(self, tenant_id: str) -> Customer | None:
+        """A customer, or a direct tenant, by tenant id."""
         if self._index_by_tenant is None:
             self._index_by_tenant = {self._tenant_id(i): i for i in range(self.tenants)}
         index = self._index_by_tenant.get(tenant_id.lower())
-        return None if index is None else self.customer(index)
+        if index is not None:
+            return self.customer(index)
+        return next((d for d in self.direct_tenants if d.tenant_id == tenant_id.lower()), None)
+
+    @cached_property
+    def direct_tenants(self) -> tuple[Customer, ...]:
+        """The partner's direct tenants: generated like customers (licences, posture, alerts), but never listed
+        by Partner Center and without delegated access."""
+        return tuple(self._direct(k) for k in range(DIRECT_TENANTS))
+
+    def _direct(self, k: int) -> Customer:
+        generated = self._generate(_DIRECT_INDEX_BASE + k)
+        return replace(
+            generated,
+            tenant_id=stable_uuid(self.seed, "direct", k, "tenant"),
+            commerce_id=stable_uuid(self.seed, "direct", k, "commerce"),
+            relationship="none",
+            departed_at=None,
+            access="direct",
+            dap=False,
+            gdap=(),
+            baked_fault=None,
+            is_direct=True,
+        )
 
     def listed_customers(self, now: datetime) -> Iterator[Customer]:
         """Customers Partner Center lists at `now`, in a stable order."""

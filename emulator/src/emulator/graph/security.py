@@ -5,7 +5,8 @@ Who may read what (the tenant is the token's `tid`; a token for customer T reads
   `SecurityAlert.Read.All` (or ReadWrite), incidents `SecurityIncident.Read.All` (or ReadWrite) — else the
   service's 403 Authorization_RequestDenied;
 - a delegated (partner user) token also needs a security-reading GDAP role in the customer tenant
-  (`Customer.can_read_security`), else 403 Authorization_RequestDenied;
+  (`Customer.can_read_security`), else 403 Authorization_RequestDenied; in a direct tenant (not a CSP
+  customer) a delegated token is the tenant's own admin's, and its permissions are what that admin consented;
 - a tenant without a Defender licence (`baked_fault == "no_security_license"`) gets 403 on alerts_v2 and
   incidents only (Secure Score needs no Defender licence). The body is `code: "Forbidden"`, deliberately not
   Authorization_RequestDenied: agit8or1/clientst0r#143 (2026-07) reports that alerts_v2 answers 403 for a
@@ -211,7 +212,8 @@ def _check_access(request: Request, *, needs_defender: bool) -> Response | None:
     if customer is None:
         return None
     now = context_of(request).clock.now()
-    if "scp" in graph_claims(request) and not customer.can_read_security(now):
+    # A direct tenant's delegated tokens are its own admin's (its own consent), not the partner's GDAP access.
+    if "scp" in graph_claims(request) and not customer.is_direct and not customer.can_read_security(now):
         return _denied(request)
     if needs_defender and customer.baked_fault == "no_security_license":
         return _unlicensed(request)

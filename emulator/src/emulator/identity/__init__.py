@@ -43,6 +43,8 @@ class IdentityService(ServiceApp):
                 Route("/{tenant}/discovery/v2.0/keys", discovery.keys, name="keys"),
                 Route("/{tenant}/discovery/keys", discovery.keys, name="keys_v1"),
                 Route("/{tenant}/oauth2/v2.0/authorize", interactive.authorize, name="authorize"),
+                Route("/{tenant}/adminconsent", interactive.adminconsent, name="adminconsent"),
+                Route("/{tenant}/v2.0/adminconsent", interactive.adminconsent, name="adminconsent_v2"),
                 Route(
                     "/{tenant}/oauth2/v2.0/devicecode",
                     interactive.devicecode,

@@ -47,6 +47,10 @@ CATALOGUE: dict[int, tuple[str, int, str | None]] = {
     700027: ("invalid_client", 401, None),
     700082: ("invalid_grant", 400, None),
     7000215: ("invalid_client", 401, None),
+    # Client credentials at a tenant where the app has no service principal (no admin consent there):
+    # `invalid_client` with this code, as captured in Azure/azure-sdk-for-net#46762 (the status, 401, is that
+    # of the other invalid_client answers; inferred).
+    7000229: ("invalid_client", 401, None),
     7000218: ("invalid_client", 401, None),
     7000222: ("invalid_client", 401, None),
     900144: ("invalid_request", 400, None),

@@ -15,7 +15,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from emulator.context import json_response, request_info
 from emulator.identity.clients import find_client
 from emulator.identity.errors import AadError, aad_error_body, aad_error_response
-from emulator.identity.issuer import AUTH_CODE_LIFETIME, DEVICE_CODE_SECONDS, DEVICE_POLL_INTERVAL, Issuer
+from emulator.identity.issuer import (
+    AUTH_CODE_LIFETIME,
+    DEVICE_CODE_SECONDS,
+    DEVICE_POLL_INTERVAL,
+    Issuer,
+    is_direct,
+)
 
 _USER_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
 
@@ -88,6 +94,9 @@ class InteractiveEndpoints:
             requested = self.issuer.parse_scopes(q.get("scope", ""))
             if tenant.customer is not None:
                 self.issuer.check_delegated_access(client, tenant, requested.resource, "authorize")
+            if is_direct(tenant):
+                # A direct tenant's own admin signs in: the app gets its service principal there too.
+                self.issuer.grant_admin_consent(client, tenant)
         except AadError as err:
             body = aad_error_body(
                 err,
@@ -102,8 +111,9 @@ class InteractiveEndpoints:
                 "error_uri": body.get("error_uri", ""),
             }
             return self._redirect(redirect_uri, params, state, mode)
-        # The partner admin approves: an admin consent for the app's permissions and the requested scopes.
-        self.issuer.grant_consent(client, requested)
+        # The partner admin (a direct tenant's own admin there) approves: an admin consent for the app's
+        # permissions and the requested scopes.
+        self.issuer.grant_consent(client, requested, tenant)
         code = "1.A" + secrets.token_urlsafe(300)
         now = self.ctx.clock.now()
         self.ctx.state.add_auth_code(
@@ -121,6 +131,43 @@ class InteractiveEndpoints:
             },
         )
         return self._redirect(redirect_uri, {"code": code}, state, mode, session_state=True)
+
+    async def adminconsent(self, request: Request) -> Response:
+        """`/{tenant}/adminconsent` (and `/{tenant}/v2.0/adminconsent`): the tenant's admin signs in (auto-approved,
+        as the scripted admin would) and consents for the whole tenant to the app's configured permissions, which
+        creates its service principal there; the browser goes to `redirect_uri` with `admin_consent=True` and
+        `tenant`, as Microsoft's admin-consent endpoint sends it."""
+        q = request.query_params
+        try:
+            tenant = self.issuer.tenant(request.path_params["tenant"], endpoint="adminconsent")
+            client = find_client(self.ctx.state, q.get("client_id", ""))
+            if client is None or not (client.multi_tenant or client.home_tenant == tenant.tenant_id):
+                raise AadError(
+                    700016,
+                    f"Application with identifier '{q.get('client_id', '')}' was not found in the directory "
+                    f"'{tenant.display_name}'. This can happen if the application has not been installed by the "
+                    "administrator of the tenant or consented to by any user in the tenant. You may have sent your "
+                    "authentication request to the wrong tenant.",
+                )
+            redirect_uri = q.get("redirect_uri", "")
+            if not redirect_uri or not client.redirect_allowed(redirect_uri):
+                raise AadError(
+                    50011,
+                    f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs "
+                    f"configured for the application '{client.app_id}'. Make sure the redirect URI sent in the request "
+                    "matches one added to your application in the Azure portal. Navigate to "
+                    "https://aka.ms/redirectUriMismatchError to learn more about how to fix this.",
+                )
+        except AadError as err:
+            return self._error_page(request, err)
+        if tenant.is_partner:
+            self.issuer.grant_consent(client, None)
+        else:
+            self.issuer.grant_admin_consent(client, tenant)
+        params = {"admin_consent": "True", "tenant": tenant.tenant_id}
+        if q.get("scope"):
+            params["scope"] = q["scope"]
+        return self._redirect(redirect_uri, params, q.get("state"), "query")
 
     def _redirect(
         self,

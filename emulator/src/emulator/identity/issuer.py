@@ -110,6 +110,25 @@ class Issuer:
     def identity(self) -> str:
         return self.ctx.endpoints.identity
 
+    def user_for(self, tenant: Tenant) -> User:
+        """Who signs in at `tenant`: a direct tenant's own admin there (the partner has no access to it), the
+        partner admin everywhere else (at home, or through delegated admin access)."""
+        if not is_direct(tenant):
+            return self.user
+        oid = str(uuid.uuid5(uuid.UUID(tenant.tenant_id), "admin"))
+        return User(
+            oid=oid,
+            upn=f"admin@{tenant.default_domain}",
+            name=f"{tenant.display_name} Admin",
+            given_name=tenant.display_name.split()[0],
+            family_name="Admin",
+            home_tenant=tenant.tenant_id,
+        )
+
+    def consent_tenant(self, tenant: Tenant | None) -> str:
+        """Where an app's consent for `tenant` is recorded: a direct tenant's own, else the partner's."""
+        return tenant.tenant_id if tenant is not None and is_direct(tenant) else self.ctx.partner_tenant_id
+
     def now(self) -> datetime:
         return self.ctx.clock.now()
 
@@ -194,19 +213,30 @@ class Issuer:
         return ScopeRequest(resource, resource_param.rstrip("/"), (), True, oidc)
 
     # -- consent ------------------------------------------------------------------------------------------
-    def grant_consent(self, client: ClientApp, requested: ScopeRequest | None) -> None:
-        """The partner admin consents (tenant-wide) to the app's static permissions and the requested scopes."""
-        partner = self.ctx.partner_tenant_id
+    def configured_permissions(self, client: ClientApp) -> list[tuple[Resource, list[str], list[str]]]:
+        """The app's requiredResourceAccess by resource: (resource, delegated scopes, application roles)."""
+        found = []
         for entry in client.required_resource_access:
             resource = self.catalogue.by_app_id(str(entry.get("resourceAppId", "")))
             if resource is None:
                 continue
-            scopes, roles = [], []
+            scopes: list[str] = []
+            roles: list[str] = []
             for access in entry.get("resourceAccess") or []:
                 kind = access.get("type")
                 permission = resource.by_id(str(access.get("id", "")), "Scope" if kind == "Scope" else "Role")
                 if permission is not None:
                     (scopes if kind == "Scope" else roles).append(permission.value)
+            found.append((resource, scopes, roles))
+        return found
+
+    def grant_consent(
+        self, client: ClientApp, requested: ScopeRequest | None, tenant: Tenant | None = None
+    ) -> None:
+        """The partner admin (or, at a direct tenant, its own admin) consents tenant-wide to the app's static
+        permissions and the requested scopes."""
+        partner = self.consent_tenant(tenant)
+        for resource, scopes, roles in self.configured_permissions(client):
             self.ctx.state.grant(partner, client.app_id, resource.app_id, "Scope", scopes)
             self.ctx.state.grant(partner, client.app_id, resource.app_id, "Role", roles)
         if requested is not None:
@@ -218,10 +248,12 @@ class Issuer:
             oidc = [v for v in requested.oidc if v in {"openid", "profile", "email", "offline_access"}]
             self.ctx.state.grant(partner, client.app_id, GRAPH.app_id, "Scope", oidc)
 
-    def delegated_permissions(self, client: ClientApp, request: ScopeRequest) -> list[str]:
+    def delegated_permissions(
+        self, client: ClientApp, request: ScopeRequest, tenant: Tenant | None = None
+    ) -> list[str]:
         """The `scp` values for a delegated token, or AADSTS65001 when consent is missing."""
         consented = self.ctx.state.consented(
-            self.ctx.partner_tenant_id, client.app_id, request.resource.app_id, "Scope"
+            self.consent_tenant(tenant), client.app_id, request.resource.app_id, "Scope"
         )
         if request.default:
             granted = [
@@ -240,6 +272,32 @@ class Issuer:
             raise self.consent_required(client)
         return granted
 
+    def grant_admin_consent(self, client: ClientApp, tenant: Tenant) -> None:
+        """A tenant's admin consents, for the whole tenant, to the app's configured permissions (application
+        and delegated): the app's service principal is created there and the grants recorded there."""
+        if self.ctx.state.service_principal_by_app_id(tenant.tenant_id, client.app_id) is None:
+            self.ctx.state.put_service_principal(
+                tenant.tenant_id,
+                {
+                    "id": str(uuid.uuid5(uuid.UUID(tenant.tenant_id), f"sp:{client.app_id}")),
+                    "appId": client.app_id,
+                    "displayName": client.display_name,
+                    "appDisplayName": client.display_name,
+                    "appOwnerOrganizationId": client.home_tenant,
+                    "servicePrincipalType": "Application",
+                    "servicePrincipalNames": [client.app_id],
+                    "signInAudience": "AzureADMultipleOrgs",
+                    "accountEnabled": True,
+                    "tags": [],
+                    "appRoles": [],
+                    "oauth2PermissionScopes": [],
+                    "deletedDateTime": None,
+                },
+            )
+        for resource, scopes, roles in self.configured_permissions(client):
+            self.ctx.state.grant(tenant.tenant_id, client.app_id, resource.app_id, "Scope", scopes)
+            self.ctx.state.grant(tenant.tenant_id, client.app_id, resource.app_id, "Role", roles)
+
     def consent_required(self, client: ClientApp) -> AadError:
         return AadError(
             65001,
@@ -247,9 +305,14 @@ class Issuer:
             f"'{client.display_name}'. Send an interactive authorization request for this user and resource.",
         )
 
-    def app_roles(self, client: ClientApp, request: ScopeRequest) -> list[str]:
+    def app_roles(self, client: ClientApp, request: ScopeRequest, tenant: Tenant | None = None) -> list[str]:
+        """The application permissions of an app-only token: those consented in a direct tenant by its admin,
+        elsewhere the partner's (customers reach the partner's app through delegated admin access)."""
+        where = (
+            tenant.tenant_id if tenant is not None and tenant.customer and tenant.customer.is_direct else None
+        )
         consented = self.ctx.state.consented(
-            self.ctx.partner_tenant_id, client.app_id, request.resource.app_id, "Role"
+            where or self.ctx.partner_tenant_id, client.app_id, request.resource.app_id, "Role"
         )
         return [p.value for p in request.resource.roles if p.value in consented]
 
@@ -268,7 +331,10 @@ class Issuer:
                 "blocked because Microsoft detected risk on the partner account. Remediate the user's risk in Microsoft "
                 "Entra ID Protection of the partner tenant.",
             )
-        no_access = customer is not None and not customer.has_delegated_access(self.now())
+        # A direct tenant is signed in to by its own admin (a partner's token is refused before, at redemption).
+        no_access = (
+            customer is not None and not customer.is_direct and not customer.has_delegated_access(self.now())
+        )
         if kind == "no_delegated_access" or no_access:
             raise AadError(
                 50020,
@@ -299,6 +365,8 @@ class Issuer:
         customer = tenant.customer
         if customer is None:
             return list(_PARTNER_ROLES)
+        if customer.is_direct:
+            return [ROLE_IDS["Global Administrator"]]
         now = self.now()
         roles: list[str] = [ROLE_IDS["Global Administrator"]] if customer.dap else []
         for relationship in customer.gdap:
@@ -340,7 +408,7 @@ class Issuer:
     ) -> str:
         now_ts = self.ctx.clock.timestamp()
         claims = self._base_claims(request.identifier, tenant, client, auth, now_ts)
-        user = self.user
+        user = self.user_for(tenant)
         claims.update(
             {
                 "acct": 0,
@@ -361,7 +429,7 @@ class Issuer:
                 "wids": self.wids(tenant),
             }
         )
-        if not tenant.is_partner:
+        if user.home_tenant != tenant.tenant_id:
             claims["idp"] = f"https://sts.windows.net/{user.home_tenant}/"
         return self.ctx.tokens.mint(claims)
 
@@ -399,7 +467,7 @@ class Issuer:
 
     def id_token(self, *, tenant: Tenant, client: ClientApp, nonce: str | None, v1: bool = False) -> str:
         now_ts = self.ctx.clock.timestamp()
-        user = self.user
+        user = self.user_for(tenant)
         claims: dict[str, Any] = {
             "aud": client.app_id,
             "iss": f"https://sts.windows.net/{tenant.tenant_id}/"
@@ -423,20 +491,25 @@ class Issuer:
             claims["nonce"] = nonce
         return self.ctx.tokens.mint(claims)
 
-    def client_info(self) -> str:
-        return b64url(orjson.dumps({"uid": self.user.oid, "utid": self.user.home_tenant}))
+    def client_info(self, tenant: Tenant | None = None) -> str:
+        user = self.user if tenant is None else self.user_for(tenant)
+        return b64url(orjson.dumps({"uid": user.oid, "utid": user.home_tenant}))
 
-    def new_refresh_token(self, client: ClientApp, *, amr: list[str], auth_time: int) -> str:
-        """An opaque refresh token bound to the partner admin and `client`, valid 90 days on the emulator clock."""
+    def new_refresh_token(
+        self, client: ClientApp, *, amr: list[str], auth_time: int, tenant: Tenant | None = None
+    ) -> str:
+        """An opaque refresh token bound to the signed-in user (the partner admin, or a direct tenant's own admin
+        when issued there) and `client`, valid 90 days on the emulator clock."""
         token = "1.A" + secrets.token_urlsafe(520)
         now = self.now()
+        user = self.user if tenant is None else self.user_for(tenant)
         self.ctx.state.add_refresh_token(
             token,
             client.app_id,
-            self.user.oid,
+            user.oid,
             now.timestamp(),
             (now + REFRESH_TOKEN_LIFETIME).timestamp(),
-            {"amr": amr, "auth_time": auth_time, "home_tenant": self.user.home_tenant},
+            {"amr": amr, "auth_time": auth_time, "home_tenant": user.home_tenant},
         )
         return token
 
@@ -456,7 +529,7 @@ class Issuer:
     ) -> Issued:
         """Checks access and consent, then mints the delegated token set."""
         self.check_delegated_access(client, tenant, request.resource, endpoint)
-        scp = self.delegated_permissions(client, request)
+        scp = self.delegated_permissions(client, request, tenant)
         access = self.delegated_access_token(
             tenant=tenant, client=client, auth=auth, request=request, scp=scp, amr=amr
         )
@@ -470,15 +543,20 @@ class Issuer:
             access_token=access,
             expires_in=ACCESS_TOKEN_SECONDS,
             scope=scope_text,
-            refresh_token=self.new_refresh_token(client, amr=amr, auth_time=auth_time)
+            refresh_token=self.new_refresh_token(client, amr=amr, auth_time=auth_time, tenant=tenant)
             if request.wants_refresh_token or v1
             else None,
             id_token=self.id_token(tenant=tenant, client=client, nonce=nonce, v1=v1)
             if request.wants_id_token
             else None,
-            client_info=self.client_info() if client_info else None,
+            client_info=self.client_info(tenant) if client_info else None,
             resource=request.identifier,
         )
+
+
+def is_direct(tenant: Tenant) -> bool:
+    """A tenant the partner reads outside CSP (its own admin signs in there, its own consents count)."""
+    return tenant.customer is not None and tenant.customer.is_direct
 
 
 def _opaque(length: int) -> str:

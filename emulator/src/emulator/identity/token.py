@@ -25,6 +25,7 @@ from emulator.identity.issuer import (
     Issued,
     Issuer,
     ScopeRequest,
+    is_direct,
     pkce_matches,
 )
 from emulator.tenants import Tenant
@@ -167,6 +168,20 @@ class TokenEndpoint:
             )
         if record["client_id"] != client.app_id:
             raise AadError(700007, "The refresh token was issued to a different client id.")
+        home = str(record.get("home_tenant") or self.ctx.partner_tenant_id)
+        home_tenant = self.ctx.tenants.by_id(home)
+        if home != tenant.tenant_id and (
+            is_direct(tenant) or (home_tenant is not None and is_direct(home_tenant))
+        ):
+            # A direct tenant's admin exists only there, and the partner's users have no access to it.
+            user = self.issuer.user_for(home_tenant) if home_tenant is not None else self.issuer.user
+            raise AadError(
+                50020,
+                f"User account '{user.upn}' from identity provider 'https://sts.windows.net/{home}/' does not exist "
+                f"in tenant '{tenant.display_name}' and cannot access the application '{client.app_id}'"
+                f"({client.display_name}) in that tenant. The account needs to be added as an external user in the "
+                "tenant first. Sign out and sign in again with a different Microsoft Entra user account.",
+            )
         now = self.ctx.clock.now()
         expired = now.timestamp() >= record["expires_ts"]
         if expired or self.ctx.faults.take(
@@ -317,7 +332,16 @@ class TokenEndpoint:
                 )
             request = self.issuer.parse_scopes(scope)
         customer = tenant.customer
-        if customer is not None and not customer.has_delegated_access(self.ctx.clock.now()):
+        if customer is not None and customer.is_direct:
+            # A tenant outside CSP: the app exists there only once its admin consented (which created the app's
+            # service principal in that tenant).
+            if self.ctx.state.service_principal_by_app_id(tenant.tenant_id, client.app_id) is None:
+                raise AadError(
+                    7000229,
+                    f"The client application {client.app_id} is missing service principal in the tenant "
+                    f"{tenant.tenant_id}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+                )
+        elif customer is not None and not customer.has_delegated_access(self.ctx.clock.now()):
             # The multi-tenant app is present in customer tenants only through the partner's delegated access.
             raise AadError(
                 700016,
@@ -326,7 +350,7 @@ class TokenEndpoint:
                 "consented to by any user in the tenant. You may have sent your authentication request to the wrong "
                 "tenant.",
             )
-        roles = self.issuer.app_roles(client, request)
+        roles = self.issuer.app_roles(client, request, tenant)
         policy = self.ctx.faults.take("identity", endpoint, tenant.tenant_id, ("token_lifetime",))
         lifetime = int(policy.params["seconds"]) if policy is not None else ACCESS_TOKEN_SECONDS
         token = self.issuer.app_access_token(
