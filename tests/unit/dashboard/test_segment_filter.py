@@ -16,7 +16,9 @@ def test_a_segment_round_trips_through_the_url() -> None:
     assert filters.segment.label == "Industry: health: care"
 
 
-@pytest.mark.parametrize("text", ["industry", "Industry:x", ":x", "industry:", f"industry:{'x' * 101}", "a b:x"])
+@pytest.mark.parametrize(
+    "text", ["industry", "Industry:x", ":x", "industry:", f"industry:{'x' * 101}", "a b:x"]
+)
 def test_a_segment_that_cannot_be_one_is_dropped_and_reported(text: str) -> None:
     filters, problems = Filters.from_query({"segment": text})
     assert filters.segment is None
