@@ -36,7 +36,12 @@ ByOption = Annotated[
 def _who(by: str | None) -> str:
     from smart_office.cli import CliError
 
-    who = (by if by is not None else getpass.getuser()).strip()
+    if by is None:
+        try:
+            by = getpass.getuser()
+        except (KeyError, OSError):  # no user name in the environment nor the password database
+            raise CliError("cannot tell who you are", "say it with --by NAME") from None
+    who = by.strip()
     if not who or len(who) > 200:
         raise CliError("--by: give a name of 1 to 200 characters")
     return who

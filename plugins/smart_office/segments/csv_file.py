@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,7 +102,7 @@ def parse(text: str, source: str) -> Changes:
     write_list: list[Attribute] = []
     remove_list: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(_rows(reader, problems), start=2):
         if number > MAX_ROWS + 1:
             problems.append(f"row {number}: more than {MAX_ROWS:,} customers in one file")
             break
@@ -138,6 +138,20 @@ def parse(text: str, source: str) -> Changes:
         )
         raise SegmentsFileError(f"{source} {problems[0]}{more}")
     return Changes(write=write_list, remove=remove_list, tenants=len(seen))
+
+
+def _rows(reader: Iterator[list[str]], problems: list[str]) -> Iterator[list[str]]:
+    """The data rows; a row the csv module cannot read (a cell over its size limit, a broken quote) ends the
+    file with a problem naming it."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(f"row {reader.line_num}: not readable as CSV ({exc})")  # type: ignore[attr-defined]
+            return
+        yield row
 
 
 def read(path: Path) -> Changes:

@@ -125,3 +125,9 @@ def test_tenant_ids_are_canonical() -> None:
     assert parse_tenant(f" {A.upper()} ") == A
     with pytest.raises(InvalidAttributeError, match="'contoso' is not a tenant id"):
         parse_tenant("contoso")
+
+
+def test_a_row_the_csv_module_cannot_read_names_its_line() -> None:
+    with pytest.raises(SegmentsFileError) as raised:
+        parse(f"tenant_id,industry\n{A},x\n{B},{'y' * 200_000}\n", "s.csv")
+    assert str(raised.value).startswith("s.csv row 3: not readable as CSV (field larger than field limit")
