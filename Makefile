@@ -35,6 +35,7 @@ $(MANIFEST): $(VENV)/.synced dbt/dbt_project.yml $(shell find dbt/models dbt/mac
 install: $(VENV)/.synced $(MANIFEST) ## Create .venv, install the locked dependencies, build the dbt manifest
 
 demo: install ## Run the main job on embedded defaults (embedded Postgres + the emulator)
+	-sh scripts/ensure_chromium.sh  # for the customer report's PDF; without it the demo says so and goes on
 	$(BIN)/smart-office-demo
 
 test: install ## Run every test (unit, integration against the emulator and real Postgres, DAG integrity, browser, fault matrix)

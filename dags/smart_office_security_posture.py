@@ -4,7 +4,8 @@
 Daily: migrate the warehouse's schema → validate and rotate the partner's refresh token → discover customers (Partner Center + GDAP) →
 extract Secure Score, control profiles, alerts and incidents for every customer with delegated access,
 in shards of `SMART_OFFICE_SHARD_SIZE` tenants → check coverage (fails the run below
-`SMART_OFFICE_COVERAGE_THRESHOLD`) → build the dbt marts → publish the `smart_office_marts` asset.
+`SMART_OFFICE_COVERAGE_THRESHOLD`) → build the dbt marts → publish the `smart_office_marts` asset → (when
+`SMART_OFFICE_POWERBI_DATASET_ID` is set) refresh the partner's Power BI semantic model and wait for it.
 The dbt build is incremental and tests what it touched; on `SMART_OFFICE_DBT_FULL_REFRESH_WEEKDAY` (ISO,
 default 7 = Sunday; empty: never) or when triggered with `full_refresh`, it rebuilds and tests everything.
 
@@ -35,6 +36,7 @@ from smart_office.operators import (
     PartnerTokenCheckOperator,
 )
 from smart_office.operators.dbt import dbt_task_group, full_refresh_condition
+from smart_office.power_bi import power_bi_refresh_config
 
 RAW_ASSET = Asset("smart_office_raw", uri="smart-office://warehouse/raw")
 MARTS_ASSET = Asset("smart_office_marts", uri="smart-office://warehouse/marts")
@@ -104,3 +106,12 @@ with DAG(
     migrations >> token >> discovery >> extract
     [discovery, extract] >> gate >> dbt_build >> publish
     [gate, publish] >> enforce
+
+    # Optional (SMART_OFFICE_POWERBI_DATASET_ID, docs/bi.md): refresh the partner's Power BI semantic model once
+    # the marts are published (all_success: never over a failed build). Nothing waits on it, so its failure
+    # fails the run and notifies but costs neither the extraction nor the marts nor the coverage check.
+    power_bi = power_bi_refresh_config(os.environ)
+    if power_bi is not None:
+        from smart_office.operators.power_bi import power_bi_refresh_task
+
+        publish >> power_bi_refresh_task(power_bi)

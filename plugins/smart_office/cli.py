@@ -21,6 +21,8 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
+from smart_office.reports.cli import report_command
+from smart_office.retention.cli import purge_app
 from smart_office.segments.cli import segments_app
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
@@ -120,6 +122,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(purge_app, name="tenants")  # purge and readmit; to merge into the tenants group
+app.command("report")(report_command)
 app.add_typer(segments_app, name="segments")
 
 

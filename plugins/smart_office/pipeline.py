@@ -119,6 +119,7 @@ def discover_customers(
                     conn=aconn,
                     excluded=settings.excluded_tenants,
                     seen_at=as_of,
+                    retry_seconds=settings.tenant_retry_seconds,
                 )
             finally:
                 await aconn.close()

@@ -165,6 +165,46 @@ def _check_alerts(env: Mapping[str, str]) -> list[Problem]:
     return []
 
 
+def _check_retention(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.retention.settings import RetentionSettings
+    from smart_office.settings import SettingsError
+
+    try:
+        RetentionSettings.from_env(env)
+    except SettingsError as exc:
+        return [_problem_from_message(message) for message in exc.messages]
+    return []
+
+
+def _check_power_bi(env: Mapping[str, str]) -> list[Problem]:
+    from smart_office.power_bi import power_bi_refresh_config
+
+    config = power_bi_refresh_config(env)
+    return [] if config is None else [Problem(name, message) for name, message in config.problems()]
+
+
+def _check_reports(env: Mapping[str, str]) -> list[Problem]:
+    """The customer reports' settings, once any is set (none set: the reports DAG stays off)."""
+    from croniter import croniter
+
+    from smart_office.reports.settings import REPORTS_SCHEDULE_ENV, ReportSettings
+    from smart_office.settings import SettingsError
+
+    if not any(v.strip() for k, v in env.items() if k.startswith("SMART_OFFICE_REPORTS_")):
+        return []
+    problems = []
+    try:
+        ReportSettings.from_env(env)
+    except SettingsError as exc:
+        problems += [Problem(message.split()[0], message) for message in exc.messages]
+    schedule = env.get(REPORTS_SCHEDULE_ENV, "").strip()
+    if schedule and schedule not in SCHEDULE_PRESETS and not croniter.is_valid(schedule):
+        problems.append(
+            Problem(REPORTS_SCHEDULE_ENV, f"{schedule!r} is neither a cron expression nor a preset")
+        )
+    return problems
+
+
 def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.dbt_runner import DBT_PROJECT_DIR
 
@@ -241,6 +281,9 @@ def check_configuration(
         *_check_schedule(env),
         *_check_full_refresh_weekday(env),
         *_check_alerts(env),
+        *_check_retention(env),
+        *_check_power_bi(env),
+        *_check_reports(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds, progress),
     ]

@@ -250,7 +250,10 @@ EXTRACTION = "Extraction"
 SCHEDULE = "Schedule and dbt"
 NOTIFICATIONS = "Notifications"
 DASHBOARD = "Dashboard"
+POWER_BI = "Power BI refresh"
+REPORTS = "Customer reports"
 DBT_LOGIN = "Set by the product for dbt"
+RETENTION = "Retention and purge"
 
 ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
@@ -517,6 +520,130 @@ ENVIRONMENT: tuple[Variable, ...] = (
         default="(the warehouse URL)",
         kind="libpq URL (secret when it holds a password)",
         read_by="smart_office.dashboard.connection",
+    ),
+    Variable(
+        "SMART_OFFICE_RAW_RETENTION_DAYS",
+        "Delete superseded raw versions that were replaced more than this many days before the maintenance run's "
+        "logical time — only those no mart reads; the latest version of every entity is always kept "
+        "(docs/retention.md). Empty or `keep`: keep everything.",
+        RETENTION,
+        default="keep",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_DEPARTED_AFTER_DAYS",
+        "Purge a customer's data this many days after Partner Center stopped listing it (measured from the "
+        "maintenance run's logical time). Empty or `off`: never. Needs `SMART_OFFICE_PURGE_KEY`.",
+        RETENTION,
+        default="off",
+        kind="days",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_PURGE_KEY",
+        "The key of the purge records' HMAC of a tenant id (ops.purges holds the hash, never the id); needed to "
+        "purge, and to keep customers purged on request out of discovery. Keep it outside the warehouse and "
+        "never change it while purge records block tenants.",
+        RETENTION,
+        default="",
+        kind="secret",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_RETENTION_BATCH_SIZE",
+        "Raw rows looked at per retention batch (each batch is its own short transaction).",
+        RETENTION,
+        default="5000",
+        kind="integer",
+        read_by="smart_office.retention.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_DATASET_ID",
+        "The Power BI semantic model (dataset) to refresh after the marts are published; set, the DAG gains the "
+        "task `refresh_power_bi` (docs/bi.md). Unset: no refresh.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_GROUP_ID",
+        "The workspace (group) holding that semantic model; required with it.",
+        POWER_BI,
+        default="",
+        kind="GUID",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CONN_ID",
+        "The Airflow connection (type `powerbi`: the service principal, its tenant) the refresh signs in with.",
+        POWER_BI,
+        default="powerbi_default",
+        kind="connection id",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_CHECK_INTERVAL_SECONDS",
+        "How often the task polls the refresh history while the refresh runs.",
+        POWER_BI,
+        default="60",
+        kind="integer",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_POWERBI_TIMEOUT_MINUTES",
+        "How long a refresh may run before the task gives up on it (the task's own limit is 15 minutes more).",
+        POWER_BI,
+        default="120",
+        kind="integer from 1 to 600",
+        read_by="smart_office.power_bi (the DAG file)",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_DIR",
+        "Where the monthly DAG `smart_office_customer_reports` writes every customer's report (HTML and PDF, one "
+        "folder per period): a folder, or an object store URL for Airflow's ObjectStoragePath "
+        "(`s3://aws_default@bucket/reports`, `abfs://…`). Required by that DAG (docs/reports.md).",
+        REPORTS,
+        default="",
+        kind="folder or object store URL",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_EMAILS",
+        "Recipients of every customer's report (the PDF attached), through Airflow's `smtp_default` connection; "
+        "empty: the reports are only written.",
+        REPORTS,
+        default="",
+        kind="comma-separated addresses",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_PERIOD",
+        "What a scheduled run reports: `month` (the month that ended) or `quarter` (the quarter that ended; runs "
+        "in the other months write nothing).",
+        REPORTS,
+        default="month",
+        kind="month or quarter",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
+        "SMART_OFFICE_REPORTS_SCHEDULE",
+        "The reports DAG's schedule; by default 06:00 UTC on the 2nd, once the month's last Secure Score day has "
+        "landed.",
+        REPORTS,
+        default="0 6 2 * *",
+        kind="cron expression or preset",
+        read_by="dags/smart_office_customer_reports.py",
+    ),
+    Variable(
+        "SMART_OFFICE_CHROMIUM_PATH",
+        "The Chromium that prints the reports' PDFs (a path or a command name); else `chromium`, "
+        "`chromium-browser` or `google-chrome` from PATH.",
+        REPORTS,
+        default="(from PATH)",
+        kind="file path or command",
+        read_by="smart_office.reports.pdf",
     ),
     *(
         Variable(

@@ -8,6 +8,8 @@ same as one made in-process.
 What is counted, and how it adds up:
 - customers: every customer in the run's snapshot, by access state; per state how many the run attempted
   (readable: delegated access to security data) and how many it loaded. The columns add up to the total row.
+  Below the table, what the partner does about each state that keeps customers from being read (the warehouse's
+  `ops.access_remedy`, which dim_customers carries too).
 - entities: per Graph endpoint, the customers that read it this run, versions received, new versions,
   quarantined items, pages and requests; totals add up. Each customer's first pages travel together in one
   `$batch` round trip, which the pipeline books to the first endpoint read in it (extract/tenant.py): the
@@ -48,6 +50,7 @@ class AccessLine:
     customers: int
     attempted: int
     loaded: int
+    remedy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,16 +144,17 @@ def read_run_summary(conn: psycopg.Connection, run_id: str | None = None) -> Run
         return None
     run_id, status, started_at, finished_at, recorded = row
     access = [
-        AccessLine(state, customers, attempted, loaded)
-        for state, customers, attempted, loaded in conn.execute(
+        AccessLine(state, customers, attempted, loaded, remedy)
+        for state, customers, attempted, loaded, remedy in conn.execute(
             """
             select coalesce(customers.access_state, 'not in the snapshot'), count(*),
                    count(*) filter (where coverage.outcome <> 'not_extractable'),
-                   count(*) filter (where coverage.outcome = 'loaded')
+                   count(*) filter (where coverage.outcome = 'loaded'),
+                   ops.access_remedy(customers.access_state)
             from ops.run_coverage as coverage
             left join ops.run_customers as customers using (run_id, tenant_id)
             where coverage.run_id = %s
-            group by 1 order by 2 desc, 1
+            group by 1, 5 order by 2 desc, 1
             """,
             (run_id,),
         )
@@ -292,7 +296,13 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
         + (f"; discovery {discovery}" if discovery else "")
         + f"; {summary.total_requests:,} together"
     )
-    return [run, timing, customers, entities, requests]
+    # What to do about the customers the run could not read, one line per access state.
+    to_do = [
+        f"{line.access_state} ({line.customers - line.attempted:,}): {line.remedy}"
+        for line in summary.access
+        if line.remedy and line.customers > line.attempted
+    ]
+    return [run, timing, customers, *to_do, entities, requests]
 
 
 def print_run_summary(console: Console, target: WarehouseTarget | str, run_id: str | None = None) -> bool:

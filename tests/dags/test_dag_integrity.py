@@ -196,3 +196,15 @@ def test_full_refresh_weekday_rejects_nonsense() -> None:
 
     with pytest.raises(ValueError, match="1 \\(Monday\\) to 7"):
         full_refresh_condition("sunday")
+
+
+def test_customer_reports_run_monthly_after_the_last_day_landed(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from smart_office.reports.operator import CustomerReportsOperator
+
+    dag = dagbag.dags["smart_office_customer_reports"]
+    # Monthly on the 2nd (the month's last Secure Score day lands with the 1st's extraction), paused until the
+    # partner sets SMART_OFFICE_REPORTS_DIR (docs/reports.md).
+    assert dag.schedule == "0 6 2 * *"
+    assert dag.is_paused_upon_creation is True
+    assert [type(t) for t in dag.tasks] == [CustomerReportsOperator]
+    assert dag.tasks[0].smtp_conn_id == "smtp_default"

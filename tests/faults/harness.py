@@ -32,6 +32,7 @@ RUN_ID = "cli/20261102T090000"
 RAW_TABLES = (
     "partner_center_customers",
     "gdap_relationships",
+    "gdap_access_assignments",
     "secure_scores",
     "secure_score_control_profiles",
     "alerts_v2",

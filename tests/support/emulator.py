@@ -59,6 +59,10 @@ class EmulatorHandle:
         return self.endpoints["admin"]
 
     @property
+    def power_bi(self) -> str:
+        return self.endpoints["power_bi"]
+
+    @property
     def ca_bundle(self) -> str:
         return self.endpoints["ca_bundle"]
 

@@ -1,7 +1,8 @@
--- Every customer ever discovered, with the access its landed GDAP relationships (their latest versions) and
--- DAP contract grant, and whether the pipeline extracts it. Both rules are the warehouse's own functions
--- (migration 0006): ops.classify_customer_access is what discovery classified the run's snapshot with, and
--- ops.is_extractable what the shard planner and coverage read — defined once, read here.
+-- Every customer ever discovered, with the access its landed GDAP relationships (their latest versions, with the
+-- access assignments their latest complete read listed) and DAP contract grant, whether the pipeline extracts it,
+-- and what to do when it cannot. The rules are the warehouse's own functions (migrations 0006, 0007):
+-- ops.classify_customer_access is what discovery classified the run's snapshot with, ops.is_extractable what the
+-- shard planner and coverage read, ops.access_remedy what the run summary prints — defined once, read here.
 with
 
 customers as (
@@ -16,11 +17,63 @@ relationships as (
 
 ),
 
+assignments as (
+
+    select * from {{ ref('stg_graph__gdap_access_assignments') }}
+
+),
+
+assignment_reads as (
+
+    select * from {{ ref('stg_ops__gdap_access_assignment_reads') }}
+
+),
+
+latest_assignments as (
+
+    select distinct on (tenant_id, assignment_id)
+        tenant_id,
+        assignment_id,
+        status,
+        access_container_type,
+        role_definition_ids
+    from assignments
+    order by tenant_id asc, assignment_id asc, extracted_at desc, last_modified_at desc nulls last, version_id asc
+
+),
+
+assignments_by_relationship as (
+
+    -- What each relationship's latest complete read listed; a relationship never read completely has no row,
+    -- so its assignments stay unknown (the rule never takes unknown for unassigned).
+    select
+        assignment_reads.tenant_id,
+        assignment_reads.relationship_id,
+        coalesce(
+            jsonb_agg(
+                jsonb_build_object(
+                    'status', latest_assignments.status,
+                    'container_type', latest_assignments.access_container_type,
+                    'role_ids', to_jsonb(latest_assignments.role_definition_ids)
+                )
+            ) filter (where latest_assignments.assignment_id is not null),
+            '[]'::jsonb
+        ) as assignments
+    from assignment_reads
+    left join latest_assignments
+        on
+            assignment_reads.tenant_id = latest_assignments.tenant_id
+            and latest_assignments.assignment_id = any(assignment_reads.assignment_ids)
+    group by assignment_reads.tenant_id, assignment_reads.relationship_id
+
+),
+
 latest_relationships as (
 
     -- Graph lists every relationship each run; the version landed last is what it listed last.
     select distinct on (tenant_id, relationship_id)
         tenant_id,
+        relationship_id,
         status,
         end_at,
         last_modified_at,
@@ -33,17 +86,25 @@ latest_relationships as (
 relationships_by_tenant as (
 
     select
-        tenant_id,
+        latest_relationships.tenant_id,
         jsonb_agg(
             jsonb_build_object(
-                'status', status,
-                'end_at', end_at,
-                'last_modified_at', last_modified_at,
-                'role_ids', to_jsonb(role_definition_ids)
+                'status', latest_relationships.status,
+                'end_at', latest_relationships.end_at,
+                'last_modified_at', latest_relationships.last_modified_at,
+                'role_ids', to_jsonb(latest_relationships.role_definition_ids)
+            )
+            -- `assignments` only where they were read: absent means unknown.
+            || coalesce(
+                jsonb_build_object('assignments', assignments_by_relationship.assignments), '{}'::jsonb
             )
         ) as relationships
     from latest_relationships
-    group by tenant_id
+    left join assignments_by_relationship
+        on
+            latest_relationships.tenant_id = assignments_by_relationship.tenant_id
+            and latest_relationships.relationship_id = assignments_by_relationship.relationship_id
+    group by latest_relationships.tenant_id
 
 ),
 
@@ -59,6 +120,7 @@ final as (
         customers.is_excluded,
         customers.is_departed,
         ops.is_extractable(classified.access_state, customers.is_excluded, customers.is_departed) as is_extractable,
+        ops.access_remedy(classified.access_state) as access_remedy,
         customers.departed_at,
         customers.first_seen_at,
         customers.last_seen_at

@@ -5,7 +5,7 @@ connection translator, or an embedded PostgreSQL under .state/) → the emulator
 SMART_OFFICE_DEMO_TENANTS/_SEED/_NOW) → `smart-office migrate`, `smart-office register-app` and
 `smart-office consent`, as a partner's engineer runs them, their browser sign-ins answered by the emulator's
 scripted browser through the standard BROWSER variable → `airflow dags test` of the DAG → a summary read back
-from the warehouse → `smart-office dashboard serve`.
+from the warehouse → one customer's PDF report (`smart-office report`) → `smart-office dashboard serve`.
 """
 
 from __future__ import annotations
@@ -225,6 +225,13 @@ def run_demo(tenants: int | None = None) -> int:
         except SetupError as exc:
             console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
             return 1
+        # The optional Power BI refresh after the marts (docs/bi.md), on the emulator's Power BI.
+        from smart_office_demo.power_bi import power_bi_settings
+
+        env.update(power_bi_settings(emulator.endpoints))
+        console.print(
+            f"power bi: refresh of semantic model {env['SMART_OFFICE_POWERBI_DATASET_ID']} after the marts"
+        )
         code = _airflow_dags_test(env, warehouse, now, state)
     print_summary(warehouse)
     demo_env = write_demo_env(state, warehouse, env["SMART_OFFICE_TOKEN_STORE_KEY"])
@@ -236,6 +243,8 @@ def run_demo(tenants: int | None = None) -> int:
             'set -a; . .state/demo.env; set +a; smart-office bi-login create NAME (docs/setup.md, "BI tools")',
             soft_wrap=True,
         )
+    if code == 0:
+        write_demo_report(warehouse, state)
     if code == 0 and settings.setting(settings.DASHBOARD) != "0":
         start_dashboard(warehouse, state)
     console.print(f"demo finished in {time.monotonic() - started:.0f}s (exit code {code})")
@@ -244,6 +253,36 @@ def run_demo(tenants: int | None = None) -> int:
         soft_wrap=True,
     )
     return code
+
+
+def write_demo_report(warehouse: WarehouseTarget, state: Path) -> Path | None:
+    """`smart-office report` for the lowest-scoring customer over the 90 days up to its latest Secure Score, as a
+    partner would run it before a review; prints the PDF's path (a missing Chromium is one line, not a failure)."""
+    from datetime import timedelta
+
+    from smart_office.warehouse.connection import WAREHOUSE_AUTH_ENV
+
+    with connect(warehouse) as conn:
+        found = conn.execute(
+            "select tenant_id::text, company_name, latest_score_date from marts.rpt_customer_posture "
+            "where not is_departed and secure_score_pct is not null order by secure_score_pct, tenant_id limit 1"
+        ).fetchone()
+    if found is None:
+        console.print("[yellow]report: no customer has a Secure Score yet[/]")
+        return None
+    tenant, company, latest = found
+    env = {**os.environ, **warehouse.env()}
+    if warehouse.auth == "libpq":
+        env.pop(WAREHOUSE_AUTH_ENV, None)
+    args = ["report", "--customer", tenant, "--from", f"{latest - timedelta(days=89)}", "--to", f"{latest}"]
+    try:
+        output = _smart_office([*args, "--out", str(state / "reports")], env, state / "report.log")
+    except SetupError as exc:
+        console.print(f"[yellow]report:[/] {escape(str(exc))}", soft_wrap=True)
+        return None
+    pdf = Path(next(line for line in output.splitlines() if line.endswith(".pdf")))
+    console.print(f"report of {escape(company)} (90 days to {latest}): [bold]{pdf}[/]", soft_wrap=True)
+    return pdf
 
 
 def start_dashboard(warehouse: WarehouseTarget, state: Path, port: int | None = None) -> None:

@@ -276,6 +276,7 @@ class AdminService(ServiceApp):
                     "plan": c.plan.name,
                     "relationship": c.relationship,
                     "access": c.access,
+                    "assignment_gap": c.assignment_gap,
                     "listed": c.is_listed(now),
                     "has_delegated_access": c.has_delegated_access(now),
                     "can_read_security": c.can_read_security(now),

@@ -23,7 +23,7 @@ def _group() -> None:
 @emulator_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="First of five consecutive ports (0: five ephemeral ports).")] = 0,
+    port: Annotated[int, typer.Option(help="First of six consecutive ports (0: six ephemeral ports).")] = 0,
     tenants: Annotated[int, typer.Option(help="Number of customer tenants.")] = 25,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic portfolio.")] = 1,
     now: Annotated[

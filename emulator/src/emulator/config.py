@@ -8,8 +8,9 @@ from pathlib import Path
 
 from emulator.data.portfolio import FAULT_PROFILES
 
-SERVICES: tuple[str, ...] = ("identity", "graph", "partner_center", "key_vault", "admin")
-"""The five services, in port order: `--port P` puts identity on P, graph on P+1, … admin on P+4."""
+SERVICES: tuple[str, ...] = ("identity", "graph", "partner_center", "key_vault", "admin", "power_bi")
+"""The six services, in port order: `--port P` puts identity on P, graph on P+1, … admin on P+4, Power BI on
+P+5 (added last, so the first five keep their ports)."""
 
 
 class ConfigError(ValueError):

@@ -42,7 +42,7 @@ from emulator.tokens import TokenService
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """Base URLs of the five services (no trailing slash) and the CA bundle path."""
+    """Base URLs of the services (no trailing slash) and the CA bundle path."""
 
     identity: str
     graph: str
@@ -50,6 +50,7 @@ class Endpoints:
     key_vault: str
     admin: str
     ca_bundle: str
+    power_bi: str = ""
 
     @property
     def key_vault_resource(self) -> str:
@@ -67,6 +68,7 @@ class Endpoints:
             "partner_center": self.partner_center,
             "key_vault": self.key_vault,
             "admin": self.admin,
+            "power_bi": self.power_bi,
             "ca_bundle": self.ca_bundle,
             "partner_tenant_id": partner_tenant_id,
             "pid": pid,

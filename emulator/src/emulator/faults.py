@@ -42,8 +42,10 @@ IDENTITY_KINDS: dict[str, int] = {
 # Not an error: the app-only access tokens the identity service issues live `seconds` (an Entra token
 # lifetime policy), so a client's refresh ahead of expiry can be watched without waiting an hour.
 LIFETIME_KINDS = ("token_lifetime",)
-KINDS = (*TRANSPORT_KINDS, *DATA_KINDS, *IDENTITY_KINDS, *LIFETIME_KINDS)
-FAULT_SERVICES = ("identity", "graph", "partner_center", "key_vault")
+# Power BI: the next refresh the fault matches ends `Failed` with `error_code` (emulator/power_bi.py).
+POWER_BI_KINDS = ("refresh_failed",)
+KINDS = (*TRANSPORT_KINDS, *DATA_KINDS, *IDENTITY_KINDS, *LIFETIME_KINDS, *POWER_BI_KINDS)
+FAULT_SERVICES = ("identity", "graph", "partner_center", "key_vault", "power_bi")
 _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
     "throttle": {"retry_after": 1, "status": 429},
     "http_error": {"status": 503},
@@ -51,6 +53,7 @@ _PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
     "reset": {"fraction": 0.5},
     "truncate": {"fraction": 0.5},
     "token_lifetime": {"seconds": 600},
+    "refresh_failed": {"error_code": "ModelRefreshFailed_CredentialsNotSpecified"},
 }
 _SPEC_KEYS = {"kind", "service", "endpoint", "tenant", "count", "probability", "params"}
 
@@ -134,6 +137,10 @@ def parse_fault(spec: dict[str, Any], *, now: datetime) -> Fault:
         )
     if (kind in IDENTITY_KINDS or kind in LIFETIME_KINDS) and service != "identity":
         raise FaultSpecError(f"{kind} is an identity fault; service must be identity")
+    if kind in POWER_BI_KINDS:
+        service = service or "power_bi"
+        if service != "power_bi":
+            raise FaultSpecError(f"{kind} is a Power BI fault; service must be power_bi")
     count = spec.get("count")
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
         raise FaultSpecError("count must be a positive integer or null")
@@ -200,6 +207,12 @@ def _check_params(kind: str, params: dict[str, Any]) -> None:
             raise FaultSpecError("mutate: raw must be an object of path -> JSON text (e.g. NaN)")
     elif kind == "token_lifetime":
         number("seconds", 60, 86400)
+    elif kind == "refresh_failed":
+        code = params.get("error_code")
+        if not isinstance(code, str) or not code or len(code) > 200:
+            raise FaultSpecError(
+                "refresh_failed: error_code must be a non-empty string (at most 200 characters)"
+            )
 
 
 class FaultRegistry:

@@ -1,4 +1,4 @@
-"""`emulator serve`: state, context, one uvicorn server on five sockets (one per service), the JSON line.
+"""`emulator serve`: state, context, one uvicorn server on six sockets (one per service), the JSON line.
 
 The ASGI root dispatches on the local port of the connection (`scope["server"]`), so each service is its
 own origin, as at Microsoft. Service modules follow one convention: `build_app(ctx) -> ServiceApp`.
@@ -39,6 +39,7 @@ SERVICE_MODULES: dict[str, str] = {
     "partner_center": "emulator.partner_center",
     "key_vault": "emulator.keyvault",
     "admin": "emulator.admin",
+    "power_bi": "emulator.power_bi",
 }
 _CLOCK_OFFSET_KEY = "clock_offset_seconds"
 
@@ -53,7 +54,7 @@ class PartnerCenterPlaceholder(ServiceApp):
 
 
 def bind_sockets(host: str, port: int) -> list[socket.socket]:
-    """Five listening sockets: P..P+4, or five ephemeral ports when `port` is 0."""
+    """One listening socket per service: P..P+5, or ephemeral ports when `port` is 0."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sockets: list[socket.socket] = []
     try:

@@ -29,6 +29,12 @@ CLIENT_SECRET_NAME = "smart-office-client-secret"
 CLIENT_CERTIFICATE_NAME = "smart-office-client-certificate"
 
 
+def tenant_secret_name(tenant_id: str, kind: str) -> str:
+    """The name of a customer tenant's own entry (e.g. its refresh token): it holds the tenant id, which is how
+    `smart-office tenants purge` finds every entry of a tenant (smart_office.retention.purge)."""
+    return f"smart-office-tenant-{tenant_id.lower()}-{kind}"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSecret:
     """A secret value with the store's version of it and when the value was issued."""
@@ -248,6 +254,22 @@ class KeyVaultSecretStore:
             )
             written = self._set(name, value, issued_at, previous=now.version if now else None)
         raise VersionConflict(name)
+
+    def delete_tenant_secrets(self, tenant_id: str) -> int:
+        """Delete (and purge, where the vault allows) every secret whose name holds `tenant_id`; return how many."""
+        from azure.core.exceptions import HttpResponseError
+
+        tenant = tenant_id.lower()
+        names = [
+            p.name for p in self._client.list_properties_of_secrets() if p.name and tenant in p.name.lower()
+        ]
+        for name in names:
+            self._client.begin_delete_secret(name).wait()
+            try:
+                self._client.purge_deleted_secret(name)
+            except HttpResponseError as exc:  # soft-delete only (no purge permission, or purge protection)
+                log.warning("key vault secret %s deleted but not purged: %s", name, exc.reason)
+        return len(names)
 
     def _set(self, name: str, value: str, issued_at: datetime, *, previous: str | None) -> StoredSecret:
         tags = {self._TAG_ISSUED_AT: issued_at.astimezone(UTC).isoformat()}

@@ -110,6 +110,7 @@ def technique(technique_id: str, name: str | None) -> str:
 REASON_LABELS = {
     "ok": "loaded",
     "none": "no delegated access",
+    "gdap_roles_unassigned": "GDAP roles not assigned to a security group",
     "gdap_no_security_role": "GDAP without a security role",
     "gdap_expired": "GDAP expired",
     "gdap_pending": "GDAP awaiting approval",

@@ -1,9 +1,10 @@
-"""Customer discovery: every Partner Center customer, joined with GDAP relationships (and DAP contracts).
+"""Customer discovery: every Partner Center customer, joined with GDAP relationships, their access assignments
+(which roles reach a security group of the partner: `extract/access_assignments.py`) and DAP contracts.
 
-Lands the raw Partner Center and GDAP payloads, writes the run's customer snapshot (ops.customer_snapshots)
+Lands the raw Partner Center and GDAP payloads (relationships and assignments), writes the run's customer snapshot (ops.customer_snapshots)
 and maintains ops.customers (first/last seen, departed). What access a customer grants is not decided here:
 the snapshot records what was listed, and the warehouse's `ops.classify_customer_access` (migration 0006,
-also what dbt's `int_customers_access_classified` calls) classifies it as the snapshot is written; which
+0007; also what dbt's `int_customers_access_classified` calls) classifies it as the snapshot is written; which
 customers the run extracts is `ops.run_customers.is_extractable`. Customers without delegated access are
 recorded with their access state — they are not failures, they are a to-do for the partner.
 """
@@ -21,6 +22,8 @@ from typing import Any
 import orjson
 import psycopg
 
+from smart_office.extract.access_assignments import ENDPOINT as ASSIGNMENTS_ENDPOINT
+from smart_office.extract.access_assignments import read_access_assignments
 from smart_office.graph.client import GraphClient
 from smart_office.graph.rate_limits import DIRECTORY
 from smart_office.partner_center.client import PartnerCenterClient
@@ -52,7 +55,10 @@ class DiscoveryResult:
     listed: int = 0
     extractable: int = 0
     departed: int = 0
+    purged: int = 0  # listed, but purged on request: left out (smart_office.retention.blocked)
     by_access_state: dict[str, int] = field(default_factory=dict)
+    # Active relationships whose access assignments could not be read (classified as if assigned).
+    assignments_unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,7 +66,9 @@ class DiscoveryResult:
             "listed": self.listed,
             "extractable": self.extractable,
             "departed": self.departed,
+            "purged": self.purged,
             "by_access_state": dict(self.by_access_state),
+            "assignments_unknown": self.assignments_unknown,
         }
 
 
@@ -88,20 +96,43 @@ def _graph_timestamp(value: Any) -> str | None:
     return value if _HAS_OFFSET.search(value) else parsed.isoformat()
 
 
-def relationship_facts(relationship: dict[str, Any]) -> dict[str, Any]:
-    """A GDAP relationship in the shape `ops.classify_customer_access` reads: status, end and last change, roles."""
-    details = relationship.get("accessDetails")
+def _role_ids(entity: dict[str, Any]) -> list[str]:
+    """The roleDefinitionIds of `accessDetails.unifiedRoles` (a relationship's or an assignment's)."""
+    details = entity.get("accessDetails")
     roles = details.get("unifiedRoles") if isinstance(details, dict) else None
+    return [
+        role["roleDefinitionId"][:100]
+        for role in (roles if isinstance(roles, list) else [])
+        if isinstance(role, dict) and isinstance(role.get("roleDefinitionId"), str)
+    ]
+
+
+def assignment_facts(assignment: Any) -> dict[str, Any]:
+    """An access assignment in the shape `ops.classify_customer_access` reads: status, container type, roles."""
+    if not isinstance(assignment, dict):
+        return {"status": None, "container_type": None, "role_ids": []}
+    container = assignment.get("accessContainer")
     return {
+        "status": _graph_text(assignment.get("status")),
+        "container_type": _graph_text(
+            container.get("accessContainerType") if isinstance(container, dict) else None
+        ),
+        "role_ids": _role_ids(assignment),
+    }
+
+
+def relationship_facts(relationship: dict[str, Any], assignments: list[Any] | None = None) -> dict[str, Any]:
+    """A GDAP relationship in the shape `ops.classify_customer_access` reads: status, end and last change, roles,
+    and — when they were read completely — its access assignments (None: unknown, which is not unassigned)."""
+    facts: dict[str, Any] = {
         "status": _graph_text(relationship.get("status")),
         "end_at": _graph_timestamp(relationship.get("endDateTime")),
         "last_modified_at": _graph_timestamp(relationship.get("lastModifiedDateTime")),
-        "role_ids": [
-            role["roleDefinitionId"][:100]
-            for role in (roles if isinstance(roles, list) else [])
-            if isinstance(role, dict) and isinstance(role.get("roleDefinitionId"), str)
-        ],
+        "role_ids": _role_ids(relationship),
     }
+    if assignments is not None:
+        facts["assignments"] = [assignment_facts(a) for a in assignments]
+    return facts
 
 
 def _relationship_tenant(relationship: dict[str, Any]) -> str:
@@ -114,13 +145,18 @@ def build_records(
     relationships: Iterable[dict[str, Any]],
     dap_tenants: set[str],
     excluded: frozenset[str],
+    assignments: dict[str, list[Any]] | None = None,
 ) -> list[CustomerRecord]:
-    """One record per listed tenant (the first listing wins), with its relationships and DAP contract."""
+    """One record per listed tenant (the first listing wins), with its relationships (and the access assignments
+    read for them, by relationship id) and DAP contract."""
+    read = assignments or {}
     by_tenant: dict[str, list[dict[str, Any]]] = {}
     for rel in relationships:
         tenant = _relationship_tenant(rel)
         if tenant:
-            by_tenant.setdefault(tenant, []).append(relationship_facts(rel))
+            rel_id = rel.get("id")
+            found = read.get(rel_id) if isinstance(rel_id, str) else None
+            by_tenant.setdefault(tenant, []).append(relationship_facts(rel, found))
     records = []
     seen: set[str] = set()
     for customer in customers:
@@ -153,8 +189,10 @@ async def discover(
     conn: psycopg.AsyncConnection,
     excluded: frozenset[str],
     seen_at: datetime,
+    retry_seconds: float = 300.0,
 ) -> DiscoveryResult:
-    """List customers, relationships and contracts, then record them; `seen_at` comes from the task context."""
+    """List customers, relationships (and their access assignments) and contracts, then record them; `seen_at`
+    comes from the task context, `retry_seconds` bounds the retries of each round trip of assignments."""
     customers = await asyncio.to_thread(lambda: list(partner_center.customers()))
     relationships: list[dict[str, Any]] = []
     async for page in graph.pages(
@@ -164,6 +202,9 @@ async def discover(
         bucket=DIRECTORY,
     ):
         relationships.extend(page.items)
+    reads = await read_access_assignments(
+        graph, partner_tenant_id, relationships, retry_seconds=retry_seconds
+    )
     dap_tenants: set[str] = set()
     async for page in graph.pages(partner_tenant_id, "/contracts", params={"$top": "999"}, bucket=DIRECTORY):
         dap_tenants.update(str(c.get("customerId", "")).lower() for c in page.items if isinstance(c, dict))
@@ -175,6 +216,9 @@ async def discover(
         dap_tenants=dap_tenants,
         excluded=excluded,
         seen_at=seen_at,
+        assignments=reads.by_relationship,
+        salvaged_assignments=reads.salvaged,
+        assignments_unknown=reads.failed,
     )
 
 
@@ -187,21 +231,41 @@ async def record_discovery(
     dap_tenants: set[str],
     excluded: frozenset[str],
     seen_at: datetime,
+    assignments: dict[str, list[Any]] | None = None,
+    salvaged_assignments: set[str] | frozenset[str] = frozenset(),
+    assignments_unknown: int = 0,
 ) -> DiscoveryResult:
     """Land what discovery listed and write the run's snapshot (the part that calls no Microsoft API).
 
     :param customers: Partner Center customers, as listed.
     :param relationships: the partner's GDAP relationships, as Graph listed them.
+    :param assignments: the access assignments of the relationships read completely, by relationship id; a
+        relationship not in it has unknown assignments.
+    :param salvaged_assignments: relationships whose assignments came in a leniently parsed body.
+    :param assignments_unknown: how many active relationships' assignments could not be read.
     :param dap_tenants: tenants the partner's /contracts lists.
     :param excluded: tenants excluded by configuration.
     :param seen_at: the run's point in time (first/last seen, departed).
     """
-    records = build_records(customers, relationships, dap_tenants, excluded)
-    await _land_raw(RawLoader(conn, run_id), customers, relationships)
+    from smart_office.retention.blocked import drop_purged
+
+    # Assignments are landed through the relationships kept, so a purged tenant's are dropped with them.
+    customers, relationships, purged = await drop_purged(conn, customers, relationships)
+    records = build_records(customers, relationships, dap_tenants, excluded, assignments)
+    loader = RawLoader(conn, run_id)
+    await _land_raw(loader, customers, relationships)
+    landed = await _land_assignments(loader, relationships, assignments or {}, salvaged_assignments)
     async with conn.transaction():
+        await _record_assignment_reads(conn, run_id, landed, seen_at)
         await _write_snapshot(conn, run_id, records, seen_at)
         departed = await _mark_departed(conn, run_id, seen_at)
-    result = DiscoveryResult(run_id=run_id, listed=len(records), departed=departed)
+    result = DiscoveryResult(
+        run_id=run_id,
+        listed=len(records),
+        departed=departed,
+        purged=purged,
+        assignments_unknown=assignments_unknown,
+    )
     # What the run will extract is the warehouse's rule, read back rather than restated here.
     cur = await conn.execute(
         """
@@ -248,6 +312,50 @@ async def _land_raw(
                 items,
                 endpoint="/tenantRelationships/delegatedAdminRelationships",
             )
+
+
+async def _land_assignments(
+    loader: RawLoader,
+    relationships: list[dict[str, Any]],
+    assignments: dict[str, list[Any]],
+    salvaged: set[str] | frozenset[str],
+) -> list[tuple[str, str, list[str]]]:
+    """Land the assignments read, by customer tenant; returns (tenant, relationship id, assignment ids) per read."""
+    tenant_of = {r.get("id"): _relationship_tenant(r) for r in relationships if isinstance(r.get("id"), str)}
+    by_tenant: dict[str, list[tuple[str, list[Any]]]] = {}
+    for relationship_id, items in assignments.items():
+        tenant = tenant_of.get(relationship_id)
+        if tenant:
+            by_tenant.setdefault(tenant, []).append((relationship_id, items))
+    reads = []
+    for tenant, found in by_tenant.items():
+        items = [item for _, listed in found for item in listed]
+        lenient = any(relationship_id in salvaged for relationship_id, _ in found)
+        await loader.land(
+            "gdap_access_assignments", tenant, items, endpoint=ASSIGNMENTS_ENDPOINT, lenient=lenient
+        )
+        for relationship_id, listed in found:
+            ids = [str(i["id"]) for i in listed if isinstance(i, dict) and isinstance(i.get("id"), str)]
+            reads.append((tenant, relationship_id, ids))
+    return reads
+
+
+async def _record_assignment_reads(
+    conn: psycopg.AsyncConnection, run_id: str, reads: list[tuple[str, str, list[str]]], seen_at: datetime
+) -> None:
+    """Which assignments each relationship had at its latest complete read (a run for an earlier interval never
+    replaces a later read)."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            """
+            insert into ops.gdap_access_assignment_reads as r (tenant_id, relationship_id, assignment_ids, read_at, run_id)
+            values (%s, %s, %s, %s, %s)
+            on conflict (tenant_id, relationship_id) do update set
+                assignment_ids = excluded.assignment_ids, read_at = excluded.read_at, run_id = excluded.run_id
+            where excluded.read_at >= r.read_at
+            """,
+            [(tenant, relationship_id, ids, seen_at, run_id) for tenant, relationship_id, ids in reads],
+        )
 
 
 async def _write_snapshot(

@@ -281,12 +281,14 @@ class GraphClient:
         item_stats: Mapping[str, RequestStats] | None = None,
         deadline: float | None = None,
         allowance: RetryAllowance | None = None,
+        bucket: Bucket = SECURITY,
     ) -> dict[str, BatchResponse]:
         """Run up to 20 GETs in one $batch round trip; retry only the sub-requests that were throttled or failed
         transiently, in a new batch after the longest Retry-After among them.
 
         `stats` gets the round trips; `item_stats[id]` what happened to each sub-request (its throttling
-        and retries), so a throttled alerts_v2 request is booked to alerts_v2, not to the batch.
+        and retries), so a throttled alerts_v2 request is booked to alerts_v2, not to the batch. `bucket` is the
+        client-side limit the round trips count against (the security API's unless the items are not).
         """
         if not requests:
             return {}
@@ -309,7 +311,7 @@ class GraphClient:
                 tenant_id,
                 "POST",
                 f"{self.cloud.graph_base}/$batch",
-                bucket=SECURITY,
+                bucket=bucket,
                 stats=stats,
                 json_body=payload,
                 deadline=deadline,

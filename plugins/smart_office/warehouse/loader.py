@@ -41,6 +41,7 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     "partner_center_customers": Entity("partner_center_customers", "id", None),
     "gdap_relationships": Entity("gdap_relationships", "id", "lastModifiedDateTime"),
+    "gdap_access_assignments": Entity("gdap_access_assignments", "id", "lastModifiedDateTime"),
     "secure_scores": Entity("secure_scores", "id", "createdDateTime"),
     "secure_score_control_profiles": Entity("secure_score_control_profiles", "id", "lastModifiedDateTime"),
     "alerts_v2": Entity("alerts_v2", "id", "lastUpdateDateTime"),

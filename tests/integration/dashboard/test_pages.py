@@ -235,6 +235,20 @@ def test_customer_that_failed_the_last_run_is_flagged(
     assert any("were not loaded by the last run (consent required)" in w for w in warnings), warnings
 
 
+def test_customer_that_cannot_be_read_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+    marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+) -> None:
+    url, landed = marts_warehouse
+    tenant, access = next((t, a) for t, a in landed.not_extractable.items() if a not in {"gdap", "dap"})
+    (remedy,) = superuser.execute("select ops.access_remedy(%s)", (access,)).fetchone()
+    assert remedy
+    app = open_page(monkeypatch, url, "customer", customer=tenant)
+    warnings = [w.value for w in app.warning]
+    assert any("The pipeline cannot read this tenant" in w and remedy in w for w in warnings), warnings
+
+
 def test_customer_page_without_a_customer_offers_the_worst_ones(
     monkeypatch: pytest.MonkeyPatch,
     marts_warehouse: tuple[str, LandedPortfolio],

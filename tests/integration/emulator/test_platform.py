@@ -16,16 +16,16 @@ from tests.integration.emulator.conftest import GRAPH_DEFAULT, confidential_app
 from tests.support.emulator import EmulatorHandle
 
 pytestmark = pytest.mark.integration
-SERVICES = ("identity", "graph", "partner_center", "key_vault", "admin")
+SERVICES = ("identity", "graph", "partner_center", "key_vault", "admin", "power_bi")
 
 
-def test_the_json_line_names_five_https_origins_the_ca_and_the_partner(emulator: EmulatorHandle) -> None:
+def test_the_json_line_names_six_https_origins_the_ca_and_the_partner(emulator: EmulatorHandle) -> None:
     line = emulator.endpoints
     assert set(line) == {*SERVICES, "ca_bundle", "partner_tenant_id", "pid"}
     parts = [urlsplit(line[name]) for name in SERVICES]
     assert {p.scheme for p in parts} == {"https"}
     assert {p.hostname for p in parts} == {"127.0.0.1"}
-    assert len({p.port for p in parts}) == 5
+    assert len({p.port for p in parts}) == 6
     assert line["pid"] == emulator.process.process.pid
     assert Path(line["ca_bundle"]).read_text().startswith("-----BEGIN CERTIFICATE-----")
     assert str(uuid.UUID(line["partner_tenant_id"])) == line["partner_tenant_id"]

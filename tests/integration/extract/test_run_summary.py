@@ -114,6 +114,15 @@ def test_the_printed_summary_keeps_the_run_id_whole(small_pages: Setup) -> None:
     assert "token exchanges" in text
     assert "succeeded in " in text
     assert "(discovery to close); extraction " in text
+    # The portfolio's customer whose GDAP roles reach no security group: its state, and what to do about it.
+    unassigned = sum(
+        1
+        for c in _portfolio()
+        if c.assignment_gap and any(r.grants_security_read(small_pages.now) for r in c.gdap)
+    )
+    assert unassigned == 1
+    assert "gdap_roles_unassigned (1): Assign the relationship's security roles" in " ".join(text.split())
+    assert "Admin relationships → the relationship → Assign." in " ".join(text.split())
     assert print_run_summary(Console(file=io.StringIO()), small_pages.url, "no-such-run") is False
 
 

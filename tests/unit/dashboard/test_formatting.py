@@ -32,6 +32,7 @@ NAMES = {"microsoftDefenderForEndpoint": "Defender for Endpoint", "microsoftSent
         (fmt.label, "consent_required", "consent required"),
         (fmt.reason, "none", "no delegated access"),
         (fmt.reason, "throttled", "throttled"),
+        (fmt.reason, "gdap_roles_unassigned", "GDAP roles not assigned to a security group"),
         (lambda v: fmt.source_name(v, NAMES), "microsoftDefenderForEndpoint", "Defender for Endpoint"),
         (lambda v: fmt.source_name(v, NAMES), "microsoftSecurityForAI", "microsoft security for AI"),
         (lambda v: fmt.source_name(v, NAMES), "microsoftSentinel", "microsoft sentinel"),

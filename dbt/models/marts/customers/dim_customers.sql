@@ -90,6 +90,7 @@ final as (
         customers.is_excluded,
         customers.is_departed,
         customers.is_extractable,
+        customers.access_remedy,
         customers.departed_at,
         customers.first_seen_at,
         customers.last_seen_at,

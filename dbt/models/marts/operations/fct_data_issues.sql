@@ -40,6 +40,10 @@ staged as (
 
     union all
 
+    {{ staged_data_issues(ref('stg_graph__gdap_access_assignments'), 'gdap_access_assignments', 'assignment_id') }}
+
+    union all
+
     {{ staged_data_issues(ref('stg_partner_center__customers'), 'partner_center_customers', 'partner_center_customer_id') }}
 
 ),

@@ -22,6 +22,8 @@ final as (
                 then 'secure_score_control_profiles'
             when source.endpoint in ('/tenantRelationships/delegatedAdminRelationships', 'gdap_relationships')
                 then 'gdap_relationships'
+            when source.endpoint in ('/tenantRelationships/delegatedAdminRelationships/accessAssignments', 'gdap_access_assignments')
+                then 'gdap_access_assignments'
             when source.endpoint in ('/v1/customers', 'partner_center_customers') then 'partner_center_customers'
             else source.endpoint
         end as entity,

@@ -6,6 +6,8 @@ API (JSON-ready dicts; lists are in portfolio order):
   `@odata.etag` as in Microsoft's example; None before the relationship was created.
 - `delegated_admin_relationships(portfolio, now)` → every relationship of every customer, history included
   (terminated and expired ones stay listed, as in Graph).
+- `access_assignment(assignment, relationship, now)` / `access_assignments(customer, relationship, now)` →
+  microsoft.graph.delegatedAdminAccessAssignment of one relationship, oldest first (none before approval).
 - `contract(customer)` / `contracts(portfolio, now)` → microsoft.graph.contract for customers Partner Center
   lists that the partner can administer (DAP or an active GDAP relationship).
 - `partner_center_customer(customer, now, by_id=False)` / `partner_center_customers(portfolio, now)` →
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.data.determinism import stable_fraction, stable_uuid
-from emulator.data.portfolio import Customer, GdapRelationship, Portfolio
+from emulator.data.portfolio import AccessAssignment, Customer, GdapRelationship, Portfolio
 from emulator.data.timestamps import iso7, to_us
 
 _AUTO_EXTEND = "P180D"
@@ -44,9 +46,9 @@ def _transitions(relationship: GdapRelationship, now: datetime) -> list[datetime
     return [m for m in moments if m <= now]
 
 
-def _etag(relationship: GdapRelationship, modified: datetime) -> str:
+def _etag(entity: GdapRelationship | AccessAssignment, modified: datetime) -> str:
     # Graph's GDAP etags are base64 of a quoted Cosmos-style version: '"xxxxxxxx-0000-0200-0000-<hex time>0000"'.
-    prefix = int(stable_fraction(0, relationship.id, "etag") * 0xFFFFFFFF)
+    prefix = int(stable_fraction(0, entity.id, "etag") * 0xFFFFFFFF)
     version = f"'\"{prefix:08x}-0000-0200-0000-{int(modified.timestamp()):08x}0000\"'"
     return 'W/"' + base64.b64encode(version.encode()).decode() + '"'
 
@@ -100,6 +102,34 @@ def delegated_admin_relationships(portfolio: Portfolio, now: datetime) -> list[d
             if body is not None:
                 found.append(body)
     return found
+
+
+def access_assignment(
+    assignment: AccessAssignment, relationship: GdapRelationship, now: datetime
+) -> dict[str, Any] | None:
+    """The assignment as Graph lists it at `now`, or None if it did not exist yet."""
+    status = assignment.status_at(relationship, now)
+    if status is None:
+        return None
+    modified = assignment.modified_at(relationship, now)
+    return {
+        "@odata.type": "#microsoft.graph.delegatedAdminAccessAssignment",
+        "@odata.etag": _etag(assignment, modified),
+        "id": assignment.id,
+        "status": status,
+        "createdDateTime": iso7(to_us(assignment.created)),
+        "lastModifiedDateTime": iso7(to_us(modified)),
+        "accessContainer": {"accessContainerId": assignment.group_id, "accessContainerType": "securityGroup"},
+        "accessDetails": {"unifiedRoles": [{"roleDefinitionId": role} for role in assignment.role_ids]},
+    }
+
+
+def access_assignments(
+    customer: Customer, relationship: GdapRelationship, now: datetime
+) -> list[dict[str, Any]]:
+    """Every access assignment of one of the customer's relationships that exists at `now`."""
+    found = (access_assignment(a, relationship, now) for a in customer.assignments_of(relationship))
+    return [body for body in found if body is not None]
 
 
 def contract(customer: Customer) -> dict[str, Any]:

@@ -161,6 +161,19 @@ BAKED_FAULTS: tuple[tuple[str, float], ...] = (
 )
 FAULT_PROFILES = ("realistic", "none")
 
+# GDAP access assignments missing or incomplete, as shares of customers with an active security relationship
+# (`gdap_security`). A relationship's roles reach nobody until the partner assigns them to one of its security
+# groups (Partner Center → Customers → the customer → Admin relationships → Assign): forgetting that is the
+# most common cause of 403s after onboarding. Everyone else has every role assigned a few hours after approval.
+ASSIGNMENT_GAPS: tuple[tuple[str, float], ...] = (
+    ("unassigned", 0.03),  # no access assignment at all
+    ("pending", 0.02),  # assignments created, still pending
+    ("security_roles_unassigned", 0.03),  # only the helpdesk roles were assigned, to the helpdesk group
+)
+# The partner's security groups that access assignments give roles to (accessContainer, type securityGroup).
+SECURITY_GROUP = "Security Analysts"
+HELPDESK_GROUP = "Helpdesk Agents"
+
 # Licence upgrades seen in a partner's book: the plan a customer held before its current one. A share of
 # customers on these plans bought the upgrade recently (around the anchor), so Secure Score's maxScore jumps
 # and new Defender products start raising alerts on that day.
@@ -221,6 +234,39 @@ class GdapRelationship:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessAssignment:
+    """A delegatedAdminAccessAssignment: some of a relationship's roles given to one of the partner's groups."""
+
+    id: str
+    relationship_id: str
+    group_id: str
+    role_ids: tuple[str, ...]
+    created: datetime
+    pending: bool
+
+    def status_at(self, relationship: GdapRelationship, now: datetime) -> str | None:
+        """delegatedAdminAccessAssignmentStatus at `now` (None before it was created); an ended relationship's
+        assignments are `deleted`."""
+        if now < self.created:
+            return None
+        if relationship.status_at(now) in {"expired", "terminated"}:
+            return "deleted"
+        return "pending" if self.pending else "active"
+
+    def modified_at(self, relationship: GdapRelationship, now: datetime) -> datetime:
+        if self.status_at(relationship, now) == "deleted":
+            ended = relationship.terminated_at or relationship.end_at(now)
+            if ended is not None and ended > self.created:
+                return ended
+        return self.created
+
+    def grants_security_read(self, relationship: GdapRelationship, now: datetime) -> bool:
+        return self.status_at(relationship, now) == "active" and bool(
+            SECURITY_READ_ROLE_IDS & set(self.role_ids)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PartnerTenant:
     """The CSP partner's own tenant and the admin user who consents to the Secure Application Model app."""
 
@@ -261,6 +307,12 @@ class Customer:
     # The plan held before `plan`, and when the upgrade took effect (None: `plan` since onboarding).
     previous_plan: Plan | None = None
     plan_changed_at: datetime | None = None
+    # Access assignments of every relationship in `gdap`, and which gap (ASSIGNMENT_GAPS) they have, if any.
+    assignments: tuple[AccessAssignment, ...] = ()
+    assignment_gap: str | None = None
+
+    def assignments_of(self, relationship: GdapRelationship) -> tuple[AccessAssignment, ...]:
+        return tuple(a for a in self.assignments if a.relationship_id == relationship.id)
 
     def services_at(self, when: datetime) -> tuple[str, ...]:
         """Licence flags (enabledServices vocabulary) the tenant had at `when`."""
@@ -290,7 +342,11 @@ class Customer:
         """Whether a delegated token for this tenant may read /security data at `now`."""
         if not self.has_delegated_access(now):
             return False
-        return self.dap or any(r.grants_security_read(now) for r in self.gdap)
+        return self.dap or any(
+            r.grants_security_read(now)
+            and any(a.grants_security_read(r, now) for a in self.assignments_of(r))
+            for r in self.gdap
+        )
 
 
 class Portfolio:
@@ -399,6 +455,7 @@ class Portfolio:
         alert_rate = 0.02 + instrumented * seats**0.55 / 30 * rng.lognormvariate(0, 0.6)
         custom_tld = rng.choice((".com", ".co.uk", ".de", ".com.au", ".nl", ".org", ".ca"))
         previous_plan, plan_changed_at = self._upgrade_for(index, plan, customer_since)
+        assignment_gap, assignments = self._assignments_for(index, access, gdap)
         return Customer(
             index=index,
             tenant_id=tenant_id,
@@ -422,7 +479,52 @@ class Portfolio:
             anchor=self.anchor,
             previous_plan=previous_plan,
             plan_changed_at=plan_changed_at,
+            assignments=assignments,
+            assignment_gap=assignment_gap,
         )
+
+    def _assignments_for(
+        self, index: int, access: str, gdap: tuple[GdapRelationship, ...]
+    ) -> tuple[str | None, tuple[AccessAssignment, ...]]:
+        """Each approved relationship's access assignments: its security roles to the security group, its other
+        roles to the helpdesk group, a few hours after approval — unless the customer has an assignment gap."""
+        # A stream of its own, so adding assignments left every other generated value unchanged.
+        rng = rng_for(self.seed, "customer", index, "assignments")
+        gap = None
+        if access == "gdap_security":
+            draw = rng.random()
+            for name, share in ASSIGNMENT_GAPS:
+                if draw < share:
+                    gap = name
+                    break
+                draw -= share
+        if gap == "unassigned":
+            return gap, ()
+        groups = {
+            name: stable_uuid(self.seed, "partner", "group", name)
+            for name in (SECURITY_GROUP, HELPDESK_GROUP)
+        }
+        found: list[AccessAssignment] = []
+        for relationship in gdap:
+            if relationship.activated is None:
+                continue  # roles can be assigned once the customer has approved the relationship
+            security = tuple(r for r in relationship.role_ids if r in SECURITY_READ_ROLE_IDS)
+            other = tuple(r for r in relationship.role_ids if r not in SECURITY_READ_ROLE_IDS)
+            created = relationship.activated + timedelta(minutes=rng.randint(5, 600))
+            for group, roles in ((SECURITY_GROUP, security), (HELPDESK_GROUP, other)):
+                if not roles or (group == SECURITY_GROUP and gap == "security_roles_unassigned"):
+                    continue
+                found.append(
+                    AccessAssignment(
+                        id=stable_uuid(self.seed, "assignment", relationship.id, group),
+                        relationship_id=relationship.id,
+                        group_id=groups[group],
+                        role_ids=roles,
+                        created=created,
+                        pending=gap == "pending",
+                    )
+                )
+        return gap, tuple(found)
 
     def _upgrade_for(self, index: int, plan: Plan, since: datetime) -> tuple[Plan | None, datetime | None]:
         # A stream of its own, so adding licence history left every other generated value unchanged.

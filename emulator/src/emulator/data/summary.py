@@ -19,6 +19,7 @@ def summary(portfolio: Portfolio, now: datetime) -> dict[str, Any]:
     """Counts and totals describing the portfolio at `now`."""
     plans: Counter[str] = Counter()
     access: Counter[str] = Counter()
+    gaps: Counter[str] = Counter()
     relationships: Counter[str] = Counter()
     faults: Counter[str] = Counter()
     seats: list[int] = []
@@ -27,6 +28,8 @@ def summary(portfolio: Portfolio, now: datetime) -> dict[str, Any]:
     for customer in portfolio:
         plans[customer.plan.name] += 1
         access[customer.access] += 1
+        if customer.assignment_gap:
+            gaps[customer.assignment_gap] += 1
         relationships[customer.relationship] += 1
         if customer.baked_fault:
             faults[customer.baked_fault] += 1
@@ -60,6 +63,7 @@ def summary(portfolio: Portfolio, now: datetime) -> dict[str, Any]:
         "can_read_security": security,
         "by_plan": dict(sorted(plans.items())),
         "by_access": dict(sorted(access.items())),
+        "assignment_gaps": dict(sorted(gaps.items())),
         "by_relationship": dict(sorted(relationships.items())),
         "baked_faults": dict(sorted(faults.items())),
         "licence_upgrades": {"done": upgrades, "upcoming": upcoming_upgrades},

@@ -89,11 +89,14 @@ def resolve_endpoint(model: SchemaModel, url: str) -> Endpoint:
             return Endpoint(type_name, is_collection=True, expanded=expanded)
         if len(rest) == 1:
             return Endpoint(type_name, is_collection=False, expanded=expanded)
-        if len(rest) == 2:
+        if len(rest) in (2, 3):
             navigation = {name.lower(): prop for name, prop in model.properties(type_name).items()}
             prop = navigation.get(rest[1].lower())
-            if prop is not None and prop.is_navigation:
-                return Endpoint(prop.type_name, is_collection=prop.is_collection, expanded=expanded)
+            if prop is not None and prop.is_navigation and (len(rest) == 2 or prop.is_collection):
+                # `{set}/{id}/{navigation}` and, for a contained collection, one of its items `…/{item id}`.
+                return Endpoint(
+                    prop.type_name, is_collection=prop.is_collection and len(rest) == 2, expanded=expanded
+                )
     raise UnknownEndpointError(f"no known Graph v1.0 entity set serves {parts.path!r}")
 
 

@@ -15,6 +15,7 @@ AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 OSSRDBMS_APP_ID = "123cd850-d9df-40bd-94d5-c9f07b7fa203"
+POWER_BI_APP_ID = "00000009-0000-0000-c000-000000000000"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 
 
@@ -241,7 +242,19 @@ OSSRDBMS = Resource(
         ),
     ),
 )
-RESOURCES: tuple[Resource, ...] = (GRAPH, PARTNER_CENTER, AAD_GRAPH, ARM, KEY_VAULT, OSSRDBMS)
+# The Power BI service: service principals ask for `https://analysis.windows.net/powerbi/api/.default` with
+# client credentials; Power BI publishes no application roles — a service principal's access is its workspace
+# membership (FACTS.md §8).
+POWER_BI = Resource(
+    app_id=POWER_BI_APP_ID,
+    display_name="Power BI Service",
+    identifier_uris=("https://analysis.windows.net/powerbi/api", "https://analysis.windows.net/powerbi/api/"),
+    scopes=(
+        _p("7f33e027-4039-419b-938e-2f8ca153e68e", "Dataset.Read.All", "View all datasets"),
+        _p("322b68b2-0804-416e-86a5-d772c567b6e6", "Dataset.ReadWrite.All", "Read and write all datasets"),
+    ),
+)
+RESOURCES: tuple[Resource, ...] = (GRAPH, PARTNER_CENTER, AAD_GRAPH, ARM, KEY_VAULT, OSSRDBMS, POWER_BI)
 
 
 @dataclass(frozen=True, slots=True)

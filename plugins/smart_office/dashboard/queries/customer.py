@@ -64,6 +64,7 @@ def customer_profile(reader: Reader, tenant_id: str) -> pd.Series | None:
                 posture.points_available,
                 posture.last_loaded_at,
                 customers.is_extractable,
+                customers.access_remedy,
                 customers.gdap_status,
                 customers.gdap_end_at,
                 customers.last_token_state,

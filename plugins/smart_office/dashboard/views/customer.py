@@ -191,7 +191,9 @@ def _identity(profile: pd.Series, tenant_id: str) -> None:
     if not profile["is_extractable"]:
         st.warning(
             f"The pipeline cannot read this tenant (access: {fmt.reason(profile['access_state'])}); figures, if "
-            "any, are from when it could.",
+            "any, are from when it could."
+            # What the partner does about it (dim_customers.access_remedy), when the access state says.
+            + (f" {profile['access_remedy']}" if isinstance(profile.get("access_remedy"), str) else ""),
             icon="⚠️",
         )
 

@@ -1,0 +1,263 @@
+"""The customer report's queries: each reads the marts only, through the dashboard's read-only reader.
+
+The portfolio's median is the dashboard's own query (`portfolio_trend`), so the report and the dashboard draw the
+same line. Rules live in the marts: what is open (`is_open`), what is an opportunity and an accepted risk
+(`rpt_opportunities`), when a control is implemented (`fct_control_scores.is_implemented`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from psycopg import sql
+
+from smart_office.dashboard.queries.marts import SCHEMA, Reader, mart
+
+ALERTS = mart("fct_alerts")
+CONTROLS = mart("dim_controls")
+CONTROL_SCORES = mart("fct_control_scores")
+CUSTOMERS = mart("dim_customers")
+INCIDENTS = mart("fct_incidents")
+OPPORTUNITIES = mart("rpt_opportunities")
+SECURE_SCORES = mart("fct_secure_scores")
+# The hook for customer segments: when dim_customers has this column, the report adds the segment's median.
+SEGMENT_COLUMN = "segment"
+SEVERITY_ORDER = ("high", "medium", "low", "informational")
+
+
+def find_customer(reader: Reader, customer: str) -> pd.Series | None:
+    """The customer by tenant id or default domain (case-insensitive); None when the marts do not know it."""
+    found = reader.frame(
+        sql.SQL(
+            """
+            select tenant_id::text as tenant_id, company_name, default_domain, is_departed
+            from {customers}
+            where tenant_id::text = lower(%(customer)s) or lower(default_domain) = lower(%(customer)s)
+            order by is_departed, tenant_id
+            limit 1
+            """
+        ).format(customers=CUSTOMERS),
+        {"customer": customer.strip()},
+    )
+    return None if found.empty else found.iloc[0]
+
+
+def current_customers(reader: Reader) -> pd.DataFrame:
+    """Every current (not departed) customer, by name: whom a scheduled run reports on."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select tenant_id::text as tenant_id, company_name, default_domain
+            from {customers}
+            where not is_departed
+            order by company_name, tenant_id
+            """
+        ).format(customers=CUSTOMERS)
+    )
+
+
+def score_trend(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
+    """The customer's daily Secure Score in the period, with Microsoft's comparatives."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                score_date,
+                current_score,
+                max_score,
+                secure_score_pct,
+                comparative_all_tenants_pct,
+                comparative_similar_size_pct,
+                comparative_industry_pct
+            from {scores}
+            where tenant_id = %(tenant)s::uuid and score_date between %(start)s and %(end)s
+            order by score_date
+            """
+        ).format(scores=SECURE_SCORES),
+        {"tenant": tenant_id, "start": start, "end": end},
+    )
+
+
+def has_segments(reader: Reader) -> bool:
+    """dim_customers has SEGMENT_COLUMN (the customer segments of issue 18 are built)."""
+    found = reader.frame(
+        sql.SQL(
+            "select 1 from information_schema.columns "
+            "where table_schema = %(schema)s and table_name = %(table)s and column_name = %(column)s"
+        ),
+        {"schema": SCHEMA, "table": CUSTOMERS.name, "column": SEGMENT_COLUMN},
+    )
+    return not found.empty
+
+
+def segment_trend(reader: Reader, tenant_id: str, start: date, end: date) -> tuple[str | None, pd.DataFrame]:
+    """The customer's segment and, per day, the median Secure Score of the segment's current customers."""
+    segment = sql.Identifier(SEGMENT_COLUMN)
+    found = reader.frame(
+        sql.SQL(
+            "select {segment}::text as segment from {customers} where tenant_id = %(tenant)s::uuid"
+        ).format(segment=segment, customers=CUSTOMERS),
+        {"tenant": tenant_id},
+    )
+    name = None if found.empty or pd.isna(found.iloc[0]["segment"]) else str(found.iloc[0]["segment"])
+    if name is None:
+        return None, pd.DataFrame(columns=["score_date", "customers", "median"])
+    trend = reader.frame(
+        sql.SQL(
+            """
+            select
+                scores.score_date,
+                count(*) as customers,
+                percentile_cont(0.5) within group (order by scores.secure_score_pct) as median
+            from {scores} as scores
+            inner join {customers} as customers on scores.tenant_id = customers.tenant_id
+            where
+                scores.score_date between %(start)s and %(end)s
+                and scores.secure_score_pct is not null
+                and not customers.is_departed
+                and customers.{segment}::text = %(segment)s
+            group by scores.score_date
+            order by scores.score_date
+            """
+        ).format(scores=SECURE_SCORES, customers=CUSTOMERS, segment=segment),
+        {"start": start, "end": end, "segment": name},
+    )
+    return name, trend
+
+
+def control_changes(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
+    """Controls implemented on the period's last scored day and not on its first (gained), or the reverse (lost).
+
+    Only controls scored and applicable on both days count: a control Microsoft added or retired in between is
+    neither gained nor lost.
+    """
+    return reader.frame(
+        sql.SQL(
+            """
+            with
+
+            days as (
+                select min(score_date) as first_day, max(score_date) as last_day
+                from {control_scores}
+                where tenant_id = %(tenant)s::uuid and score_date between %(start)s and %(end)s
+            ),
+
+            first_day as (
+                select scores.control_id, scores.is_implemented, scores.score
+                from {control_scores} as scores
+                inner join days on scores.score_date = days.first_day
+                where scores.tenant_id = %(tenant)s::uuid and scores.is_applicable
+            ),
+
+            last_day as (
+                select scores.control_id, scores.is_implemented, scores.score, scores.max_score
+                from {control_scores} as scores
+                inner join days on scores.score_date = days.last_day
+                where scores.tenant_id = %(tenant)s::uuid and scores.is_applicable
+            )
+
+            select
+                last_day.control_id,
+                coalesce(controls.title, last_day.control_id) as title,
+                controls.control_category as category,
+                last_day.is_implemented as is_gained,
+                last_day.score - first_day.score as points_change,
+                last_day.max_score
+            from first_day
+            inner join last_day on first_day.control_id = last_day.control_id
+            left join {controls} as controls on last_day.control_id = controls.control_id
+            where first_day.is_implemented is distinct from last_day.is_implemented
+            order by is_gained desc, abs(last_day.score - first_day.score) desc, title
+            """
+        ).format(control_scores=CONTROL_SCORES, controls=CONTROLS),
+        {"tenant": tenant_id, "start": start, "end": end},
+    )
+
+
+def top_opportunities(reader: Reader, tenant_id: str, limit: int = 10) -> pd.DataFrame:
+    """The customer's open opportunities (accepted risks left out), most points first."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                control_title,
+                control_category,
+                score_gain_points,
+                score_gain_pct,
+                user_impact,
+                implementation_cost,
+                score_date
+            from {opportunities}
+            where tenant_id = %(tenant)s::uuid and not is_risk_accepted
+            order by score_gain_points desc, control_rank asc nulls last, control_title asc
+            limit %(limit)s
+            """
+        ).format(opportunities=OPPORTUNITIES),
+        {"tenant": tenant_id, "limit": limit},
+    )
+
+
+def opportunity_totals(reader: Reader, tenant_id: str) -> pd.Series:
+    """How many open opportunities the customer has, and the points they would add together."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select count(*) as opportunities, coalesce(sum(score_gain_points), 0) as points
+            from {opportunities}
+            where tenant_id = %(tenant)s::uuid and not is_risk_accepted
+            """
+        ).format(opportunities=OPPORTUNITIES),
+        {"tenant": tenant_id},
+    ).iloc[0]
+
+
+_SEVERITY_RANK = sql.SQL("coalesce(array_position({order}, severity), 99)").format(
+    order=sql.Literal(list(SEVERITY_ORDER))
+)
+
+
+def alert_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
+    """Per severity, then all together (severity null): alerts created in the period, how many are resolved and
+    how fast (median hours), how many are still open."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                severity,
+                count(*) as created,
+                count(*) filter (where hours_to_resolve is not null) as resolved,
+                percentile_cont(0.5) within group (order by hours_to_resolve) as median_hours_to_resolve,
+                count(*) filter (where is_open) as still_open
+            from {alerts}
+            where tenant_id = %(tenant)s::uuid and created_date between %(start)s and %(end)s
+            group by rollup (severity)
+            order by severity is null, {rank}, severity
+            """
+        ).format(alerts=ALERTS, rank=_SEVERITY_RANK),
+        {"tenant": tenant_id, "start": start, "end": end},
+    )
+
+
+def incident_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
+    """The same for incidents (merged ones left out, as fct_incidents.is_redirected says)."""
+    return reader.frame(
+        sql.SQL(
+            """
+            select
+                severity,
+                count(*) as created,
+                count(*) filter (where hours_to_resolve is not null) as resolved,
+                percentile_cont(0.5) within group (order by hours_to_resolve) as median_hours_to_resolve,
+                count(*) filter (where is_open) as still_open
+            from {incidents}
+            where
+                tenant_id = %(tenant)s::uuid
+                and created_date between %(start)s and %(end)s
+                and not is_redirected
+            group by rollup (severity)
+            order by severity is null, {rank}, severity
+            """
+        ).format(incidents=INCIDENTS, rank=_SEVERITY_RANK),
+        {"tenant": tenant_id, "start": start, "end": end},
+    )

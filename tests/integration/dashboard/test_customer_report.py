@@ -1,0 +1,309 @@
+"""`smart-office report`: a customer's review as HTML and PDF, on the dbt-built warehouse of emulator data.
+
+The PDF's text (pypdf) is checked against the marts, queried here independently of the report's own queries; the
+HTML is opened in headless Chromium, which must ask for nothing but the file itself. (Here rather than under a
+reports/ folder: the warehouse these tests read is this folder's session fixture, built once.)
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from smart_office.cli import app
+from smart_office.dashboard import formatting as fmt
+from tests.support.marts_data import LandedPortfolio
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = "/usr/bin/chromium"
+MONTH = ("2026-10", "2026-10-01", "2026-10-31")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium, installed by the project's script when missing."""
+    result = subprocess.run(
+        ["sh", str(ROOT / "scripts" / "ensure_chromium.sh")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return CHROMIUM
+
+
+@pytest.fixture
+def report_env(
+    monkeypatch: pytest.MonkeyPatch, marts_warehouse: tuple[str, LandedPortfolio], chromium: str
+) -> str:
+    monkeypatch.delenv("SMART_OFFICE_DASHBOARD_URL", raising=False)
+    monkeypatch.setenv("SMART_OFFICE_WAREHOUSE_URL", marts_warehouse[0])
+    monkeypatch.setenv("SMART_OFFICE_CHROMIUM_PATH", chromium)
+    return marts_warehouse[0]
+
+
+def _report(out: Path, *args: str) -> tuple[int, str, list[Path]]:
+    result = CliRunner().invoke(app, ["report", *args, "--out", str(out)])
+    return result.exit_code, result.output, [Path(line) for line in result.stdout.splitlines() if "." in line]
+
+
+def _text(pdf: Path) -> str:
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages)
+
+
+def _customer_with_changes(superuser: psycopg.Connection, start: str, end: str) -> str:
+    """The customer with the most control changes over the period (ties: the most alerts created in it)."""
+    return superuser.execute(
+        """
+        with days as (
+            select tenant_id, min(score_date) as first_day, max(score_date) as last_day
+            from marts.fct_control_scores where score_date between %(start)s and %(end)s group by tenant_id
+        )
+        select days.tenant_id::text
+        from days
+        join marts.fct_control_scores f on f.tenant_id = days.tenant_id and f.score_date = days.first_day
+        join marts.fct_control_scores l
+            on l.tenant_id = days.tenant_id and l.score_date = days.last_day and l.control_id = f.control_id
+        where days.first_day <= %(start)s::date + 1 and f.is_applicable and l.is_applicable
+        group by days.tenant_id
+        order by count(*) filter (where f.is_implemented <> l.is_implemented) desc,
+            (select count(*) from marts.fct_alerts a
+             where a.tenant_id = days.tenant_id and a.created_date between %(start)s and %(end)s) desc,
+            days.tenant_id
+        limit 1
+        """,
+        {"start": start, "end": end},
+    ).fetchone()[0]
+
+
+def test_report_numbers_match_the_marts(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path
+) -> None:
+    label, start, end = MONTH
+    tenant = _customer_with_changes(superuser, start, end)
+    code, output, paths = _report(tmp_path, "--customer", tenant, "--period", label)
+    assert code == 0, output
+    html_path, pdf_path = paths
+    assert html_path.suffix == ".html"
+    assert pdf_path.suffix == ".pdf"
+    assert pdf_path.read_bytes().startswith(b"%PDF-")
+    text = _text(pdf_path)
+
+    company = superuser.execute(
+        "select company_name from marts.dim_customers where tenant_id = %s", (tenant,)
+    ).fetchone()[0]
+    assert f"{company} — Security review, October 2026" in text
+    scores = superuser.execute(
+        "select score_date, secure_score_pct, current_score, max_score, comparative_all_tenants_pct, "
+        "comparative_similar_size_pct from marts.fct_secure_scores "
+        "where tenant_id = %s and score_date between %s and %s and secure_score_pct is not null order by score_date",
+        (tenant, start, end),
+    ).fetchall()
+    first, last = scores[0], scores[-1]
+    assert f"Secure Score at the end {fmt.pct(last[1])}" in text
+    assert f"{fmt.pp(last[1] - first[1])} over the period" in text
+    assert f"At the start {fmt.pct(first[1])}" in text
+    assert f"Points {fmt.points(last[2])} of {fmt.points(last[3])}" in text
+    assert f"Microsoft: all tenants {fmt.pct(last[4])}" in text
+    assert f"Microsoft: similar size {fmt.pct(last[5])}" in text
+    assert f"Secure Score days: {first[0]:%d %b %Y} to {last[0]:%d %b %Y}" in text
+    median = superuser.execute(
+        "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
+        "join marts.dim_customers c using (tenant_id) where s.score_date = %s and not c.is_departed "
+        "and s.secure_score_pct is not null",
+        (last[0],),
+    ).fetchone()[0]
+    assert f"Portfolio median {fmt.pct(median)}" in text
+
+    changes = superuser.execute(
+        """
+        select l.is_implemented, count(*)
+        from marts.fct_control_scores f
+        join marts.fct_control_scores l on l.tenant_id = f.tenant_id and l.control_id = f.control_id
+        where f.tenant_id = %(t)s and f.score_date = %(first)s and l.score_date = %(last)s
+            and f.is_applicable and l.is_applicable and f.is_implemented <> l.is_implemented
+        group by l.is_implemented
+        """,
+        {"t": tenant, "first": first[0], "last": last[0]},
+    ).fetchall()
+    counted = dict(changes)
+    gained, lost = counted.get(True, 0), counted.get(False, 0)
+    assert gained + lost > 0, "the chosen customer should have control changes to show"
+    assert f"Controls gained {gained}" in text
+    assert f"Controls lost {lost}" in text
+    assert f"Controls gained ({gained})" in text
+    assert f"Controls lost ({lost})" in text
+
+    top = superuser.execute(
+        "select control_title, score_gain_points from marts.rpt_opportunities "
+        "where tenant_id = %s and not is_risk_accepted order by score_gain_points desc, control_rank, control_title",
+        (tenant,),
+    ).fetchall()
+    assert f"of {len(top):,})" in text
+    assert f"{top[0][0]}" in text
+    assert fmt.points(top[0][1], 2) in text
+    total = sum(points for _, points in top)
+    assert f"would add {fmt.points(total)} points" in text
+
+    alerts = superuser.execute(
+        "select count(*), count(*) filter (where is_open), "
+        "percentile_cont(0.5) within group (order by hours_to_resolve), count(hours_to_resolve) "
+        "from marts.fct_alerts where tenant_id = %s and created_date between %s and %s",
+        (tenant, start, end),
+    ).fetchone()
+    incidents = superuser.execute(
+        "select count(*), count(*) filter (where is_open), "
+        "percentile_cont(0.5) within group (order by hours_to_resolve), count(hours_to_resolve) "
+        "from marts.fct_incidents where tenant_id = %s and created_date between %s and %s and not is_redirected",
+        (tenant, start, end),
+    ).fetchone()
+    events = text.split("Alerts created in the period", 1)[1]
+    alert_part, incident_part = events.split("Incidents created in the period", 1)
+    assert alerts[0], "the chosen customer should have alerts created in the period"
+    assert f"All {alerts[0]:,} {alerts[3]:,} {fmt.hours(alerts[2])} {alerts[1]:,}" in alert_part, alert_part
+    if incidents[0]:
+        expected = f"All {incidents[0]:,} {incidents[3]:,} {fmt.hours(incidents[2])} {incidents[1]:,}"
+        assert expected in incident_part, incident_part
+    else:
+        assert "No incident was created in the period" in incident_part
+
+
+def test_report_html_loads_nothing_from_outside(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path, chromium: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    tenant = _customer_with_changes(superuser, MONTH[1], MONTH[2])
+    code, output, paths = _report(tmp_path, "--customer", tenant, "--period", "2026-Q4")
+    assert code == 0, output
+    html = paths[0].read_text()
+    assert "<script" not in html
+    assert "<link" not in html
+    assert "@import" not in html
+    assert not re.search(r"""url\(""", html)
+    assert "<svg" in html
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(paths[0].as_uri(), wait_until="networkidle")
+            assert page.locator("svg").count() >= 1
+        finally:
+            browser.close()
+    assert requested == [paths[0].as_uri()]
+
+
+def test_report_errors_are_one_line(report_env: str, superuser: psycopg.Connection, tmp_path: Path) -> None:
+    code, output, _ = _report(tmp_path, "--customer", "no-such-customer.example", "--period", "2026-10")
+    assert code == 1
+    assert output.strip().count("\n") == 0
+    assert "customer 'no-such-customer.example' is not in the warehouse" in output
+
+    tenant, domain = superuser.execute(
+        "select tenant_id::text, default_domain from marts.rpt_customer_posture "
+        "where secure_score_pct is not null order by tenant_id limit 1"
+    ).fetchone()
+    code, output, _ = _report(tmp_path, "--customer", domain.upper(), "--period", "2025-Q1")
+    assert code == 1
+    assert output.strip().count("\n") == 0
+    assert "has no Secure Score from 2025-01-01 to 2025-03-31" in output
+
+    code, output, _ = _report(tmp_path, "--customer", tenant, "--period", "2026-13")
+    assert code == 2
+    assert "neither a quarter (2026-Q3) nor a month (2026-09)" in output
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_chromium_is_one_line(
+    report_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SMART_OFFICE_CHROMIUM_PATH", str(tmp_path / "no-chromium"))
+    code, output, _ = _report(tmp_path / "out", "--customer", "x", "--period", "2026-10")
+    assert code == 2
+    assert output.strip().count("\n") == 0
+    assert "SMART_OFFICE_CHROMIUM_PATH=" in output
+    assert "is not an executable Chromium" in output
+
+
+class _TransactionReader:
+    """Reads through one connection inside its open transaction (to see a change the test rolls back)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def frame(self, query: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        cursor = self.conn.execute(query, params)
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description or []])
+
+    def copy_csv(self, query: Any, params: dict[str, Any] | None = None) -> bytes:
+        raise NotImplementedError
+
+
+def test_the_segment_median_appears_once_dim_customers_has_segments(
+    marts_warehouse: tuple[str, LandedPortfolio],
+) -> None:
+    from smart_office.reports.document import build_report, report_html
+    from smart_office.reports.period import month
+
+    with psycopg.connect(marts_warehouse[0]) as conn:
+        try:
+            tenants = [
+                r[0]
+                for r in conn.execute(
+                    "select tenant_id::text from marts.dim_customers where not is_departed order by tenant_id"
+                )
+            ]
+            conn.execute("alter table marts.dim_customers add column segment text")
+            conn.execute(
+                "update marts.dim_customers set segment = case when tenant_id::text = any(%s) then 'SMB' else 'Enterprise' end",
+                (tenants[::2],),
+            )
+            reader = _TransactionReader(conn)
+            segmented = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
+            day = segmented.last["score_date"]
+            expected = conn.execute(
+                "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
+                "join marts.dim_customers c using (tenant_id) where s.score_date = %s and c.segment = 'SMB' "
+                "and not c.is_departed and s.secure_score_pct is not null",
+                (day,),
+            ).fetchone()[0]
+            assert segmented.segment == "SMB"
+            html = report_html(segmented)
+            assert f'Segment median (SMB)</div><div class="value">{fmt.pct(expected)}' in html
+            assert "segment SMB" in html
+        finally:
+            conn.rollback()
+    with psycopg.connect(marts_warehouse[0]) as conn:
+        reader = _TransactionReader(conn)
+        plain = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
+        assert plain.segment is None
+        assert "Segment median" not in report_html(plain)
+
+
+def test_the_demo_writes_the_lowest_scoring_customers_pdf(
+    report_env: str, superuser: psycopg.Connection, tmp_path: Path
+) -> None:
+    from smart_office.warehouse.connection import as_target
+    from smart_office_demo.demo import write_demo_report
+
+    pdf = write_demo_report(as_target(report_env), tmp_path)
+    assert pdf is not None
+    assert pdf.parent == tmp_path / "reports"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    company, latest = superuser.execute(
+        "select company_name, latest_score_date from marts.rpt_customer_posture "
+        "where not is_departed and secure_score_pct is not null order by secure_score_pct, tenant_id limit 1"
+    ).fetchone()
+    text = _text(pdf)
+    assert f"{company} — Security review" in text
+    assert f"to {latest:%d %b %Y}" in text
