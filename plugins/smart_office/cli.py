@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
 from smart_office.reports.cli import report_command
+from smart_office.segments.cli import segments_app
 from smart_office.tenants.cli import tenants_app
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
@@ -121,10 +122,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
-app.add_typer(
-    tenants_app, name="tenants"
-)  # add, list, include, exclude, …, and retention's purge and readmit
+# add, list, include, exclude, consent-url, …, and retention's purge and readmit
+app.add_typer(tenants_app, name="tenants")
 app.command("report")(report_command)
+app.add_typer(segments_app, name="segments")
 
 
 def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:

@@ -76,6 +76,8 @@ class LandedPortfolio:
     failed_last_run: dict[str, str] = field(default_factory=dict)
     alerts: int = 0
     odd_records_tenant: str | None = None
+    # The partner's service_model attribute of each customer (ops.customer_attributes), for the segment filter.
+    service_models: dict[str, str] = field(default_factory=dict)
 
 
 # Alerts as Graph could send them and staging must coerce: evidence null, a string for the MITRE collection, an
@@ -228,6 +230,14 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
             landed.extractable.append(customer.tenant_id)
         else:
             landed.not_extractable[customer.tenant_id] = access
+    # Segments, as `smart-office segments` records them: every third customer break-fix, the rest managed.
+    for position, customer in enumerate(customers):
+        landed.service_models[customer.tenant_id] = "break-fix" if position % 3 == 0 else "managed"
+        await conn.execute(
+            "insert into ops.customer_attributes (tenant_id, attribute_key, attribute_value, set_by)"
+            " values (%s, 'service_model', %s, 'tests')",
+            (customer.tenant_id, landed.service_models[customer.tenant_id]),
+        )
     if spec.odd_records and landed.extractable:
         landed.odd_records_tenant = landed.extractable[0]
         await RawLoader(conn, landed.run_ids[-1]).land("alerts_v2", landed.odd_records_tenant, ODD_ALERTS)

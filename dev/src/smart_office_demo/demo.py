@@ -160,6 +160,17 @@ def setup_partner(endpoints: dict[str, str], env: dict[str, str], state: Path) -
     return app_id
 
 
+def tag_segments(endpoints: dict[str, str], env: dict[str, str], state: Path) -> Path:
+    """Write the demo's segments CSV and import it with `smart-office segments import`, as a partner would."""
+    from smart_office_demo.segments import emulated_customers, segments_csv
+
+    path = state / "segments.csv"
+    path.write_text(segments_csv(emulated_customers(endpoints)), encoding="utf-8")
+    _smart_office(["segments", "import", str(path), "--by", "smart-office-demo"], env, state / "setup.log")
+    console.print(f"segments: {path} imported (smart-office segments import)")
+    return path
+
+
 def run_demo(tenants: int | None = None) -> int:
     """The whole demo; a warehouse that cannot be used stops it at once with one line (exit code 2)."""
     from emulator.launcher import bypass_proxy_for_local_hosts
@@ -210,6 +221,7 @@ def run_demo(tenants: int | None = None) -> int:
             env.pop(WAREHOUSE_AUTH_ENV, None)
         try:
             setup_partner(emulator.endpoints, env, state)
+            tag_segments(emulator.endpoints, env, state)
         except SetupError as exc:
             console.print(f"[red]setup:[/] {escape(str(exc))}", soft_wrap=True)
             return 1

@@ -1,6 +1,7 @@
 """The dashboard's filters and their URL form, so that a view can be shared as a link.
 
-`?customer=<tenant id>&from=2026-08-01&to=2026-10-31&severity=high,medium&source=microsoftDefenderForEndpoint`.
+`?customer=<tenant id>&from=2026-08-01&to=2026-10-31&severity=high,medium&source=microsoftDefenderForEndpoint`
+`&segment=industry:healthcare` (a customer segment, dim_customer_segments: every page shows only its customers).
 Values that do not parse are dropped (and reported), never passed to SQL; an absent date range means "the 90
 days up to the newest data", so a shared link without dates keeps showing the latest quarter.
 """
@@ -16,7 +17,38 @@ from datetime import date, timedelta
 SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "informational")
 DEFAULT_RANGE_DAYS = 90
 _SOURCE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
-_KEYS = ("customer", "from", "to", "severity", "source")
+_SEGMENT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEYS = ("customer", "from", "to", "severity", "source", "segment")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A customer segment: an attribute and its value (dim_customer_segments), `industry:healthcare` in the URL."""
+
+    key: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        """`key:value`; ValueError when it cannot be one (the rules of `smart-office segments`)."""
+        key, separator, value = text.partition(":")
+        key, value = key.strip(), value.strip()
+        if (
+            not separator
+            or not _SEGMENT_KEY.match(key)
+            or not 0 < len(value) <= 100
+            or _CONTROL.search(value)
+        ):
+            raise ValueError(f"segment {text!r} is not attribute:value (e.g. industry:healthcare)")
+        return cls(key, value)
+
+    def __str__(self) -> str:
+        return f"{self.key}:{self.value}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.key.replace('_', ' ').capitalize()}: {self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +60,7 @@ class Filters:
     end: date | None = None
     severities: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    segment: Segment | None = None
 
     @classmethod
     def from_query(cls, params: Mapping[str, str | list[str]]) -> tuple[Filters, list[str]]:
@@ -62,8 +95,15 @@ class Filters:
                 sources.append(item)
             else:
                 problems.append(f"service source {item!r} is not a product name")
+        segment: Segment | None = None
+        if text("segment"):
+            try:
+                segment = Segment.parse(text("segment"))
+            except ValueError as exc:
+                problems.append(str(exc))
         return (
             cls(
+                segment=segment,
                 customer=customer,
                 start=start,
                 end=end,
@@ -86,6 +126,8 @@ class Filters:
             query["severity"] = ",".join(self.severities)
         if self.sources:
             query["source"] = ",".join(self.sources)
+        if self.segment:
+            query["segment"] = str(self.segment)
         return query
 
     def date_range(self, latest: date, days: int = DEFAULT_RANGE_DAYS) -> tuple[date, date]:

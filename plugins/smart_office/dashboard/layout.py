@@ -18,12 +18,14 @@ import streamlit as st
 from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.connection import DashboardConfigError, MartsUnavailableError
 from smart_office.dashboard.data import load
-from smart_office.dashboard.filters import SEVERITIES, Filters, query_keys
+from smart_office.dashboard.filters import SEVERITIES, Filters, Segment, query_keys
+from smart_office.dashboard.queries import segments as segment_queries
 from smart_office.dashboard.queries import status as status_queries
 from smart_office.dashboard.queries.status import WarehouseStatus
 
 _APPLIED = "_filters_from_url"
 CUSTOMER_KEY, DATES_KEY, SEVERITY_KEY, SOURCES_KEY = "f_customer", "f_dates", "f_severity", "f_sources"
+SEGMENT_KEY = "f_segment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,14 @@ def _widget_values(filters: Filters, latest: date) -> dict[str, object]:
         DATES_KEY: filters.date_range(latest),
         SEVERITY_KEY: list(filters.severities),
         SOURCES_KEY: list(filters.sources),
+        SEGMENT_KEY: str(filters.segment) if filters.segment else None,
     }
+
+
+def in_segment_only(customers: pd.DataFrame, segment: Segment) -> pd.DataFrame:
+    """The rows of `customers` (a frame with tenant_id) that belong to `segment`."""
+    members = set(load(segment_queries.segment_members, segment))
+    return customers[customers["tenant_id"].isin(members)]
 
 
 def sidebar_filters(
@@ -107,10 +116,31 @@ def sidebar_filters(
     customers: pd.DataFrame | None = None,
     sources: Mapping[str, str | None] | None = None,
 ) -> Filters:
-    """Render the page's filters in the sidebar, kept in sync with the URL both ways; return them."""
+    """Render the page's filters in the sidebar, kept in sync with the URL both ways; return them.
+
+    Every page offers the customer segment (`customers`, when given, are those of the chosen segment)."""
     from_url, problems = Filters.from_query(st.query_params.to_dict())
-    if customers is not None and from_url.customer and from_url.customer not in set(customers["tenant_id"]):
-        problems.append("the customer in the link is not in the warehouse")
+    segments = load(segment_queries.segment_options)
+    segment_sizes = {
+        str(Segment(key, value)): int(count)
+        for key, value, count in segments[["segment_key", "segment_value", "customers"]].itertuples(
+            index=False
+        )
+    }
+    if from_url.segment and str(from_url.segment) not in segment_sizes:
+        problems.append(f"no customer is in the segment {from_url.segment.label}")
+        from_url = replace(from_url, segment=None)
+    in_link = (
+        customers
+        if customers is None or from_url.segment is None
+        else in_segment_only(customers, from_url.segment)
+    )
+    if in_link is not None and from_url.customer and from_url.customer not in set(in_link["tenant_id"]):
+        problems.append(
+            "the customer in the link is not in the chosen segment"
+            if from_url.segment
+            else "the customer in the link is not in the warehouse"
+        )
         from_url = replace(from_url, customer=None)
     latest = status.latest_score_date or (status.as_of or datetime.now(UTC)).date()
     changed_externally = st.session_state.get(_APPLIED) != from_url
@@ -125,6 +155,21 @@ def sidebar_filters(
     for problem in problems:
         sidebar.warning(f"Ignored from the link: {problem}.")
     chosen = from_url
+    if segment_sizes:
+        picked_segment = sidebar.selectbox(
+            "Segment",
+            options=list(segment_sizes),
+            format_func=lambda text: f"{Segment.parse(text).label} ({segment_sizes[text]:,})",
+            key=SEGMENT_KEY,
+            index=None,  # clearable: no segment is "all customers"
+            placeholder="All customers",
+        )
+        chosen = replace(chosen, segment=Segment.parse(picked_segment) if picked_segment else None)
+    if customers is not None and chosen.segment is not None:
+        customers = in_segment_only(customers, chosen.segment)
+        if st.session_state.get(CUSTOMER_KEY) not in set(customers["tenant_id"]):
+            st.session_state[CUSTOMER_KEY] = None  # a customer of another segment: not a choice any more
+            chosen = replace(chosen, customer=None)
     if offered.customer and customers is not None:
         labels = dict(zip(customers["tenant_id"], customers["company_name"], strict=True))
         departed = set(customers.loc[customers["is_departed"], "tenant_id"])
@@ -168,6 +213,15 @@ def sidebar_filters(
         st.query_params.from_dict(chosen.to_query())
         st.session_state[_APPLIED] = chosen
     return chosen
+
+
+def segment_note(filters: Filters) -> None:
+    """Say that the page shows one segment, and what still counts every customer."""
+    if filters.segment is not None:
+        st.caption(
+            f"Segment **{filters.segment.label}**: the figures below are for its customers only (the last run's "
+            "coverage, in the line above, counts every customer)."
+        )
 
 
 def page_header(title: str, subtitle: str) -> None:

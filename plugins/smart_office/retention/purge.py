@@ -43,6 +43,7 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
     ("ops", "purges"): "the purge records: a keyed hash, never the tenant",
     ("staging", "mitre_attack_techniques"): "dbt seed: MITRE ATT&CK names",
     ("staging", "service_sources"): "dbt seed: Microsoft's service source names",
+    ("staging", "seat_bands"): "dbt seed: the seat bands licences are placed in (docs/segments.md)",
     ("marts", "dim_mitre_techniques"): "MITRE ATT&CK catalogue",
     (
         "marts",

@@ -222,6 +222,43 @@ def landed(
         yield handle, settings, url, now
 
 
+def _assert_seat_bands_follow_licences(url: str) -> None:
+    """Every customer with a Secure Score gets the seat band of the licensedUserCount Graph last sent (read here
+    from the raw payloads, the bands from the seed's CSV), since the partner set none (docs/segments.md)."""
+    import csv
+
+    from smart_office.dbt_runner import DBT_PROJECT_DIR
+
+    with (DBT_PROJECT_DIR / "seeds" / "seat_bands.csv").open() as bands_file:
+        bands = [
+            (int(r["min_seats"]), int(r["max_seats"] or 10**9), r["seat_band"])
+            for r in csv.DictReader(bands_file)
+        ]
+    with psycopg.connect(url) as conn:
+        latest = conn.execute(
+            """
+            select distinct on (tenant_id) tenant_id::text, (payload ->> 'licensedUserCount')::integer
+            from raw.secure_scores
+            where payload ->> 'licensedUserCount' ~ '^[0-9]+$'
+            order by tenant_id, payload ->> 'createdDateTime' desc, extracted_at desc
+            """
+        ).fetchall()
+        shown = dict(
+            conn.execute(
+                "select tenant_id::text, seat_band || '/' || seat_band_source from marts.dim_customers"
+                " where seat_band is not null"
+            ).fetchall()
+        )
+    expected = {
+        tenant: f"{band}/licences"
+        for tenant, seats in latest
+        for low, high, band in bands
+        if low <= seats <= high
+    }
+    assert expected
+    assert shown == expected
+
+
 def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
     landed: tuple[EmulatorHandle, Settings, str, datetime], tmp_path: Path
 ) -> None:
@@ -241,6 +278,7 @@ def test_dbt_build_passes_every_test_and_incremental_equals_full_refresh(
     assert posture == customers
     _assert_marts_hold_everything_graph_serves(url, now)
     _assert_planner_coverage_and_dimension_agree(url, "run-1")
+    _assert_seat_bands_follow_licences(url)
 
     # A new day: the pipeline lands it, the incremental build processes only it …
     handle.admin_post("/clock/advance", {"days": 1})

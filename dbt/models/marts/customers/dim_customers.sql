@@ -1,7 +1,7 @@
 -- One row per customer tenant the partner has ever had, from Partner Center or direct: who they are (their latest
 -- Partner Center record, or the name the partner gave a direct tenant),
 -- how we can reach them and whether the pipeline reads them (int_customers_access_classified), and when
--- their data was last loaded.
+-- their data was last loaded, and the segments the partner puts it in.
 with
 
 customers as (
@@ -41,6 +41,29 @@ loads as (
 
 ),
 
+segments as (
+
+    select * from {{ ref('dim_customer_segments') }}
+
+),
+
+-- The well-known segments as columns (var well_known_segment_keys); free tags stay in dim_customer_segments.
+well_known_segments as (
+
+    select
+        tenant_id,
+        -- noqa: disable=LT02
+        {% for key in var('well_known_segment_keys') -%}
+        max(segment_value) filter (where segment_key = '{{ key }}') as {{ key }},
+        {% endfor -%}
+        -- noqa: enable=LT02
+        max(segment_source) filter (where segment_key = 'seat_band') as seat_band_source,
+        count(*) filter (where not is_well_known) as free_tag_count
+    from segments
+    group by tenant_id
+
+),
+
 last_outcome as (
 
     select distinct on (tenant_id)
@@ -76,11 +99,19 @@ final as (
         customers.last_seen_at,
         loads.first_loaded_at,
         loads.last_loaded_at,
-        last_outcome.last_token_state
+        last_outcome.last_token_state,
+        -- noqa: disable=LT02
+        {% for key in var('well_known_segment_keys') -%}
+        well_known_segments.{{ key }},
+        {% endfor -%}
+        -- noqa: enable=LT02
+        well_known_segments.seat_band_source,
+        coalesce(well_known_segments.free_tag_count, 0) as free_tag_count
     from customers
     left join partner_center on customers.tenant_id = partner_center.tenant_id
     left join loads on customers.tenant_id = loads.tenant_id
     left join last_outcome on customers.tenant_id = last_outcome.tenant_id
+    left join well_known_segments on customers.tenant_id = well_known_segments.tenant_id
 
 )
 

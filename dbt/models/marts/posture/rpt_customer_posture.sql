@@ -19,6 +19,12 @@ alerts as (
 
 ),
 
+segment_ranks as (
+
+    select * from {{ ref('int_customer_segments_ranked') }}
+
+),
+
 opportunities as (
 
     select * from {{ ref('int_opportunities_identified') }}
@@ -105,6 +111,25 @@ top_opportunities as (
 
 ),
 
+-- The customer's place in each well-known segment (var well_known_segment_keys), as columns.
+well_known_ranks as (
+
+    select
+        -- noqa: disable=LT02
+        {% for key in var('well_known_segment_keys') -%}
+        max(segment_value) filter (where segment_key = '{{ key }}') as {{ key }},
+        max(segment_rank) filter (where segment_key = '{{ key }}') as {{ key }}_rank,
+        max(segment_size) filter (where segment_key = '{{ key }}') as {{ key }}_size,
+        max(segment_percentile) filter (where segment_key = '{{ key }}') as {{ key }}_percentile,
+        {% endfor -%}
+        -- noqa: enable=LT02
+        tenant_id
+    from segment_ranks
+    where is_well_known
+    group by tenant_id
+
+),
+
 final as (
 
     select
@@ -134,6 +159,15 @@ final as (
         latest.comparative_similar_size_pct,
         latest.secure_score_pct - latest.comparative_all_tenants_pct as gap_to_all_tenants_pct,
         latest.secure_score_pct - latest.comparative_similar_size_pct as gap_to_similar_size_pct,
+        latest.comparative_industry_pct,
+        -- noqa: disable=LT02
+        {% for key in var('well_known_segment_keys') -%}
+        well_known_ranks.{{ key }},
+        well_known_ranks.{{ key }}_rank,
+        well_known_ranks.{{ key }}_size,
+        well_known_ranks.{{ key }}_percentile,
+        {% endfor -%}
+        -- noqa: enable=LT02
         coalesce(alert_stats.open_high_severity_alerts, 0) as open_high_severity_alerts,
         coalesce(alert_stats.open_alerts, 0) as open_alerts,
         alert_stats.median_hours_to_resolve_90d,
@@ -145,6 +179,7 @@ final as (
     left join latest on customers.tenant_id = latest.tenant_id
     left join changes on customers.tenant_id = changes.tenant_id
     left join alert_stats on customers.tenant_id = alert_stats.tenant_id
+    left join well_known_ranks on customers.tenant_id = well_known_ranks.tenant_id
     -- A departed customer is offered nothing (as in rpt_opportunities).
     left join top_opportunities
         on customers.tenant_id = top_opportunities.tenant_id and not customers.is_departed

@@ -11,6 +11,7 @@ from psycopg import sql
 from smart_office.dashboard.filters import Filters
 from smart_office.dashboard.queries.history import complete_on
 from smart_office.dashboard.queries.marts import Reader, mart
+from smart_office.dashboard.queries.segments import in_segment
 
 ALERTS = mart("fct_alerts")
 ALERT_VOLUME = mart("fct_alert_volume_daily")
@@ -40,6 +41,8 @@ def _alert_conditions(filters: Filters) -> tuple[sql.Composable, dict[str, Any]]
     if filters.sources:
         parts.append(sql.SQL("service_source = any(%(sources)s)"))
         params["sources"] = list(filters.sources)
+    if filters.segment:
+        parts.append(in_segment(filters.segment, sql.SQL("tenant_id")))
     return sql.SQL("").join(sql.SQL(" and ") + part for part in parts), params
 
 

@@ -7,22 +7,29 @@ from typing import Any
 import pandas as pd
 from psycopg import sql
 
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.queries.marts import Reader, mart
+from smart_office.dashboard.queries.segments import in_segment
 
 CONTROLS = mart("dim_controls")
 CONTROL_ADOPTION = mart("fct_control_adoption")
 OPPORTUNITIES = mart("rpt_opportunities")
 
 
-def _tenant_condition(tenant_id: str | None) -> tuple[sql.Composable, dict[str, Any]]:
+def _tenant_condition(
+    tenant_id: str | None, segment: Segment | None = None
+) -> tuple[sql.Composable, dict[str, Any]]:
+    condition = sql.SQL(" and {}").format(in_segment(segment, sql.SQL("opportunities.tenant_id")))
     if not tenant_id:
-        return sql.SQL(""), {}
-    return sql.SQL(" and opportunities.tenant_id = %(tenant)s::uuid"), {"tenant": tenant_id}
+        return condition, {}
+    return condition + sql.SQL(" and opportunities.tenant_id = %(tenant)s::uuid"), {"tenant": tenant_id}
 
 
-def opportunities_by_control(reader: Reader, tenant_id: str | None = None, limit: int = 200) -> pd.DataFrame:
+def opportunities_by_control(
+    reader: Reader, tenant_id: str | None = None, segment: Segment | None = None, limit: int = 200
+) -> pd.DataFrame:
     """Controls left unimplemented (risk not accepted), by how many customers and how many points."""
-    condition, params = _tenant_condition(tenant_id)
+    condition, params = _tenant_condition(tenant_id, segment)
     return reader.frame(
         sql.SQL(
             """
@@ -60,10 +67,12 @@ def opportunities_by_control(reader: Reader, tenant_id: str | None = None, limit
     )
 
 
-def opportunity_totals(reader: Reader, tenant_id: str | None = None) -> pd.Series:
+def opportunity_totals(
+    reader: Reader, tenant_id: str | None = None, segment: Segment | None = None
+) -> pd.Series:
     """Open opportunities (control x customer pairs, risk not accepted): how many, over how many controls and
     customers, the points they would add; and the pairs left out as risk accepted, and over how many controls."""
-    condition, params = _tenant_condition(tenant_id)
+    condition, params = _tenant_condition(tenant_id, segment)
     return reader.frame(
         sql.SQL(
             """
@@ -82,9 +91,11 @@ def opportunity_totals(reader: Reader, tenant_id: str | None = None) -> pd.Serie
     ).iloc[0]
 
 
-def opportunity_customers(reader: Reader, control_id: str, tenant_id: str | None = None) -> pd.DataFrame:
+def opportunity_customers(
+    reader: Reader, control_id: str, tenant_id: str | None = None, segment: Segment | None = None
+) -> pd.DataFrame:
     """The customers that have not implemented one control, biggest gain first."""
-    condition, params = _tenant_condition(tenant_id)
+    condition, params = _tenant_condition(tenant_id, segment)
     return reader.frame(
         sql.SQL(
             """
@@ -106,9 +117,9 @@ def opportunity_customers(reader: Reader, control_id: str, tenant_id: str | None
     )
 
 
-def opportunities_csv(reader: Reader, tenant_id: str | None = None) -> bytes:
+def opportunities_csv(reader: Reader, tenant_id: str | None = None, segment: Segment | None = None) -> bytes:
     """Every open opportunity (control x customer) as CSV, for account managers' offers."""
-    condition, params = _tenant_condition(tenant_id)
+    condition, params = _tenant_condition(tenant_id, segment)
     return reader.copy_csv(
         sql.SQL(
             """

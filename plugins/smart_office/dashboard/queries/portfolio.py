@@ -7,8 +7,10 @@ from datetime import date
 import pandas as pd
 from psycopg import sql
 
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.queries.history import complete_on
 from smart_office.dashboard.queries.marts import Reader, mart
+from smart_office.dashboard.queries.segments import in_segment
 
 COVERAGE = mart("fct_ingestion_coverage")
 CUSTOMERS = mart("dim_customers")
@@ -36,7 +38,7 @@ def coverage(reader: Reader, run_id: str) -> pd.DataFrame:
     )
 
 
-def freshness_summary(reader: Reader) -> pd.DataFrame:
+def freshness_summary(reader: Reader, segment: Segment | None = None) -> pd.DataFrame:
     """Per dataset, among customers the pipeline should load: up to date, behind, never loaded."""
     return reader.frame(
         sql.SQL(
@@ -50,15 +52,15 @@ def freshness_summary(reader: Reader) -> pd.DataFrame:
                 max(hours_behind_latest_run) as max_hours_behind,
                 max(last_loaded_at) as last_loaded_at
             from {freshness}
-            where is_extractable
+            where is_extractable and {in_segment}
             group by dataset
             order by dataset
             """
-        ).format(freshness=FRESHNESS)
+        ).format(freshness=FRESHNESS, in_segment=in_segment(segment, sql.SQL("tenant_id")))
     )
 
 
-def stale_customers(reader: Reader, limit: int = 200) -> pd.DataFrame:
+def stale_customers(reader: Reader, segment: Segment | None = None, limit: int = 200) -> pd.DataFrame:
     """Customers with a dataset behind the latest run or never loaded, most behind first."""
     return reader.frame(
         sql.SQL(
@@ -73,16 +75,20 @@ def stale_customers(reader: Reader, limit: int = 200) -> pd.DataFrame:
                 freshness.last_state
             from {freshness} as freshness
             inner join {customers} as customers on freshness.tenant_id = customers.tenant_id
-            where freshness.is_extractable and freshness.is_stale
+            where freshness.is_extractable and freshness.is_stale and {in_segment}
             order by freshness.hours_behind_latest_run desc nulls first, customers.company_name, freshness.dataset
             limit %(limit)s
             """
-        ).format(freshness=FRESHNESS, customers=CUSTOMERS),
+        ).format(
+            freshness=FRESHNESS,
+            customers=CUSTOMERS,
+            in_segment=in_segment(segment, sql.SQL("freshness.tenant_id")),
+        ),
         {"limit": limit},
     )
 
 
-def portfolio_kpis(reader: Reader) -> pd.Series:
+def portfolio_kpis(reader: Reader, segment: Segment | None = None) -> pd.Series:
     """Headline numbers over current customers, from their latest Secure Score."""
     return reader.frame(
         sql.SQL(
@@ -98,13 +104,13 @@ def portfolio_kpis(reader: Reader) -> pd.Series:
                 coalesce(sum(open_high_severity_alerts), 0)::bigint as open_high_alerts,
                 coalesce(sum(points_available), 0)::double precision as points_available
             from {posture}
-            where not is_departed
+            where not is_departed and {in_segment}
             """
-        ).format(posture=POSTURE)
+        ).format(posture=POSTURE, in_segment=in_segment(segment, sql.SQL("tenant_id")))
     ).iloc[0]
 
 
-def score_distribution(reader: Reader, bucket: int = 5) -> pd.DataFrame:
+def score_distribution(reader: Reader, segment: Segment | None = None, bucket: int = 5) -> pd.DataFrame:
     """Current customers by latest Secure Score %, in buckets of `bucket` points (0-5, 5-10, …)."""
     return reader.frame(
         sql.SQL(
@@ -113,16 +119,16 @@ def score_distribution(reader: Reader, bucket: int = 5) -> pd.DataFrame:
                 least(floor(secure_score_pct / %(bucket)s) * %(bucket)s, 100 - %(bucket)s)::int as bucket_start,
                 count(*) as customers
             from {posture}
-            where not is_departed and secure_score_pct is not null
+            where not is_departed and secure_score_pct is not null and {in_segment}
             group by 1
             order by 1
             """
-        ).format(posture=POSTURE),
+        ).format(posture=POSTURE, in_segment=in_segment(segment, sql.SQL("tenant_id"))),
         {"bucket": bucket},
     )
 
 
-def portfolio_trend(reader: Reader, start: date, end: date) -> pd.DataFrame:
+def portfolio_trend(reader: Reader, start: date, end: date, segment: Segment | None = None) -> pd.DataFrame:
     """Per day: customers with a score, and the 10th, 50th and 90th percentile of their Secure Score %."""
     return reader.frame(
         sql.SQL(
@@ -140,6 +146,7 @@ def portfolio_trend(reader: Reader, start: date, end: date) -> pd.DataFrame:
                 and scores.secure_score_pct is not null
                 and not customers.is_departed
                 and {complete}
+                and {in_segment}
             group by scores.score_date
             order by scores.score_date
             """
@@ -147,12 +154,13 @@ def portfolio_trend(reader: Reader, start: date, end: date) -> pd.DataFrame:
             scores=SECURE_SCORES,
             customers=CUSTOMERS,
             complete=complete_on("secure_scores", "scores", "score_date"),
+            in_segment=in_segment(segment, sql.SQL("scores.tenant_id")),
         ),
         {"start": start, "end": end},
     )
 
 
-def ranked_customers(reader: Reader) -> pd.DataFrame:
+def ranked_customers(reader: Reader, segment: Segment | None = None) -> pd.DataFrame:
     """Current customers with a score, worst first, with their 30-day change and what to look at."""
     return reader.frame(
         sql.SQL(
@@ -174,14 +182,16 @@ def ranked_customers(reader: Reader) -> pd.DataFrame:
             from {posture} as posture
             left join {freshness} as freshness
                 on posture.tenant_id = freshness.tenant_id and freshness.dataset = 'secure_scores'
-            where not posture.is_departed and posture.secure_score_pct is not null
+            where not posture.is_departed and posture.secure_score_pct is not null and {in_segment}
             order by posture.secure_score_pct asc, posture.company_name asc
             """
-        ).format(posture=POSTURE, freshness=FRESHNESS)
+        ).format(
+            posture=POSTURE, freshness=FRESHNESS, in_segment=in_segment(segment, sql.SQL("posture.tenant_id"))
+        )
     )
 
 
-def unscored_customers(reader: Reader) -> pd.DataFrame:
+def unscored_customers(reader: Reader, segment: Segment | None = None) -> pd.DataFrame:
     """Current customers without any Secure Score, and why (no access, never loaded, failing)."""
     return reader.frame(
         sql.SQL(
@@ -196,14 +206,16 @@ def unscored_customers(reader: Reader) -> pd.DataFrame:
             from {posture} as posture
             left join {freshness} as freshness
                 on posture.tenant_id = freshness.tenant_id and freshness.dataset = 'secure_scores'
-            where not posture.is_departed and posture.secure_score_pct is null
+            where not posture.is_departed and posture.secure_score_pct is null and {in_segment}
             order by posture.company_name
             """
-        ).format(posture=POSTURE, freshness=FRESHNESS)
+        ).format(
+            posture=POSTURE, freshness=FRESHNESS, in_segment=in_segment(segment, sql.SQL("posture.tenant_id"))
+        )
     )
 
 
-def data_issues_by_customer(reader: Reader, limit: int = 200) -> pd.DataFrame:
+def data_issues_by_customer(reader: Reader, segment: Segment | None = None, limit: int = 200) -> pd.DataFrame:
     """Customers with records from Microsoft that staging coerced, that break Microsoft's own invariants, or
     that the loader could not land — most issues first."""
     return reader.frame(
@@ -220,10 +232,15 @@ def data_issues_by_customer(reader: Reader, limit: int = 200) -> pd.DataFrame:
                 max(issues.extracted_at) as last_seen_at
             from {issues} as issues
             left join {customers} as customers on issues.tenant_id = customers.tenant_id
+            where {in_segment}
             group by issues.tenant_id, customers.company_name
             order by count(*) desc, company_name
             limit %(limit)s
             """
-        ).format(issues=DATA_ISSUES, customers=CUSTOMERS),
+        ).format(
+            issues=DATA_ISSUES,
+            customers=CUSTOMERS,
+            in_segment=in_segment(segment, sql.SQL("issues.tenant_id")),
+        ),
         {"limit": limit},
     )

@@ -55,9 +55,11 @@ class WarehouseStatus:
 
 def marts_the_dashboard_reads() -> set[str]:
     """Every mart a query module names: what the pages need built before they can show anything."""
-    from smart_office.dashboard.queries import alerts, customer, history, opportunities, portfolio
+    from smart_office.dashboard.queries import alerts, customer, history, opportunities, portfolio, segments
 
-    return marts_named_in([alerts, customer, history, opportunities, portfolio, sys.modules[__name__]])
+    return marts_named_in(
+        [alerts, customer, history, opportunities, portfolio, segments, sys.modules[__name__]]
+    )
 
 
 def warehouse_status(reader: Reader) -> WarehouseStatus:

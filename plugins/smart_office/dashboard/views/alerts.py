@@ -18,6 +18,7 @@ from smart_office.dashboard.layout import (
     empty_state,
     explain_missing_data,
     page_header,
+    segment_note,
     sidebar_filters,
     table,
     warehouse_status,
@@ -211,6 +212,7 @@ def render() -> None:
         sources=sources,
     )
     data_banner(status)
+    segment_note(filters)
     if not sources:
         empty_state(
             "No alerts have been loaded yet: either no customer raised one, or alerts could not be read "

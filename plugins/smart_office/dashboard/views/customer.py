@@ -10,7 +10,7 @@ import streamlit as st
 from smart_office.dashboard import charts
 from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.data import load
-from smart_office.dashboard.filters import Filters
+from smart_office.dashboard.filters import Filters, Segment
 from smart_office.dashboard.freshness import stale_dataset_message
 from smart_office.dashboard.layout import (
     FilterSet,
@@ -19,6 +19,7 @@ from smart_office.dashboard.layout import (
     empty_state,
     explain_missing_data,
     page_header,
+    segment_note,
     sidebar_filters,
     table,
     warehouse_status,
@@ -55,9 +56,9 @@ def _freshness_warnings(tenant_id: str, token_state: str | None) -> None:
             st.warning(message, icon="⚠️")
 
 
-def _pick_prompt(customers: pd.DataFrame) -> None:
+def _pick_prompt(customers: pd.DataFrame, segment: Segment | None) -> None:
     empty_state("Pick a customer in the sidebar. The customers with the lowest Secure Score:")
-    ranked = load(portfolio_queries.ranked_customers)
+    ranked = load(portfolio_queries.ranked_customers, segment)
     for row in ranked.head(5).itertuples():
         st.page_link(
             "views/customer.py",
@@ -236,14 +237,15 @@ def _headline(profile: pd.Series) -> None:
     cols[5].metric("Open high-severity alerts", fmt.count(profile["open_high_severity_alerts"]), border=True)
 
 
-def _score_trend(tenant_id: str, start: date, end: date) -> None:
+def _score_trend(tenant_id: str, start: date, end: date, segment: Segment | None) -> None:
     """The customer's Secure Score over the range against Microsoft's comparatives and the portfolio median."""
     st.subheader("Secure Score against Microsoft's comparatives")
     trend = load(queries.customer_score_trend, tenant_id, start, end)
     if trend.empty:
         empty_state(f"No Secure Score for this customer between {start:%d %b %Y} and {end:%d %b %Y}.")
     else:
-        portfolio = load(portfolio_queries.portfolio_trend, start, end)
+        # The median of the chosen segment, when one is chosen: the customer's peers.
+        portfolio = load(portfolio_queries.portfolio_trend, start, end, segment)
         st.altair_chart(charts.customer_trend(_trend_frame(trend, portfolio)), width="stretch")
 
 
@@ -268,8 +270,9 @@ def render() -> None:
         status, FilterSet(customer=True, dates=True, severity=True), customers=customers
     )
     data_banner(status)
+    segment_note(filters)
     if not filters.customer:
-        _pick_prompt(customers)
+        _pick_prompt(customers, filters.segment)
         return
     tenant_id = filters.customer
     profile = load(queries.customer_profile, tenant_id)
@@ -285,7 +288,7 @@ def render() -> None:
     start, end = filters.date_range(status.latest_score_date)
     left, right = st.columns([3, 2])
     with left:
-        _score_trend(tenant_id, start, end)
+        _score_trend(tenant_id, start, end, filters.segment)
     with right:
         _categories(tenant_id)
     _controls(tenant_id)

@@ -7,12 +7,14 @@ import streamlit as st
 
 from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.data import load, reader
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.layout import (
     FilterSet,
     data_banner,
     empty_state,
     explain_missing_data,
     page_header,
+    segment_note,
     sidebar_filters,
     table,
     warehouse_status,
@@ -35,13 +37,13 @@ def _headline(totals: pd.Series) -> None:
     cols[3].metric("Points available", fmt.points(totals["points"]), border=True)
 
 
-def _csv_download(tenant_id: str | None) -> None:
+def _csv_download(tenant_id: str | None, segment: Segment | None) -> None:
     """A button that downloads every control x customer opportunity as CSV."""
     tenant_suffix = f"-{tenant_id[:8]}" if tenant_id else ""
     st.download_button(
         "Download all opportunities (CSV)",
         # Built only when clicked: the full control x customer list is an export, not part of the page.
-        data=lambda: queries.opportunities_csv(reader(), tenant_id),
+        data=lambda: queries.opportunities_csv(reader(), tenant_id, segment),
         file_name=f"smart-office-opportunities{tenant_suffix}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -50,10 +52,12 @@ def _csv_download(tenant_id: str | None) -> None:
     )
 
 
-def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | None) -> None:
+def _by_control(
+    by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | None, segment: Segment | None
+) -> None:
     """The controls left unimplemented, ranked, with what the ranking leaves out and the CSV download."""
     st.caption(fmt.risk_accepted_note(int(totals["risk_accepted"]), int(totals["risk_accepted_controls"])))
-    _csv_download(tenant_id)
+    _csv_download(tenant_id, segment)
     table(
         by_control.assign(
             user_impact=by_control["user_impact"].map(lambda v: fmt.rating(v, "none")),
@@ -94,7 +98,7 @@ def _by_control(by_control: pd.DataFrame, totals: pd.Series, tenant_id: str | No
     )
 
 
-def _which_customers(by_control: pd.DataFrame, tenant_id: str | None) -> None:
+def _which_customers(by_control: pd.DataFrame, tenant_id: str | None, segment: Segment | None) -> None:
     """The customers without the control picked in the list, and the points it would add for each."""
     st.subheader("Which customers")
     titles = dict(zip(by_control["control_id"], by_control["title"], strict=True))
@@ -105,7 +109,7 @@ def _which_customers(by_control: pd.DataFrame, tenant_id: str | None) -> None:
         format_func=lambda c: f"{titles[c]} ({fmt.count(counts[c])} customers)",
         key="opportunity_control",
     )
-    who = load(queries.opportunity_customers, control_id, tenant_id)
+    who = load(queries.opportunity_customers, control_id, tenant_id, segment)
     table(
         who.assign(control_state=who["control_state"].map(fmt.label)).drop(columns=["tenant_id"]),
         hide_index=True,
@@ -135,17 +139,18 @@ def render() -> None:
     customers = load(customer_queries.customer_options)
     filters = sidebar_filters(status, FilterSet(customer=True), customers=customers)
     data_banner(status)
+    segment_note(filters)
     if not status.has_data:
         empty_state("No Secure Score has been loaded yet, so there are no controls to compare.")
         return
-    totals = load(queries.opportunity_totals, filters.customer)
-    by_control = load(queries.opportunities_by_control, filters.customer)
+    totals = load(queries.opportunity_totals, filters.customer, filters.segment)
+    by_control = load(queries.opportunities_by_control, filters.customer, filters.segment)
     _headline(totals)
     if by_control.empty:
         empty_state("Every applicable control is implemented (or its risk accepted). Nothing to offer here.")
         return
-    _by_control(by_control, totals, filters.customer)
-    _which_customers(by_control, filters.customer)
+    _by_control(by_control, totals, filters.customer, filters.segment)
+    _which_customers(by_control, filters.customer, filters.segment)
 
 
 render()

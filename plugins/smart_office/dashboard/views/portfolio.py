@@ -10,6 +10,7 @@ import streamlit as st
 from smart_office.dashboard import charts
 from smart_office.dashboard import formatting as fmt
 from smart_office.dashboard.data import load
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.layout import (
     FilterSet,
     completeness_note,
@@ -17,6 +18,7 @@ from smart_office.dashboard.layout import (
     empty_state,
     explain_missing_data,
     page_header,
+    segment_note,
     sidebar_filters,
     table,
     warehouse_status,
@@ -65,9 +67,9 @@ def _coverage(status: WarehouseStatus) -> None:
     )
 
 
-def _freshness() -> None:
+def _freshness(segment: Segment | None) -> None:
     st.subheader("Data freshness")
-    summary = load(queries.freshness_summary)
+    summary = load(queries.freshness_summary, segment)
     if summary.empty:
         empty_state("No dataset has been loaded for any customer yet.")
         return
@@ -85,7 +87,7 @@ def _freshness() -> None:
         },
         key="freshness_summary",
     )
-    stale = load(queries.stale_customers)
+    stale = load(queries.stale_customers, segment)
     if not stale.empty:
         with st.expander(
             f"{fmt.count(stale['tenant_id'].nunique())} customers with data behind the last run"
@@ -108,9 +110,9 @@ def _freshness() -> None:
             )
 
 
-def _data_issues() -> None:
+def _data_issues(segment: Segment | None) -> None:
     st.subheader("Data issues")
-    issues = load(queries.data_issues_by_customer)
+    issues = load(queries.data_issues_by_customer, segment)
     if issues.empty:
         st.caption(
             "Microsoft's data for every customer reads as documented: nothing coerced, inconsistent or quarantined."
@@ -138,10 +140,10 @@ def _data_issues() -> None:
     )
 
 
-def _ranking() -> None:
+def _ranking(segment: Segment | None) -> None:
     """Every scored customer, lowest Secure Score first, with a link to its page."""
     st.subheader("Customers, lowest Secure Score first")
-    ranked = load(queries.ranked_customers)
+    ranked = load(queries.ranked_customers, segment)
     if ranked.empty:
         empty_state("No customer has a Secure Score yet.")
     else:
@@ -196,9 +198,9 @@ def _ranking() -> None:
         )
 
 
-def _unscored() -> None:
+def _unscored(segment: Segment | None) -> None:
     """The current customers with no Secure Score at all, and why, since the ranking cannot show them."""
-    unscored = load(queries.unscored_customers)
+    unscored = load(queries.unscored_customers, segment)
     if not unscored.empty:
         st.warning(
             f"{fmt.count(len(unscored))} current customers have no Secure Score at all and are not in the "
@@ -272,17 +274,17 @@ def _lowest_customer(kpis: pd.Series, ranked: pd.DataFrame) -> None:
     )
 
 
-def _distribution() -> None:
+def _distribution(segment: Segment | None) -> None:
     """A histogram of current customers by their latest Secure Score %."""
     st.subheader("Distribution of Secure Score")
-    st.altair_chart(charts.score_distribution(load(queries.score_distribution)), width="stretch")
+    st.altair_chart(charts.score_distribution(load(queries.score_distribution, segment)), width="stretch")
     st.caption("Current customers by their latest Secure Score %.")
 
 
-def _score_trend(start: date, end: date) -> None:
+def _score_trend(start: date, end: date, segment: Segment | None) -> None:
     """The portfolio's median Secure Score per day over the range, with the 10th-90th percentile band."""
     st.subheader("Secure Score trend")
-    trend = load(queries.portfolio_trend, start, end)
+    trend = load(queries.portfolio_trend, start, end, segment)
     if trend.empty:
         empty_state(f"No Secure Scores between {start:%d %b %Y} and {end:%d %b %Y}.")
     else:
@@ -303,6 +305,7 @@ def render() -> None:
         return
     filters = sidebar_filters(status, FilterSet(dates=True))
     data_banner(status)
+    segment_note(filters)
     if not status.has_data:
         st.warning(
             "**No Secure Score has been loaded yet.** Runs have been recorded but none loaded a score — see "
@@ -310,24 +313,24 @@ def render() -> None:
             icon="⚠️",
         )
         _coverage(status)
-        _freshness()
-        _data_issues()
+        _freshness(filters.segment)
+        _data_issues(filters.segment)
         return
-    kpis = load(queries.portfolio_kpis)
-    ranked = load(queries.ranked_customers)
+    kpis = load(queries.portfolio_kpis, filters.segment)
+    ranked = load(queries.ranked_customers, filters.segment)
     _headline(kpis, ranked)
     _lowest_customer(kpis, ranked)
     _coverage(status)
-    _freshness()
-    _data_issues()
+    _freshness(filters.segment)
+    _data_issues(filters.segment)
     start, end = filters.date_range(status.latest_score_date)
     left, right = st.columns(2)
     with left:
-        _distribution()
+        _distribution(filters.segment)
     with right:
-        _score_trend(start, end)
-    _ranking()
-    _unscored()
+        _score_trend(start, end, filters.segment)
+    _ranking(filters.segment)
+    _unscored(filters.segment)
 
 
 render()
