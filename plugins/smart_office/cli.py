@@ -21,6 +21,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
+from smart_office.events.cli import events_app
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
 console = Console(stderr=True, soft_wrap=True)
@@ -119,6 +120,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.add_typer(dashboard_app, name="dashboard")
+app.add_typer(events_app, name="events")
 
 
 def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
