@@ -248,18 +248,45 @@ def _retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, moment.timestamp() - now)
 
 
+class _MaskUrl(logging.Filter):
+    """Masks a webhook URL's path and query in urllib3's debug lines (`"POST /path?query HTTP/1.1" 200`)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        parts = urlsplit(url)
+        self._secrets = [s for s in (parts.path + (f"?{parts.query}" if parts.query else ""), parts.path) if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "/***")
+            record.msg, record.args = message, ()
+        return True
+
+
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry")
+
+
 def post_json(url: Secret, payload: Mapping[str, Any], *, ca_bundle: str | None, timeout: float) -> Attempt:
-    """One POST; the outcome names the host only (the URL is a credential)."""
+    """One POST; the outcome names the host only (the URL is a credential, masked in urllib3's debug lines)."""
     import requests
 
     from smart_office.tls import requests_session
 
     host = urlsplit(url.reveal()).hostname
+    mask = _MaskUrl(url.reveal())
+    loggers = [logging.getLogger(name) for name in _URLLIB3_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(mask)
     try:
         with requests_session(ca_bundle, pool_size=1, timeout=timeout) as session:
             response = session.post(url.reveal(), json=dict(payload))
     except requests.RequestException as exc:
         return Attempt(False, True, error=f"{host} unreachable ({type(exc).__name__})")
+    finally:
+        for logger in loggers:
+            logger.removeFilter(mask)
     if 200 <= response.status_code < 300:
         return Attempt(True, False, http_status=response.status_code)
     return Attempt(
