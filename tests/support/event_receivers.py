@@ -89,7 +89,7 @@ def smtp_inbox() -> Iterator[SmtpInbox]:
     inbox = SmtpInbox(port=0)
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             inbox.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
             return "250 OK"
 

@@ -254,7 +254,9 @@ class _MaskUrl(logging.Filter):
     def __init__(self, url: str) -> None:
         super().__init__()
         parts = urlsplit(url)
-        self._secrets = [s for s in (parts.path + (f"?{parts.query}" if parts.query else ""), parts.path) if s]
+        self._secrets = [
+            s for s in (parts.path + (f"?{parts.query}" if parts.query else ""), parts.path) if s
+        ]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
