@@ -94,7 +94,7 @@ def load_rules(path: Path) -> list[PostureRule]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise RuleConfigError(f"rules file {path}: not valid YAML{where}") from None
-    return parse_rules(document, source=str(path))
+    return parse_rules(document, source=f"rules file {path}")
 
 
 def parse_rules(document: Any, *, source: str = "rules file") -> list[PostureRule]:
