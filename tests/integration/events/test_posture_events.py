@@ -20,8 +20,9 @@ LOADED = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def _build(url: str, target: Path, *args: str) -> None:
+    """Rebuild the rules and everything downstream (rebuilding a view drops its dependants; dbt recreates them)."""
     result = run_dbt(
-        ["build", "--select", "stg_ops__posture_rules", "fct_posture_events", *args],
+        ["build", "--select", "stg_ops__posture_rules+", *args],
         url,
         capture=True,
         target_path=target,
