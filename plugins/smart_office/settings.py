@@ -554,6 +554,15 @@ ENVIRONMENT: tuple[Variable, ...] = (
         read_by="smart_office.events.delivery",
     ),
     Variable(
+        "SMART_OFFICE_EVENTS_DIGEST",
+        "`true`: besides the notification when an event starts and clears, each channel gets one digest a day (UTC) "
+        "of the active events nobody acknowledged or snoozed.",
+        NOTIFICATIONS,
+        default="false",
+        kind="boolean",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
         "SMART_OFFICE_EVENTS_SMTP_CONN_ID",
         "The Airflow SMTP connection posture-event e-mails go through.",
         NOTIFICATIONS,

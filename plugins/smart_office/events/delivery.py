@@ -37,7 +37,10 @@ TEAMS_URL_ENV = "SMART_OFFICE_EVENTS_TEAMS_WEBHOOK_URL"
 SLACK_URL_ENV = "SMART_OFFICE_EVENTS_SLACK_WEBHOOK_URL"
 EMAILS_ENV = "SMART_OFFICE_EVENTS_EMAILS"
 SMTP_CONN_ENV = "SMART_OFFICE_EVENTS_SMTP_CONN_ID"
+DIGEST_ENV = "SMART_OFFICE_EVENTS_DIGEST"
 BODY_SCHEMA = "smart-office.posture-event/1"
+DIGEST_SCHEMA = "smart-office.posture-digest/1"
+DIGEST_EVENTS = 50
 SUBJECT_PREFIX = "[Partner Smart Office]"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 _MAX_WAIT_SECONDS = 300.0
@@ -57,6 +60,7 @@ class ChannelSettings:
     slack_url: Secret | None = None
     emails: tuple[str, ...] = ()
     smtp_conn_id: str = "smtp_default"
+    digest: bool = False
 
     def __repr__(self) -> str:
         return f"ChannelSettings(channels={self.channels()!r})"
@@ -84,7 +88,11 @@ class ChannelSettings:
         for address in emails:
             if not _EMAIL.match(address):
                 raise SettingsError(f"{EMAILS_ENV} holds {address!r}, which is not an e-mail address")
+        digest = env.get(DIGEST_ENV, "").strip().lower()
+        if digest not in {"", "true", "false", "1", "0", "yes", "no"}:
+            raise SettingsError(f"{DIGEST_ENV} must be true or false, not {digest!r}")
         return cls(
+            digest=digest in {"true", "1", "yes"},
             webhook_url=url(WEBHOOK_URL_ENV),
             teams_url=url(TEAMS_URL_ENV),
             slack_url=url(SLACK_URL_ENV),
@@ -138,11 +146,31 @@ def event_body(event: Mapping[str, Any], transition: str) -> dict[str, Any]:
     }
 
 
+def digest_body(events: list[Mapping[str, Any]], day: str) -> dict[str, Any]:
+    """The daily digest: the active events nobody acknowledged or snoozed (the first DIGEST_EVENTS of them)."""
+    items = [
+        {k: v for k, v in event_body(e, "raised").items() if k not in {"text", "transition"}} for e in events
+    ]
+    return {
+        "schema": DIGEST_SCHEMA,
+        "transition": "digest",
+        "date": day,
+        "active": len(events),
+        "events": items[:DIGEST_EVENTS],
+        "text": f"{SUBJECT_PREFIX} daily digest {day}: {len(events)} active posture events not acknowledged",
+    }
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if body["transition"] == "digest":
+        return [
+            (f"{e['severity']} · {e['rule_id']}", f"{e['company_name'] or e['tenant_id']}: {e['subject']}")
+            for e in body["events"][:20]
+        ]
     facts = [
         ("Customer", str(body["company_name"] or body["tenant_id"])),
         ("Rule", f"{body['rule_id']} ({body['rule_type']})"),
@@ -159,6 +187,8 @@ def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _title(body: Mapping[str, Any]) -> str:
+    if body["transition"] == "digest":
+        return f"Daily digest {body['date']}: {body['active']} active posture events not acknowledged"
     verb = "cleared" if body["transition"] == "cleared" else "raised"
     return (
         f"{body['severity'].upper()}: {body['rule_id']} {verb} — {body['company_name'] or body['tenant_id']}"
@@ -185,7 +215,9 @@ def teams_body(body: Mapping[str, Any]) -> dict[str, Any]:
                             "weight": "Bolder",
                             "size": "Medium",
                             "wrap": True,
-                            "color": "Good" if body["transition"] == "cleared" else "Attention",
+                            "color": {"cleared": "Good", "digest": "Default"}.get(
+                                body["transition"], "Attention"
+                            ),
                         },
                         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in _facts(body)]},
                     ],
@@ -355,6 +387,34 @@ def due_notifications(
             yield record.pop("transition"), record
 
 
+def _delivered(conn: psycopg.Connection, event_id: str, transition: str, channel: str) -> bool:
+    query = sql.SQL(
+        "select 1 from {} where event_id = %s and transition = %s and channel = %s and delivered"
+    ).format(_DELIVERIES)
+    return conn.execute(query, (event_id, transition, channel)).fetchone() is not None
+
+
+def digest_events(conn: psycopg.Connection, as_of: datetime) -> list[dict[str, Any]]:
+    """Active events nobody acknowledged and none snoozed at `as_of`, most severe first."""
+    query = sql.SQL(
+        """
+        with state as ({state})
+        select s.*, e.rule_type, e.subject_id
+        from state as s
+        join {events} as e on e.event_id = s.event_id
+        where s.is_active and s.actor is null and (s.snoozed_until is null or s.snoozed_until <= %(as_of)s)
+        order by array_position(array['critical', 'warning', 'info'], s.severity), s.first_seen_at, s.event_id
+        """
+    ).format(state=EVENT_STATE_SQL, events=sql.Identifier("marts", "fct_posture_events"))
+    with conn.cursor() as cur:
+        cur.execute(query, {"as_of": as_of})
+        names = [d.name for d in cur.description or ()]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    for row in rows:
+        row["acknowledged_by"] = row.pop("actor", None)
+    return rows
+
+
 def _log_attempt(
     conn: psycopg.Connection,
     event_id: str,
@@ -422,28 +482,38 @@ def deliver_events(
             channels.emails, *email_parts(body), smtp_conn_id=channels.smtp_conn_id
         )
 
+    def send_logged(
+        conn: psycopg.Connection, channel: str, event_id: str, transition: str, body: dict[str, Any]
+    ) -> bool:
+        send = senders[channel]
+        for attempt_no in range(1, retry.attempts + 1):
+            attempt = send(body)
+            _log_attempt(conn, event_id, transition, channel, attempt_no, attempt, run_id)
+            if attempt.delivered or not attempt.retryable or attempt_no == retry.attempts:
+                break
+            retry.sleep(retry.wait(attempt_no, attempt.retry_after))
+        if not attempt.delivered:
+            log.warning(
+                "posture event %s (%s) not delivered by %s: %s", event_id, transition, channel, attempt.error
+            )
+        return attempt.delivered
+
     with connect(settings.warehouse, autocommit=True) as conn:
-        for channel, send in senders.items():
+        for channel in senders:
             counts = {"delivered": 0, "failed": 0}
             for transition, event in list(due_notifications(conn, channel, as_of)):
-                body = event_body(event, transition)
-                for attempt_no in range(1, retry.attempts + 1):
-                    attempt = send(body)
-                    _log_attempt(conn, event["event_id"], transition, channel, attempt_no, attempt, run_id)
-                    if attempt.delivered or not attempt.retryable or attempt_no == retry.attempts:
-                        break
-                    retry.sleep(retry.wait(attempt_no, attempt.retry_after))
-                if attempt.delivered:
-                    counts["delivered"] += 1
-                else:
-                    counts["failed"] += 1
-                    log.warning(
-                        "posture event %s (%s) not delivered by %s: %s",
-                        event["event_id"],
-                        transition,
-                        channel,
-                        attempt.error,
-                    )
+                delivered = send_logged(
+                    conn, channel, event["event_id"], transition, event_body(event, transition)
+                )
+                counts["delivered" if delivered else "failed"] += 1
+            if channels.digest:
+                day = as_of.astimezone(UTC).date().isoformat()
+                digest_id = f"digest:{day}"
+                if not _delivered(conn, digest_id, "digest", channel):
+                    events = digest_events(conn, as_of)
+                    if events:
+                        delivered = send_logged(conn, channel, digest_id, "digest", digest_body(events, day))
+                        counts["delivered" if delivered else "failed"] += 1
             summary["channels"][channel] = counts
             summary["undelivered"] += counts["failed"]
             log.info(

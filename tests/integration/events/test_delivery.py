@@ -264,3 +264,31 @@ def test_a_cleared_event_is_announced_once_and_a_snoozed_one_waits(
     finally:
         _set_rules(url, [])
         _build(url, target)
+
+
+def test_the_daily_digest_lists_unacknowledged_events_once_a_day(
+    warehouse: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _ = warehouse
+    as_of = _as_of(url)
+    active = _active_events(url)
+    acked, snoozed = sorted(active)[:2]
+    with psycopg.connect(url) as conn:
+        record_action(conn, acked, "ack", actor="dave", at=as_of)
+        record_action(conn, snoozed, "snooze", actor="dave", at=as_of, until=as_of + timedelta(days=30))
+    with https_receiver(tmp_path) as webhook:
+        channels = ChannelSettings.from_env(
+            {"SMART_OFFICE_EVENTS_WEBHOOK_URL": webhook.url, "SMART_OFFICE_EVENTS_DIGEST": "true"}
+        )
+        for at in (as_of, as_of + timedelta(hours=1), as_of + timedelta(days=1)):
+            deliver_events(_settings(url), channels, run_id=None, as_of=at, ca_bundle=webhook.ca_bundle)
+    digests = [b for b in webhook.bodies() if b["schema"] == "smart-office.posture-digest/1"]
+    day = as_of.astimezone(UTC).date()
+    assert [d["date"] for d in digests] == [day.isoformat(), (day + timedelta(days=1)).isoformat()]
+    expected = set(active) - {acked, snoozed}
+    assert {e["event_id"] for e in digests[0]["events"]} == expected
+    assert digests[0]["active"] == len(expected)
+    assert digests[0]["text"].endswith(f"{len(expected)} active posture events not acknowledged")
+    # The per-event notifications went out as well (the snoozed one waits), once each.
+    raised = [b["event_id"] for b in webhook.bodies() if b["schema"] == "smart-office.posture-event/1"]
+    assert sorted(raised) == sorted(set(active) - {snoozed})
