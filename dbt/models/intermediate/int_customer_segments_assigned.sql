@@ -1,6 +1,7 @@
--- Hook for segments: one row per customer and segment tag, which rules scoped by `segments` match. Empty until
--- the warehouse holds segment tags; the customer-attributes work (ops.customer_attributes) replaces the body
--- with a select of (tenant_id, segment) from its staging model, and every rule with `segments` then applies.
+-- Hook for segments: one row per customer and segment (`attribute=value`, as docs/segments.md names them), which
+-- rules scoped by `segments` match. Empty until the warehouse holds customer segments; with them (ops.
+-- customer_attributes, marts.dim_customer_segments), the body becomes
+-- `select tenant_id, segment from dim_customer_segments` (by ref) and every rule with `segments` applies.
 with
 
 final as (

@@ -19,6 +19,8 @@ DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
 SEVERITIES = ("info", "warning", "critical")
 ALERT_SEVERITIES = ("informational", "low", "medium", "high")
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# A segment as customer segments name it (docs/segments.md): `attribute=value`, e.g. `service_model=managed`.
+_SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,39}=\S(.{0,98}\S)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +214,12 @@ def _parse_scope(
 
     segments = scope.get("segments")
     if segments is not None and (
-        not isinstance(segments, list) or any(not isinstance(s, str) or not s.strip() for s in segments)
+        not isinstance(segments, list)
+        or any(not isinstance(s, str) or not _SEGMENT.match(s.strip()) for s in segments)
     ):
-        raise fail("scope.segments", "must be a list of segment names")
+        raise fail(
+            "scope.segments", "must be a list of segments as attribute=value (e.g. service_model=managed)"
+        )
     # Both given: a customer matches either (listed, or in a segment).
     tenants = tenant_list("tenants")
     return (

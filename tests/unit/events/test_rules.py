@@ -41,7 +41,7 @@ def test_defaults_scope_and_disabled_rules() -> None:
                 {
                     "id": "a",
                     "type": "gdap_expiring",
-                    "scope": {"tenants": [TENANT.upper()], "segments": ["gold"]},
+                    "scope": {"tenants": [TENANT.upper()], "segments": ["contract_tier=gold"]},
                 },
                 {"id": "b", "type": "access_lost", "enabled": False},
             ]
@@ -53,9 +53,11 @@ def test_defaults_scope_and_disabled_rules() -> None:
         30.0,
         "warning",
         (TENANT,),
-        ("gold",),
+        ("contract_tier=gold",),
     )
-    assert rule_rows(rules) == [("a", "gdap_expiring", "warning", 30.0, None, None, [TENANT], ["gold"], [])]
+    assert rule_rows(rules) == [
+        ("a", "gdap_expiring", "warning", 30.0, None, None, [TENANT], ["contract_tier=gold"], [])
+    ]
 
 
 @pytest.mark.parametrize(
