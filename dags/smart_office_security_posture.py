@@ -36,6 +36,7 @@ from smart_office.operators import (
     PartnerTokenCheckOperator,
 )
 from smart_office.operators.dbt import dbt_task_group, full_refresh_condition
+from smart_office.operators.events import DeliverPostureEventsOperator, LoadPostureRulesOperator
 from smart_office.power_bi import power_bi_refresh_config
 
 RAW_ASSET = Asset("smart_office_raw", uri="smart-office://warehouse/raw")
@@ -103,9 +104,19 @@ with DAG(
         task_id="enforce_coverage", retries=0, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
     )
 
+    # Posture alert rules (docs/events.md): the rules file is written to ops for dbt's fct_posture_events; an
+    # invalid file fails here with one line (check-config says it first). Delivery runs once the marts are
+    # published and is upstream of nothing: a channel that stays down fails only this task (retried; the delivery
+    # log in ops makes a retry send only what was not delivered), never extraction, the marts or coverage.
+    rules = LoadPostureRulesOperator(task_id="load_posture_rules")
+    deliver = DeliverPostureEventsOperator(
+        task_id="deliver_posture_events", trigger_rule=TriggerRule.ALL_SUCCESS, retries=3
+    )
+
     migrations >> token >> discovery >> extract
-    [discovery, extract] >> gate >> dbt_build >> publish
+    [discovery, extract] >> gate >> rules >> dbt_build >> publish
     [gate, publish] >> enforce
+    publish >> deliver
 
     # Optional (SMART_OFFICE_POWERBI_DATASET_ID, docs/bi.md): refresh the partner's Power BI semantic model once
     # the marts are published (all_success: never over a failed build). Nothing waits on it, so its failure

@@ -21,6 +21,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from smart_office.dashboard.cli import dashboard_app
+from smart_office.events.cli import events_app
 from smart_office.reports.cli import report_command
 from smart_office.segments.cli import segments_app
 from smart_office.tenants.cli import tenants_app
@@ -126,6 +127,7 @@ app.add_typer(dashboard_app, name="dashboard")
 app.add_typer(tenants_app, name="tenants")
 app.command("report")(report_command)
 app.add_typer(segments_app, name="segments")
+app.add_typer(events_app, name="events")
 
 
 def load_env_file(path: Path, environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:

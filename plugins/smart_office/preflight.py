@@ -206,6 +206,24 @@ def _check_reports(env: Mapping[str, str]) -> list[Problem]:
     return problems
 
 
+def _check_posture_events(env: Mapping[str, str]) -> list[Problem]:
+    """The posture rules file parses and validates; the event channels are https URLs and addresses."""
+    from smart_office.events.delivery import ChannelSettings
+    from smart_office.events.rules import RULES_FILE_ENV, RuleConfigError, load_rules, rules_file
+    from smart_office.settings import SettingsError
+
+    problems = []
+    try:
+        load_rules(rules_file(env))
+    except RuleConfigError as exc:
+        problems.append(Problem(RULES_FILE_ENV, str(exc)))
+    try:
+        ChannelSettings.from_env(env)
+    except SettingsError as exc:
+        problems.append(Problem(str(exc).split()[0], str(exc)))
+    return problems
+
+
 def _check_manifest(env: Mapping[str, str]) -> list[Problem]:
     from smart_office.dbt_runner import DBT_PROJECT_DIR
 
@@ -285,6 +303,7 @@ def check_configuration(
         *_check_retention(env),
         *_check_power_bi(env),
         *_check_reports(env),
+        *_check_posture_events(env),
         *_check_manifest(env),
         *_check_warehouse(env, attempts, wait_seconds, progress),
     ]

@@ -513,6 +513,67 @@ ENVIRONMENT: tuple[Variable, ...] = (
         read_by="smart_office.notifications",
     ),
     Variable(
+        "SMART_OFFICE_EVENT_RULES_FILE",
+        "The posture alert rules (YAML, docs/events.md), written to the warehouse before every dbt build and "
+        "validated by `check-config`; empty: the documented default shipped in the package "
+        "(`smart_office/events/default_rules.yaml`).",
+        NOTIFICATIONS,
+        default="",
+        kind="path",
+        read_by="smart_office.events.rules",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_WEBHOOK_URL",
+        "An https URL that receives one JSON POST per posture event raised or cleared (the body: docs/events.md). "
+        "Treated as a secret: never logged.",
+        NOTIFICATIONS,
+        default="",
+        kind="https URL (secret)",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_TEAMS_WEBHOOK_URL",
+        "A Microsoft Teams Workflows (or incoming webhook) URL: posture events as Adaptive Cards. A secret.",
+        NOTIFICATIONS,
+        default="",
+        kind="https URL (secret)",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_SLACK_WEBHOOK_URL",
+        "A Slack incoming-webhook URL: posture events as Block Kit messages. A secret.",
+        NOTIFICATIONS,
+        default="",
+        kind="https URL (secret)",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_EMAILS",
+        "Recipients of posture events by e-mail, through the Airflow SMTP connection "
+        "`SMART_OFFICE_EVENTS_SMTP_CONN_ID`.",
+        NOTIFICATIONS,
+        default="",
+        kind="comma-separated addresses",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_DIGEST",
+        "`true`: besides the notification when an event starts and clears, each channel gets one digest a day (UTC) "
+        "of the active events nobody acknowledged or snoozed.",
+        NOTIFICATIONS,
+        default="false",
+        kind="boolean",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
+        "SMART_OFFICE_EVENTS_SMTP_CONN_ID",
+        "The Airflow SMTP connection posture-event e-mails go through.",
+        NOTIFICATIONS,
+        default="smtp_default",
+        kind="Airflow connection id",
+        read_by="smart_office.events.delivery",
+    ),
+    Variable(
         "SMART_OFFICE_DASHBOARD_URL",
         "The dashboard's login, a member of the BI reader role; else `SMART_OFFICE_WAREHOUSE_URL` with "
         "`SET ROLE` to that role. Either way it reads `marts` only.",

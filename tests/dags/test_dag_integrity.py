@@ -122,6 +122,26 @@ def test_a_failed_shard_does_not_block_the_marts(dagbag) -> None:  # type: ignor
     assert enforce.upstream_task_ids == {"check_coverage", "publish_marts"}
 
 
+def test_posture_rules_precede_dbt_and_delivery_follows_the_published_marts(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["smart_office_security_posture"]
+    rules = dag.get_task("load_posture_rules")
+    assert rules.upstream_task_ids == {"check_coverage"}
+    dbt_roots = {
+        t.task_id
+        for t in dag.tasks
+        if t.task_id.startswith("dbt_build.")
+        and not any(u.startswith("dbt_build.") for u in t.upstream_task_ids)
+    }
+    assert dbt_roots
+    assert all(dag.get_task(t).upstream_task_ids == {"load_posture_rules"} for t in dbt_roots)
+    # Delivery waits for the published marts and nothing waits for it: it cannot fail extraction or the marts.
+    deliver = dag.get_task("deliver_posture_events")
+    assert deliver.upstream_task_ids == {"publish_marts"}
+    assert deliver.downstream_task_ids == set()
+    assert deliver.trigger_rule == "all_success"
+    assert deliver.retries >= 1
+
+
 def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["smart_office_security_posture"]
     order = [t.task_id for t in dag.topological_sort()]

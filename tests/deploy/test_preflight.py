@@ -86,6 +86,16 @@ def test_the_connection_may_be_given_in_json_form(good_env: dict[str, str]) -> N
         ),
         ({"SMART_OFFICE_ALERT_EMAILS": "oncall"}, "SMART_OFFICE_ALERT_EMAILS", "not an e-mail address"),
         (
+            {"SMART_OFFICE_EVENT_RULES_FILE": "/nonexistent/rules.yaml"},
+            "SMART_OFFICE_EVENT_RULES_FILE",
+            "rules file /nonexistent/rules.yaml: cannot be read",
+        ),
+        (
+            {"SMART_OFFICE_EVENTS_TEAMS_WEBHOOK_URL": "http://x.example.test/wf"},
+            "SMART_OFFICE_EVENTS_TEAMS_WEBHOOK_URL",
+            "https",
+        ),
+        (
             {"SMART_OFFICE_DBT_MANIFEST": "/nonexistent/manifest.json"},
             "SMART_OFFICE_DBT_MANIFEST",
             "dbt-parse",
@@ -109,6 +119,18 @@ def test_each_problem_names_its_setting(
     problems = check_configuration({**good_env, **change}, attempts=1)
     assert _settings_named(problems) == [setting], problems
     assert fragment in problems[0].message
+
+
+def test_a_wrong_posture_rule_is_one_line_naming_the_rule_and_field(
+    good_env: dict[str, str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - id: score-low\n    type: secure_score_below\n    below_pct: 140\n")
+    (problem,) = check_configuration({**good_env, "SMART_OFFICE_EVENT_RULES_FILE": str(rules)}, attempts=1)
+    assert problem.setting == "SMART_OFFICE_EVENT_RULES_FILE"
+    assert str(problem) == (
+        f"SMART_OFFICE_EVENT_RULES_FILE: rules file {rules}: rule 'score-low': below_pct: must be between 0 and 100"
+    )
 
 
 def test_an_unreachable_warehouse_is_reported_without_its_password(good_env: dict[str, str]) -> None:

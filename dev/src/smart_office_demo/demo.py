@@ -480,6 +480,45 @@ def print_summary(warehouse: WarehouseTarget) -> None:
     """The latest run's summary (the same tables `smart-office run` prints), then what the marts hold."""
     print_run_summary(console, warehouse)
     print_marts_summary(warehouse)
+    print_posture_events(warehouse)
+
+
+def print_posture_events(warehouse: WarehouseTarget) -> None:
+    """The posture events the default alert rules raised on the portfolio (marts.fct_posture_events)."""
+    with connect(warehouse) as conn:
+        if conn.execute("select to_regclass('marts.fct_posture_events')").fetchone()[0] is None:
+            return
+        by_rule = Table(title="Posture events raised by the alert rules (smart-office events list)")
+        for column in ("rule", "severity", "active", "customers"):
+            by_rule.add_column(column, justify="left" if column in {"rule", "severity"} else "right")
+        rows = conn.execute(
+            """
+            select rule_id, severity, count(*), count(distinct tenant_id)
+            from marts.fct_posture_events where is_active
+            group by rule_id, severity
+            order by array_position(array['critical', 'warning', 'info'], severity), count(*) desc, rule_id
+            """
+        ).fetchall()
+        if not rows:
+            console.print("No posture events: no rule's condition holds on this portfolio.")
+            return
+        for rule, severity, active, customers in rows:
+            by_rule.add_row(rule, severity, f"{active:,}", f"{customers:,}")
+        console.print(by_rule)
+        latest = Table(title="Most severe active events")
+        for column in ("severity", "rule", "customer", "what"):
+            latest.add_column(column)
+        for severity, rule, customer, label in conn.execute(
+            """
+            select e.severity, e.rule_id, coalesce(c.company_name, e.tenant_id::text), e.subject_label
+            from marts.fct_posture_events e left join marts.dim_customers c using (tenant_id)
+            where e.is_active
+            order by array_position(array['critical', 'warning', 'info'], e.severity), e.first_seen_at desc, e.event_id
+            limit 8
+            """
+        ):
+            latest.add_row(severity, rule, customer, label or "")
+        console.print(latest)
 
 
 def print_marts_summary(warehouse: WarehouseTarget) -> None:
