@@ -41,6 +41,10 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
     ("ops", "schema_migrations"): "the warehouse's schema version",
     ("ops", "token_store"): "secrets by name; per-tenant entries are deleted by name (TENANT_SECRET_MARKER)",
     ("ops", "purges"): "the purge records: a keyed hash, never the tenant",
+    ("ops", "posture_rules"): (
+        "the partner's posture rules, rewritten from its rules file before every build; a tenant a rule's scope "
+        "names is the partner's configuration, removed from that file (docs/retention.md)"
+    ),
     ("staging", "mitre_attack_techniques"): "dbt seed: MITRE ATT&CK names",
     ("staging", "service_sources"): "dbt seed: Microsoft's service source names",
     ("staging", "seat_bands"): "dbt seed: the seat bands licences are placed in (docs/segments.md)",
@@ -55,6 +59,13 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
         "fct_control_adoption",
     ): "portfolio aggregate: recomputed without the tenant at the next dbt build",
 }
+# Tables whose rows belong to a tenant through one of its posture events (marts.fct_posture_events.event_id):
+# what people did with the tenant's events, and their delivery log. Deleted before the events themselves.
+SCOPED_BY_EVENT: dict[tuple[str, str], str] = {
+    ("ops", "posture_event_actions"): "acks and snoozes of the tenant's posture events",
+    ("ops", "posture_event_deliveries"): "the delivery log of the tenant's posture events",
+}
+EVENTS_TABLE = ("marts", "fct_posture_events")
 # A token-store entry belongs to a tenant when its name holds the tenant id (auth/stores.tenant_secret_name).
 TENANT_SECRET_MARKER = "tenant id in the secret's name"
 
@@ -142,7 +153,9 @@ def tenant_scoped_tables(conn: psycopg.Connection) -> list[TenantTable]:
         if column is not None and TENANT_COLUMN.match(column):
             found.append((column, data_type))
     unknown = sorted(
-        f"{s}.{t}" for (s, t), cols in columns.items() if not cols and (s, t) not in NOT_TENANT_SCOPED
+        f"{s}.{t}"
+        for (s, t), cols in columns.items()
+        if not cols and (s, t) not in NOT_TENANT_SCOPED and (s, t) not in SCOPED_BY_EVENT
     )
     if unknown:
         raise PurgeError(
@@ -226,6 +239,31 @@ def _lock_all(conn: psycopg.Connection, tables: list[TenantTable]) -> None:
         ) from None
 
 
+def _delete_by_event(conn: psycopg.Connection, tenant: str) -> dict[str, int]:
+    """Delete the rows of SCOPED_BY_EVENT that belong to the tenant's posture events; counts by table."""
+    present = {
+        (schema, table)
+        for schema, table in (*SCOPED_BY_EVENT, EVENTS_TABLE)
+        if conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
+    }
+    if EVENTS_TABLE not in present:
+        return {}
+    deleted: dict[str, int] = {}
+    for schema, table in sorted(SCOPED_BY_EVENT):
+        if (schema, table) not in present:
+            continue
+        conn.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.Identifier(schema, table)))
+        count = conn.execute(
+            sql.SQL(
+                "delete from {} where event_id in (select event_id from {} where tenant_id = %s::uuid)"
+            ).format(sql.Identifier(schema, table), sql.Identifier(*EVENTS_TABLE)),
+            (tenant,),
+        ).rowcount
+        if count:
+            deleted[f"{schema}.{table}"] = count
+    return deleted
+
+
 def _purge_once(
     conn: psycopg.Connection,
     tenant: str,
@@ -245,6 +283,7 @@ def _purge_once(
         scoped = tenant_scoped_tables(conn)
         if {t.name for t in scoped} != locked:
             raise _TablesMoved
+        tables.update(_delete_by_event(conn, tenant))
         for table in scoped:
             condition = sql.SQL(" or ").join(_matches(c, t) for c, t in table.columns)
             deleted = conn.execute(

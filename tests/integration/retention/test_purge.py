@@ -161,6 +161,23 @@ def test_purge_leaves_no_row_of_the_tenant_anywhere(built: tuple[str, LandedPort
             "insert into ops.token_store (name, ciphertext, key_id, version, issued_at)"
             " values ('smart-office-refresh-token', 'x', 'k', 1, now())"
         )
+        # What people did with the tenant's posture events, and their delivery log, go with the events.
+        conn.execute(
+            "insert into marts.fct_posture_events (event_id, tenant_id) values ('event-of-the-purged', %s),"
+            " ('event-of-another', %s)",
+            (tenant, other),
+        )
+        for event in ("event-of-the-purged", "event-of-another"):
+            conn.execute(
+                "insert into ops.posture_event_actions (event_id, action_type, actor, acted_at)"
+                " values (%s, 'ack', 'alice', now())",
+                (event,),
+            )
+            conn.execute(
+                "insert into ops.posture_event_deliveries (event_id, transition, channel, attempt, attempted_at,"
+                " delivered) values (%s, 'raised', 'webhook', 1, now(), true)",
+                (event,),
+            )
         before = tables_mentioning(conn, tenant)
         assert {
             "raw.alerts_v2",
@@ -179,6 +196,12 @@ def test_purge_leaves_no_row_of_the_tenant_anywhere(built: tuple[str, LandedPort
         assert tables_mentioning(conn, name) == {}, "nor its name (the record holds neither)"
         assert record.tables["ops.token_store"] == 1
         assert record.tables["marts.fct_added_later"] == 1
+        assert record.tables["ops.posture_event_actions"] == 1
+        assert record.tables["ops.posture_event_deliveries"] == 1
+        assert conn.execute(
+            "select array_agg(a.event_id order by a.event_id) from ops.posture_event_actions as a"
+            " join ops.posture_event_deliveries as d using (event_id)"
+        ).fetchone()[0] == ["event-of-another"]
         assert tables_mentioning(conn, other), "another customer's rows stay"
         assert (
             conn.execute(
@@ -341,7 +364,7 @@ def test_a_dbt_rebuild_racing_the_purge_does_not_bring_the_rows_back(
         assert not running.done(), "the purge waits for the build that read the table"
         rebuild.execute("alter table marts.fct_alerts rename to fct_alerts__dbt_backup")
         rebuild.execute("alter table marts.fct_alerts__dbt_tmp rename to fct_alerts")
-        rebuild.execute("drop table marts.fct_alerts__dbt_backup")
+        rebuild.execute("drop table marts.fct_alerts__dbt_backup cascade")  # as dbt-postgres drops
         rebuild.commit()
         record = running.result(timeout=300)
 
