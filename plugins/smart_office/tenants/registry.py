@@ -114,6 +114,8 @@ class TenantRegistry:
     ) -> TenantEntry:
         """Add a direct tenant read with `credential`, or change the credential of one already listed."""
         tenant = tenant_guid(tenant)
+        # The docs say "app-only" in prose; accept it (and any case) as the option's spelling too.
+        credential = credential.strip().lower().replace("-", "_")
         if credential not in CREDENTIALS:
             raise TenantsError(
                 f"--credential {credential!r} is unknown", f"use one of {', '.join(CREDENTIALS)}"

@@ -140,7 +140,7 @@ def test_consent_for_a_tenant_that_is_not_a_delegated_direct_tenant_is_refused(
         "SMART_OFFICE_TOKEN_STORE": "postgres",
         "SMART_OFFICE_TOKEN_STORE_KEY": Fernet.generate_key().decode(),
     }
-    assert _cli(env, "add", DIRECT, "--credential", "app_only")[0] == 0
+    assert _cli(env, "add", DIRECT, "--credential", "App-Only")[0] == 0  # the prose spelling works too
     for tenant in (DIRECT, PILOT):
         result = CliRunner().invoke(app, ["consent", "--tenant", tenant], env=partner)
         assert result.exit_code == 2
