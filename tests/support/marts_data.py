@@ -234,9 +234,10 @@ async def land_portfolio(conn: psycopg.AsyncConnection, spec: MartsDataSpec) -> 
     for position, customer in enumerate(customers):
         landed.service_models[customer.tenant_id] = "break-fix" if position % 3 == 0 else "managed"
         await conn.execute(
-            "insert into ops.customer_attributes (tenant_id, attribute_key, attribute_value, set_by)"
-            " values (%s, 'service_model', %s, 'tests')",
-            (customer.tenant_id, landed.service_models[customer.tenant_id]),
+            "insert into ops.customer_attributes (tenant_id, attribute_key, attribute_value, set_by, set_at)"
+            " values (%s, 'service_model', %s, 'tests', %s)",
+            # At the spec's point in time, not now(): two warehouses built from one spec hold the same rows.
+            (customer.tenant_id, landed.service_models[customer.tenant_id], spec.as_of),
         )
     if spec.odd_records and landed.extractable:
         landed.odd_records_tenant = landed.extractable[0]
