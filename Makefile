@@ -52,10 +52,9 @@ test-property: install ## Explore the property tests with fresh random examples 
 test-unit: install ## Run the fast unit tests only
 	$(BIN)/pytest tests/unit
 
-docs: install ## Regenerate docs/settings.md; with SMART_OFFICE_WAREHOUSE_URL, also the dbt docs as one file (dbt/target/static_index.html)
+docs: install ## Regenerate docs/settings.md and the dbt docs as one file (dbt/target/static_index.html), from SMART_OFFICE_WAREHOUSE_URL or the demo's embedded PostgreSQL, migrated first
 	$(BIN)/python -m smart_office.settings_reference --out docs/settings.md
-	@if [ -n "$$SMART_OFFICE_WAREHOUSE_URL" ]; then $(BIN)/smart-office dbt docs generate --static; \
-	else echo "SMART_OFFICE_WAREHOUSE_URL is not set: skipping the dbt docs (they read the warehouse's catalog)"; fi
+	$(BIN)/smart-office-demo docs
 
 screenshots: install ## Screenshots of each dashboard page into docs/screenshots/ (the README's), taken by the browser test
 	sh scripts/ensure_chromium.sh

@@ -197,6 +197,17 @@ def test_dbt_runs_a_full_refresh_weekly_or_on_request(dagbag) -> None:  # type: 
         assert scope.render(context) == ("all" if full else "recent")
 
 
+def test_ephemeral_models_build_their_tests(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """An intermediate model that reads a mart is ephemeral; its task is still `dbt build`, which runs its tests."""
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    dag = dagbag.dags["smart_office_security_posture"]
+    task = dag.get_task("dbt_build.int_posture_rules_scoped_model_build")
+    assert isinstance(task, DbtBuildLocalOperator)
+    assert "dbt_build.dim_customers_model_build" in task.upstream_task_ids
+    assert "dbt_build.int_posture_conditions_evaluated_model_build" in task.downstream_task_ids
+
+
 @pytest.mark.parametrize(("weekday", "sunday_is_full"), [("", False), ("7", True), (" 1 ", False)])
 def test_full_refresh_weekday_is_configurable(weekday: str, sunday_is_full: bool) -> None:
     import jinja2

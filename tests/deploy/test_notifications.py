@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +24,11 @@ from smart_office.notifications import (
     refresh_token_expiry_notifiers,
 )
 from smart_office.settings import SettingsError
-from tests.deploy.local_servers import https_webhook, smtp_server
+from tests.support.event_receivers import https_receiver, smtp_inbox
 
 FAKE_BEARER = "Bearer fake-token-value-not-real"
+# A secret webhook URL, as Teams and Slack hand them out: it must appear in no error.
+HOOK_PATH = "/hooks/secret-token-abc123"
 FAKE_JWT = "eyJhbGciOiJub25lIn0.eyJmYWtlIjoidGVzdCJ9.ZmFrZXNpZ25hdHVyZQ"
 
 
@@ -46,14 +47,15 @@ def _context(exception: BaseException | None = None, **extra: Any) -> dict[str, 
 
 
 def test_a_failure_is_posted_to_the_webhook_with_its_facts_and_no_token(tmp_path: Path) -> None:
-    with https_webhook(tmp_path) as hook:
+    with https_receiver(tmp_path, HOOK_PATH) as hook:
         notifier = WebhookNotifier(hook.url, ca_bundle=hook.ca_bundle)
         error = RuntimeError(f"Graph said 401 for {FAKE_BEARER} and {FAKE_JWT}\nsecond line")
         notifier(_context(error))  # exactly how Airflow calls a callback
 
-    (body,) = hook.received
-    assert body["path"] == "/hooks/secret-token-abc123"
-    assert body["content_type"] == "application/json"
+    (request,) = hook.received
+    assert request["path"] == HOOK_PATH
+    assert request["content_type"] == "application/json"
+    body = request["body"]
     assert body["dag_id"] == "smart_office_security_posture"
     assert (body["task_id"], body["map_index"], body["try_number"]) == ("extract_shard", 3, 2)
     assert body["run_id"] == "scheduled__2026-11-28"
@@ -69,8 +71,8 @@ def test_a_failure_is_posted_to_the_webhook_with_its_facts_and_no_token(tmp_path
 
 
 def test_a_refused_delivery_raises_without_the_secret_url(tmp_path: Path) -> None:
-    with https_webhook(tmp_path) as hook:
-        hook.status = 403
+    with https_receiver(tmp_path, HOOK_PATH) as hook:
+        hook.script = [(403, {})]
         notifier = WebhookNotifier(hook.url, ca_bundle=hook.ca_bundle)
         with pytest.raises(WebhookDeliveryError, match="answered HTTP 403") as refused:
             notifier.notify(_context(RuntimeError("boom")))
@@ -79,7 +81,7 @@ def test_a_refused_delivery_raises_without_the_secret_url(tmp_path: Path) -> Non
 
 
 def test_an_untrusted_certificate_is_refused(tmp_path: Path) -> None:
-    with https_webhook(tmp_path) as hook:
+    with https_receiver(tmp_path, HOOK_PATH) as hook:
         notifier = WebhookNotifier(hook.url)  # the system trust store does not know the test CA
         with pytest.raises(WebhookDeliveryError, match="unreachable \\(SSLError\\)") as refused:
             notifier.notify(_context(RuntimeError("boom")))
@@ -88,7 +90,7 @@ def test_an_untrusted_certificate_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_failure_is_mailed_through_the_airflow_smtp_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    with smtp_server() as smtp:
+    with smtp_inbox() as smtp:
         connection = {
             "conn_type": "smtp",
             "host": "127.0.0.1",
@@ -100,10 +102,9 @@ def test_a_failure_is_mailed_through_the_airflow_smtp_connection(monkeypatch: py
             _context(ValueError("bad <b>{{ x }}</b>"))
         )
 
-    (message,) = smtp.messages
-    assert message["from"] == "airflow@example.test"
-    assert sorted(message["rcpt"]) == ["data@example.test", "oncall@example.test"]
-    parsed = email.message_from_string(message["data"])
+    ((recipients, parsed),) = smtp.messages
+    assert smtp.senders == ["airflow@example.test"]
+    assert sorted(recipients) == ["data@example.test", "oncall@example.test"]
     assert parsed["Subject"].startswith(
         "[Partner Smart Office] smart_office_security_posture.extract_shard[3] failed"
     )
@@ -165,14 +166,14 @@ def test_refresh_token_expiry_is_forwarded_only_when_it_needs_attention(
         )
         else None
     )
-    with https_webhook(tmp_path) as hook:
+    with https_receiver(tmp_path, HOOK_PATH) as hook:
         RefreshTokenExpiryNotifier(
             [WebhookNotifier(hook.url, event="needs attention", ca_bundle=hook.ca_bundle)]
         )(context)
     if not needs_attention:
         assert hook.received == []
         return
-    (body,) = hook.received
+    (body,) = hook.bodies()
     assert body["event"] == "needs attention"
     assert body["error"] == (
         "the partner refresh token expires in 6.5 days (2026-12-05T00:00:00+00:00): run `smart-office consent` before then"

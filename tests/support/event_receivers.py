@@ -1,5 +1,6 @@
-"""Receivers for the posture-event delivery tests, started by the test on 127.0.0.1: an HTTPS webhook (its own
-trustme CA, scripted answers such as 503 or 429 with Retry-After) and an SMTP server (aiosmtpd)."""
+"""Receivers for the tests that deliver (posture events, task-failure notifications), started by the test on
+127.0.0.1: an HTTPS webhook (its own trustme CA, scripted answers such as 503 or 429 with Retry-After) and an
+SMTP server (aiosmtpd). They record what arrives; nothing leaves the machine."""
 
 from __future__ import annotations
 
@@ -75,8 +76,11 @@ def https_receiver(tmp_path: Path, path: str = SECRET_PATH) -> Iterator[HttpsRec
 
 @dataclass
 class SmtpInbox:
+    """Each message as (envelope recipients, parsed message); `senders` holds each one's envelope sender."""
+
     port: int
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -90,6 +94,7 @@ def smtp_inbox() -> Iterator[SmtpInbox]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            inbox.senders.append(envelope.mail_from)
             inbox.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
             return "250 OK"
 

@@ -20,6 +20,8 @@ so coverage and freshness have something honest to show.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,9 +37,12 @@ from emulator.data.profiles import control_profiles
 from emulator.data.securescore import secure_score_record
 from emulator.data.timestamps import day_of, from_us, to_us
 from smart_office.dbt_runner import run_dbt
+from smart_office.events.rules import DEFAULT_RULES_FILE, load_rules
+from smart_office.events.store import write_rules
 from smart_office.extract.discovery import record_discovery
 from smart_office.warehouse.loader import RawLoader
 from smart_office.warehouse.migrations import migrate
+from tests.support.warehouse import fresh_database
 
 ENDPOINTS = ("secure_scores", "control_profiles", "alerts_v2", "incidents")
 
@@ -302,3 +307,15 @@ def build_empty_marts(url: str, target_path: Path, *, first_run_started: bool = 
             )
             conn.commit()
     dbt_build(url, target_path)
+
+
+@contextmanager
+def warehouse_with_rules(server_url: str, target_path: Path, spec: MartsDataSpec) -> Iterator[str]:
+    """A fresh database of generated customers and the default posture rules, built by dbt; dropped afterwards."""
+    with fresh_database(server_url) as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+            write_rules(conn, load_rules(DEFAULT_RULES_FILE), loaded_at=datetime(2026, 11, 20, tzinfo=UTC))
+        asyncio.run(_land(url, spec))
+        dbt_build(url, target_path)
+        yield url

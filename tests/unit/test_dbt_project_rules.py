@@ -7,7 +7,8 @@ fails with the list of offenders, one per line.
 - structure: models named by layer and folder (`staging/<source>/stg_<source>__*`, `intermediate/**/int_*`,
   `marts/<area>/{fct,dim,rpt}_*`), one `_<folder>__models.yml` per folder, sources in
   `staging/<source>/_<source>__sources.yml`;
-- modeling: staging reads only sources and only staging reads sources; no rejoin of upstream concepts;
+- modeling: staging reads only sources and only staging reads sources; no rejoin of upstream concepts; no view
+  reads a mart (a selective rebuild of the mart would drop it);
 - testing: a primary-key test on every model, at least one data test on every model, freshness on every source;
 - documentation: every model described, every column of the marts described;
 - exposures: the dashboard's pages and its static export are exposures, each depends on the marts it reads,
@@ -189,6 +190,20 @@ def test_staging_reads_only_sources_and_only_staging_reads_sources(project: Proj
         elif sources:
             offenders.append(f"{node['name']} ({_layer(node)[0]}) reads sources {sources}")
     _fail_on(offenders, "staging reads only sources; only staging reads sources")
+
+
+def test_no_view_reads_a_mart(project: Project) -> None:
+    """dbt-postgres replaces a table by dropping its backup with cascade: a view over a mart would be dropped by a
+    selective rebuild of that mart (`dbt build -s fct_secure_scores`) and stay dropped until the next full build.
+    A model that reads a mart is ephemeral (inlined) or a mart itself."""
+    offenders = [
+        f"{node['name']} ({node['config']['materialized']}) reads {project.name(parent)}"
+        for unique_id, node in project.models.items()
+        if node["config"]["materialized"] == "view"
+        for parent in project.parents(unique_id)
+        if parent in project.models and _layer(project.models[parent])[0] == "marts"
+    ]
+    _fail_on(offenders, "a view over a mart is dropped when the mart alone is rebuilt")
 
 
 def test_no_rejoin_of_upstream_concepts(project: Project) -> None:

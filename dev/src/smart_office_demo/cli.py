@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,6 +34,17 @@ def run(tenants: TenantsOption = None) -> None:
     from smart_office_demo.demo import run_demo
 
     raise typer.Exit(run_demo(tenants=tenants))
+
+
+@app.command()
+def docs(
+    target_path: Annotated[Path | None, typer.Option(help="Where dbt writes (default dbt/target/).")] = None,
+) -> None:
+    """dbt's docs as one HTML file, from the demo's warehouse (SMART_OFFICE_WAREHOUSE_URL, else the embedded
+    PostgreSQL), migrated first: `make docs` on a fresh clone."""
+    from smart_office_demo.demo import _state_dir, console, generate_docs
+
+    console.print(f"dbt docs: {generate_docs(_state_dir(), target_path)}")
 
 
 @app.command()

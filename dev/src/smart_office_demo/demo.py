@@ -565,3 +565,19 @@ def print_marts_summary(warehouse: WarehouseTarget) -> None:
         ):
             severity.add_row(name, f"{total:,}", f"{open_:,}", "-" if mttr is None else f"{mttr:.1f}")
         console.print(severity)
+
+
+def generate_docs(state: Path, target_path: Path | None = None) -> Path:
+    """`make docs`: dbt's docs as one file (static_index.html), from a fresh clone too. The catalog is read from a
+    warehouse, so it needs one with the raw and ops schemas: the demo's (SMART_OFFICE_WAREHOUSE_URL, else the
+    embedded PostgreSQL under `state`, left running as the demo leaves it), migrated first."""
+    from smart_office.dbt_runner import DBT_PROJECT_DIR, run_dbt
+    from smart_office.warehouse.migrations import migrate
+
+    warehouse = demo_warehouse(state)
+    with connect(warehouse) as conn:
+        migrate(conn)
+    result = run_dbt(["docs", "generate", "--static"], warehouse, capture=True, target_path=target_path)
+    if result.returncode != 0:
+        raise SetupError(f"dbt docs generate failed:\n{result.stdout[-3000:]}")
+    return (target_path or DBT_PROJECT_DIR / "target") / "static_index.html"

@@ -96,6 +96,9 @@ def dbt_task_group(
             # A test on several models (relationships, the score-sum check) runs once all of them are built,
             # not with the first one — otherwise it fails on a half-built warehouse.
             should_detach_multiple_parents_tests=True,
+            # An ephemeral model (an intermediate model that reads a mart) builds nothing, but its `dbt build`
+            # task runs its key and unit tests; Cosmos would otherwise render it as an empty task and skip them.
+            ephemeral_models_as_empty_operator=False,
         ),
         operator_args={
             "install_deps": False,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from smart_office.dashboard import export, svg
 from smart_office.dashboard import formatting as fmt
+from smart_office.dashboard.queries import customer as customer_queries
 from smart_office.dashboard.queries import portfolio as portfolio_queries
 from smart_office.dashboard.queries.marts import Reader
 from smart_office.reports import queries
@@ -88,7 +89,7 @@ def build_report(
     if found is None:
         raise UnknownCustomerError(f"customer {customer!r} is not in the warehouse (dim_customers)")
     tenant_id = str(found["tenant_id"])
-    trend = queries.score_trend(reader, tenant_id, period.start, period.end)
+    trend = customer_queries.customer_score_trend(reader, tenant_id, period.start, period.end)
     scored = trend[trend["secure_score_pct"].notna()]
     if scored.empty:
         raise NoDataError(

@@ -1,7 +1,8 @@
 """The customer report's queries: each reads the marts only, through the dashboard's read-only reader.
 
 The portfolio's median is the dashboard's own query (`portfolio_trend`), so the report and the dashboard draw the
-same line. Rules live in the marts: what is open (`is_open`), what is an opportunity and an accepted risk
+same line; so are the customer list and the customer's score trend (`smart_office.dashboard.queries.customer`),
+whose marts this module names from there. Rules live in the marts: what is open (`is_open`), what is an opportunity and an accepted risk
 (`rpt_opportunities`), when a control is implemented (`fct_control_scores.is_implemented`).
 """
 
@@ -12,15 +13,18 @@ from datetime import date
 import pandas as pd
 from psycopg import sql
 
-from smart_office.dashboard.queries.marts import SCHEMA, Reader, mart
+from smart_office.dashboard.queries.customer import (
+    ALERTS,
+    CONTROL_SCORES,
+    CONTROLS,
+    CUSTOMERS,
+    INCIDENTS,
+    OPPORTUNITIES,
+    SECURE_SCORES,
+    customer_options,
+)
+from smart_office.dashboard.queries.marts import SCHEMA, Reader
 
-ALERTS = mart("fct_alerts")
-CONTROLS = mart("dim_controls")
-CONTROL_SCORES = mart("fct_control_scores")
-CUSTOMERS = mart("dim_customers")
-INCIDENTS = mart("fct_incidents")
-OPPORTUNITIES = mart("rpt_opportunities")
-SECURE_SCORES = mart("fct_secure_scores")
 # The hook for customer segments: when dim_customers has this column, the report adds the segment's median.
 SEGMENT_COLUMN = "segment"
 SEVERITY_ORDER = ("high", "medium", "low", "informational")
@@ -28,55 +32,19 @@ SEVERITY_ORDER = ("high", "medium", "low", "informational")
 
 def find_customer(reader: Reader, customer: str) -> pd.Series | None:
     """The customer by tenant id or default domain (case-insensitive); None when the marts do not know it."""
-    found = reader.frame(
-        sql.SQL(
-            """
-            select tenant_id::text as tenant_id, company_name, default_domain, is_departed
-            from {customers}
-            where tenant_id::text = lower(%(customer)s) or lower(default_domain) = lower(%(customer)s)
-            order by is_departed, tenant_id
-            limit 1
-            """
-        ).format(customers=CUSTOMERS),
-        {"customer": customer.strip()},
-    )
+    wanted = customer.strip().lower()
+    customers = customer_options(reader)
+    found = customers[
+        (customers["tenant_id"] == wanted) | (customers["default_domain"].str.lower() == wanted)
+    ].sort_values(["is_departed", "tenant_id"], kind="stable")
     return None if found.empty else found.iloc[0]
 
 
 def current_customers(reader: Reader) -> pd.DataFrame:
     """Every current (not departed) customer, by name: whom a scheduled run reports on."""
-    return reader.frame(
-        sql.SQL(
-            """
-            select tenant_id::text as tenant_id, company_name, default_domain
-            from {customers}
-            where not is_departed
-            order by company_name, tenant_id
-            """
-        ).format(customers=CUSTOMERS)
-    )
-
-
-def score_trend(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
-    """The customer's daily Secure Score in the period, with Microsoft's comparatives."""
-    return reader.frame(
-        sql.SQL(
-            """
-            select
-                score_date,
-                current_score,
-                max_score,
-                secure_score_pct,
-                comparative_all_tenants_pct,
-                comparative_similar_size_pct,
-                comparative_industry_pct
-            from {scores}
-            where tenant_id = %(tenant)s::uuid and score_date between %(start)s and %(end)s
-            order by score_date
-            """
-        ).format(scores=SECURE_SCORES),
-        {"tenant": tenant_id, "start": start, "end": end},
-    )
+    customers = customer_options(reader)  # current ones first, by name
+    current = customers[~customers["is_departed"].astype(bool)]
+    return current[["tenant_id", "company_name", "default_domain"]].reset_index(drop=True)
 
 
 def has_segments(reader: Reader) -> bool:
@@ -217,9 +185,11 @@ _SEVERITY_RANK = sql.SQL("coalesce(array_position({order}, severity), 99)").form
 )
 
 
-def alert_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
-    """Per severity, then all together (severity null): alerts created in the period, how many are resolved and
-    how fast (median hours), how many are still open."""
+def _severity_summary(
+    reader: Reader, table: sql.Composable, tenant_id: str, start: date, end: date, condition: sql.Composable
+) -> pd.DataFrame:
+    """Per severity, then all together (severity null): what `table` has created in the period and that meets
+    `condition`, how many are resolved and how fast (median hours), how many are still open."""
     return reader.frame(
         sql.SQL(
             """
@@ -229,35 +199,21 @@ def alert_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.
                 count(*) filter (where hours_to_resolve is not null) as resolved,
                 percentile_cont(0.5) within group (order by hours_to_resolve) as median_hours_to_resolve,
                 count(*) filter (where is_open) as still_open
-            from {alerts}
-            where tenant_id = %(tenant)s::uuid and created_date between %(start)s and %(end)s
+            from {table}
+            where tenant_id = %(tenant)s::uuid and created_date between %(start)s and %(end)s and {condition}
             group by rollup (severity)
             order by severity is null, {rank}, severity
             """
-        ).format(alerts=ALERTS, rank=_SEVERITY_RANK),
+        ).format(table=table, condition=condition, rank=_SEVERITY_RANK),
         {"tenant": tenant_id, "start": start, "end": end},
     )
+
+
+def alert_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
+    """The alerts created in the period, per severity and all together (`_severity_summary`)."""
+    return _severity_summary(reader, ALERTS, tenant_id, start, end, sql.SQL("true"))
 
 
 def incident_summary(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
     """The same for incidents (merged ones left out, as fct_incidents.is_redirected says)."""
-    return reader.frame(
-        sql.SQL(
-            """
-            select
-                severity,
-                count(*) as created,
-                count(*) filter (where hours_to_resolve is not null) as resolved,
-                percentile_cont(0.5) within group (order by hours_to_resolve) as median_hours_to_resolve,
-                count(*) filter (where is_open) as still_open
-            from {incidents}
-            where
-                tenant_id = %(tenant)s::uuid
-                and created_date between %(start)s and %(end)s
-                and not is_redirected
-            group by rollup (severity)
-            order by severity is null, {rank}, severity
-            """
-        ).format(incidents=INCIDENTS, rank=_SEVERITY_RANK),
-        {"tenant": tenant_id, "start": start, "end": end},
-    )
+    return _severity_summary(reader, INCIDENTS, tenant_id, start, end, sql.SQL("not is_redirected"))

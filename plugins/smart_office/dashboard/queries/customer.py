@@ -107,11 +107,19 @@ def customer_freshness(reader: Reader, tenant_id: str) -> pd.DataFrame:
 
 
 def customer_score_trend(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:
-    """The customer's daily Secure Score % and Microsoft's comparatives for it."""
+    """The customer's daily Secure Score (points and %) and Microsoft's comparatives for it; the customer report's
+    trend too."""
     return reader.frame(
         sql.SQL(
             """
-            select score_date, secure_score_pct, comparative_all_tenants_pct, comparative_similar_size_pct
+            select
+                score_date,
+                current_score,
+                max_score,
+                secure_score_pct,
+                comparative_all_tenants_pct,
+                comparative_similar_size_pct,
+                comparative_industry_pct
             from {scores}
             where tenant_id = %(tenant)s::uuid and score_date between %(start)s and %(end)s
             order by score_date
