@@ -39,6 +39,12 @@ relationships as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
 latest_scores as (
 
     select distinct on (tenant_id)
@@ -162,6 +168,12 @@ access_lost as (
         null::numeric as observed_value,
         true as is_raisable
     from scoped
+    -- Lost means it was had: only a customer whose data was loaded once (readable then) can lose access; one
+    -- never readable (a GDAP relationship never approved, consent never given) is not an access-lost event.
+    inner join customers
+        on
+            scoped.tenant_id = customers.tenant_id
+            and customers.first_loaded_at is not null
     where
         scoped.rule_type = 'access_lost'
         and (
