@@ -37,6 +37,7 @@ from rich.text import Text
 
 from smart_office.extract.tenant import ENDPOINTS
 from smart_office.warehouse.connection import WarehouseTarget, connect
+from smart_office.wording import counted
 
 TOKEN = "token"  # the ops.tenant_runs row of a customer's token exchange (an identity request)
 BATCH = "$batch"
@@ -345,8 +346,8 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
     ]
     rules = (
         [
-            f"posture rules file rejected, the {summary.rules_kept:,} rules in force before were used: "
-            f"{summary.rules_rejected}"
+            f"posture rules file rejected, the build used the rules in force before "
+            f"({counted(summary.rules_kept, 'rule')}): {summary.rules_rejected}"
         ]
         if summary.rules_rejected
         else []

@@ -17,6 +17,7 @@ import orjson
 from smart_office.events.rules import RuleConfigError, load_rules, rules_file
 from smart_office.events.store import write_rules
 from smart_office.settings import Settings
+from smart_office.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ def check_posture_rules(settings: Settings, *, run_id: str) -> dict[str, Any]:
     recorded = dict(row[0]) if row is not None and row[0] is not None else {}
     if recorded.get("status") == "rejected":
         raise PostureRulesRejectedError(
-            f"{recorded['error']} (the marts were built with the {recorded['rules']} rules in force before)"
+            f"{recorded['error']} (the marts were built with the rules in force before: "
+            f"{counted(recorded['rules'], 'rule')})"
         )
     return recorded
 

@@ -85,13 +85,16 @@ def test_an_invalid_file_keeps_the_rules_in_force_builds_the_marts_and_fails_the
 
     with pytest.raises(PostureRulesRejectedError) as raised:
         check_posture_rules(_settings(url), run_id=run)
-    assert str(raised.value) == f"{line} (the marts were built with the {len(before)} rules in force before)"
+    assert (
+        str(raised.value)
+        == f"{line} (the marts were built with the rules in force before: {len(before)} rules)"
+    )
     with psycopg.connect(url) as conn:
         summary = read_run_summary(conn, run)
     assert summary is not None
     assert summary.rules_rejected == line
     assert (
-        f"posture rules file rejected, the {len(before)} rules in force before were used: {line}"
+        f"posture rules file rejected, the build used the rules in force before ({len(before)} rules): {line}"
         in render_run_summary(summary)
     )
 
@@ -121,5 +124,5 @@ def test_with_no_rules_ever_loaded_an_invalid_file_leaves_none(
     )
     assert result["rules"] == 0
     assert _rules(url) == []
-    with pytest.raises(PostureRulesRejectedError, match=r"built with the 0 rules in force before"):
+    with pytest.raises(PostureRulesRejectedError, match=r"built with the rules in force before: 0 rules\)$"):
         check_posture_rules(_settings(url), run_id=run)
