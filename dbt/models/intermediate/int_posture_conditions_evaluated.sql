@@ -39,12 +39,6 @@ relationships as (
 
 ),
 
-customers as (
-
-    select * from {{ ref('dim_customers') }}
-
-),
-
 latest_scores as (
 
     select distinct on (tenant_id)
@@ -168,17 +162,17 @@ access_lost as (
         null::numeric as observed_value,
         true as is_raisable
     from scoped
-    -- Lost means it was had: only a customer whose data was loaded once (readable then) can lose access; one
-    -- never readable (a GDAP relationship never approved, consent never given) is not an access-lost event.
-    inner join customers
-        on
-            scoped.tenant_id = customers.tenant_id
-            and customers.first_loaded_at is not null
     where
         scoped.rule_type = 'access_lost'
         and (
             scoped.access_state in ('gdap_expired', 'gdap_no_security_role', 'none')
             or scoped.last_token_state in ('consent_required', 'gdap_missing')
+        )
+        -- Lost means it was had: only a customer with data loaded once (readable then) can lose access; one never
+        -- readable (a GDAP relationship never approved, consent never given) raises no access-lost event.
+        and exists (
+            select 1 from freshness
+            where freshness.tenant_id = scoped.tenant_id and freshness.last_loaded_at is not null
         )
 
 ),
