@@ -14,6 +14,8 @@
 #   where the smart_office package lives, and its .airflowignore keeps the plugin loader from importing the
 #   package's modules one by one (tests/dags/test_plugins_folder.py).
 # - Runs as the image's non-root `airflow` user (UID 50000, GID 0); one HEALTHCHECK serves every role.
+# - Debian's headless Chromium (with DejaVu fonts, so the PDF's text is readable) prints the customer reports
+#   (smart_office.reports.pdf, DAG smart_office_customer_reports); SMART_OFFICE_CHROMIUM_PATH names it.
 ARG AIRFLOW_IMAGE=apache/airflow:slim-3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 
@@ -26,7 +28,21 @@ ENV PIP_NO_CACHE_DIR=1 \
     DO_NOT_TRACK=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
     AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
-    AIRFLOW__CORE__LOAD_EXAMPLES=False
+    AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    SMART_OFFICE_CHROMIUM_PATH=/usr/bin/chromium
+
+# Chromium for the reports' PDFs. Versions are not pinned (DL3008): the base image's Debian release decides
+# them, and security updates must come with a rebuild. Its sandbox needs user namespaces, which the default
+# seccomp profile of Docker and Kubernetes denies; smart_office.reports.pdf adds --no-sandbox only as root, so
+# the launcher's drop-in adds it for the airflow user. What it prints is a local file, no host name resolving.
+USER 0
+# hadolint ignore=DL3008,SC2016
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* \
+    && echo 'export CHROMIUM_FLAGS="$CHROMIUM_FLAGS --no-sandbox"' > /etc/chromium.d/smart-office-no-sandbox \
+    && test -x /usr/bin/chromium
 
 # Numeric, so Kubernetes can verify runAsNonRoot; 50000 is the image's `airflow` user, GID 0 as it expects.
 USER 50000:0

@@ -14,7 +14,9 @@ Per-customer failures (consent revoked, Conditional Access, no licence, throttli
 credential) fails the first task with one clear message and is not retried (a human must act); transient
 failures are. A shard that still fails after its retries costs its tenants, not the run: the coverage gate
 runs once every shard is done, closes the run from `ops`, dbt builds what landed, and `enforce_coverage`
-then fails the run — and notifies — if coverage is under the threshold. Every task has a time limit.
+then fails the run — and notifies — if coverage is under the threshold. Likewise an invalid posture rules
+file (`SMART_OFFICE_EVENT_RULES_FILE`) costs no mart: the rules in force are kept for the build, and
+`check_posture_rules` fails the run with the file's one-line error afterwards. Every task has a time limit.
 Every step is idempotent, so retries are safe. Configuration: see `smart_office.settings` and the README.
 """
 
@@ -36,7 +38,11 @@ from smart_office.operators import (
     PartnerTokenCheckOperator,
 )
 from smart_office.operators.dbt import dbt_task_group, full_refresh_condition
-from smart_office.operators.events import DeliverPostureEventsOperator, LoadPostureRulesOperator
+from smart_office.operators.events import (
+    CheckPostureRulesOperator,
+    DeliverPostureEventsOperator,
+    LoadPostureRulesOperator,
+)
 from smart_office.power_bi import power_bi_refresh_config
 
 RAW_ASSET = Asset("smart_office_raw", uri="smart-office://warehouse/raw")
@@ -104,11 +110,17 @@ with DAG(
         task_id="enforce_coverage", retries=0, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
     )
 
-    # Posture alert rules (docs/events.md): the rules file is written to ops for dbt's fct_posture_events; an
-    # invalid file fails here with one line (check-config says it first). Delivery runs once the marts are
-    # published and is upstream of nothing: a channel that stays down fails only this task (retried; the delivery
-    # log in ops makes a retry send only what was not delivered), never extraction, the marts or coverage.
+    # Posture alert rules (docs/events.md): the rules file is written to ops for dbt's fct_posture_events. An
+    # invalid file keeps the rules in force and does not stop dbt; check_posture_rules then fails the run with
+    # its one line (check-config says it first), after the marts, whatever became of them. Delivery runs once
+    # the marts are published and is upstream of nothing: a channel that stays down fails only this task
+    # (retried; the delivery log in ops makes a retry send only what was not delivered), never extraction, the
+    # marts or coverage.
     rules = LoadPostureRulesOperator(task_id="load_posture_rules")
+    # Retried when the warehouse is unreachable; a rejected file fails it for good (AirflowFailException).
+    check_rules = CheckPostureRulesOperator(
+        task_id="check_posture_rules", trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS
+    )
     deliver = DeliverPostureEventsOperator(
         task_id="deliver_posture_events", trigger_rule=TriggerRule.ALL_SUCCESS, retries=3
     )
@@ -116,6 +128,7 @@ with DAG(
     migrations >> token >> discovery >> extract
     [discovery, extract] >> gate >> rules >> dbt_build >> publish
     [gate, publish] >> enforce
+    [rules, publish] >> check_rules
     publish >> deliver
 
     # Optional (SMART_OFFICE_POWERBI_DATASET_ID, docs/bi.md): refresh the partner's Power BI semantic model once

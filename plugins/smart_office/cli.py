@@ -25,6 +25,7 @@ from smart_office.events.cli import events_app
 from smart_office.reports.cli import report_command
 from smart_office.segments.cli import segments_app
 from smart_office.tenants.cli import tenants_app
+from smart_office.wording import counted
 
 # soft_wrap: an error is one line however narrow the terminal (or none, under a supervisor).
 console = Console(stderr=True, soft_wrap=True)
@@ -264,7 +265,7 @@ def migrate() -> None:
     from smart_office.pipeline import prepare_warehouse
 
     applied = prepare_warehouse(_settings(require_partner=False, require_warehouse=True))
-    console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    console.print(f"applied {counted(len(applied), 'migration')}: {', '.join(applied) or 'none pending'}")
 
 
 @app.command("register-app")

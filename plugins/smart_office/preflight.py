@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from smart_office.wording import counted
+
 if TYPE_CHECKING:
     from smart_office.warehouse.connection import WarehouseTarget
 
@@ -317,7 +319,7 @@ def check_configuration(
 def report(problems: list[Problem]) -> int:
     """Print the problems, one line each, and return the exit status (2 if any)."""
     if problems:
-        print(f"configuration: {len(problems)} problem(s)", file=sys.stderr)
+        print(f"configuration: {counted(len(problems), 'problem')}", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2

@@ -700,7 +700,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable(
         "SMART_OFFICE_CHROMIUM_PATH",
         "The Chromium that prints the reports' PDFs (a path or a command name); else `chromium`, "
-        "`chromium-browser` or `google-chrome` from PATH.",
+        "`chromium-browser` or `google-chrome` from PATH. The deployment image sets `/usr/bin/chromium`, its "
+        "Debian package.",
         REPORTS,
         default="(from PATH)",
         kind="file path or command",

@@ -37,6 +37,7 @@ from rich.text import Text
 
 from smart_office.extract.tenant import ENDPOINTS
 from smart_office.warehouse.connection import WarehouseTarget, connect
+from smart_office.wording import counted
 
 TOKEN = "token"  # the ops.tenant_runs row of a customer's token exchange (an identity request)
 BATCH = "$batch"
@@ -86,6 +87,9 @@ class RunSummary:
     in_scope: int = 0
     direct: int = 0
     out_of_scope: dict[str, int] = field(default_factory=dict)
+    # The run's posture rules file, when it was rejected: its one-line error and the rules kept in force.
+    rules_rejected: str | None = None
+    rules_kept: int = 0
 
     @property
     def duration_s(self) -> float | None:
@@ -219,6 +223,8 @@ def read_run_summary(conn: psycopg.Connection, run_id: str | None = None) -> Run
     ).fetchone()
     in_scope, direct, out_of_scope = read_scope(conn, run_id)
     discovery = (recorded or {}).get("discovery", {})
+    rules = (recorded or {}).get("posture_rules", {})
+    rejected = rules.get("error") if rules.get("status") == "rejected" else None
     return RunSummary(
         run_id=run_id,
         status=status,
@@ -234,6 +240,8 @@ def read_run_summary(conn: psycopg.Connection, run_id: str | None = None) -> Run
         in_scope=in_scope,
         direct=direct,
         out_of_scope=out_of_scope,
+        rules_rejected=rejected,
+        rules_kept=int(rules.get("rules", 0)) if rejected else 0,
     )
 
 
@@ -336,7 +344,15 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
         for line in summary.access
         if line.remedy and line.customers > line.attempted
     ]
-    return [run, timing, scope, customers, *to_do, entities, requests]
+    rules = (
+        [
+            f"posture rules file rejected, the build used the rules in force before "
+            f"({counted(summary.rules_kept, 'rule')}): {summary.rules_rejected}"
+        ]
+        if summary.rules_rejected
+        else []
+    )
+    return [run, timing, scope, customers, *to_do, entities, requests, *rules]
 
 
 def print_run_summary(console: Console, target: WarehouseTarget | str, run_id: str | None = None) -> bool:

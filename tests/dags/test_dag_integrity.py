@@ -140,6 +140,12 @@ def test_posture_rules_precede_dbt_and_delivery_follows_the_published_marts(dagb
     assert deliver.downstream_task_ids == set()
     assert deliver.trigger_rule == "all_success"
     assert deliver.retries >= 1
+    # A rejected rules file does not stop dbt (the task records it); this check fails the run with its line
+    # after the marts, whatever became of them (tests/unit/operators: for good, without retrying).
+    check = dag.get_task("check_posture_rules")
+    assert check.upstream_task_ids == {"load_posture_rules", "publish_marts"}
+    assert check.trigger_rule == "all_done_min_one_success"
+    assert check.downstream_task_ids == set()
 
 
 def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untyped-def]

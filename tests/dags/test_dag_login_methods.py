@@ -349,7 +349,7 @@ def test_a_refused_login_stops_check_config_and_the_first_task_at_once(
     run = runs[0]["refused"]
     assert run.preflight is not None
     problems = run.preflight.stderr.strip().splitlines()
-    assert problems[0] == "configuration: 1 problem(s)"
+    assert problems[0] == "configuration: 1 problem"
     assert problems[1].startswith(
         "  - AIRFLOW_CONN_SMART_OFFICE_WAREHOUSE: cannot log in to postgresql://smart_url:***@"
     )

@@ -78,6 +78,12 @@ def test_the_values_meet_the_contract_schema(values: dict[str, Any]) -> None:
         lambda v: v["env"].append({"name": "lower-case", "value": "x"}),
         lambda v: v.update(gid=1000),
         lambda v: v["dagProcessor"].update(enabled=False),
+        lambda v: v["env"].append({"name": "SMART_OFFICE_POWERBI_DATASET_ID", "value": "sales model"}),
+        lambda v: v["env"].append({"name": "SMART_OFFICE_POWERBI_TIMEOUT_MINUTES", "value": "2h"}),
+        lambda v: v["env"].append({"name": "SMART_OFFICE_REPORTS_PERIOD", "value": "week"}),
+        lambda v: v["env"].append({"name": "SMART_OFFICE_EVENTS_DIGEST", "value": "daily"}),
+        lambda v: v["env"].append({"name": "SMART_OFFICE_EVENTS_WEBHOOK_URL", "value": "https://hook"}),
+        lambda v: v["env"].append({"name": "AIRFLOW_CONN_POWERBI_DEFAULT", "value": "{}"}),
     ],
 )
 def test_the_contract_rejects_what_it_should(values: dict[str, Any], breakage: Any) -> None:
@@ -141,6 +147,31 @@ def test_settings_names_are_the_codes(values: dict[str, Any]) -> None:
         assert not re.search(r"PASSWORD|SECRET|_KEY$|_TOKEN$", item["name"]), (
             f"{item['name']} belongs in a Secret"
         )
+
+
+def test_power_bi_reports_and_posture_event_settings_are_all_configured(values: dict[str, Any]) -> None:
+    from smart_office.settings import ENVIRONMENT, NOTIFICATIONS, POWER_BI, REPORTS
+
+    wanted = {
+        v.name: v.default
+        for v in ENVIRONMENT
+        if v.section in {POWER_BI, REPORTS}
+        or (v.section == NOTIFICATIONS and v.name.startswith("SMART_OFFICE_EVENT"))
+    }
+    assert len(wanted) == 17
+    plain = {item["name"]: item["value"] for item in values["env"]}
+    from_secret = example_secrets()[SETTINGS_SECRET]
+    assert set(wanted) <= plain.keys() | from_secret.keys(), "set in neither values.yaml nor the Secret"
+    # Webhook URLs carry their credential; recipients are personal data: the Secret, as the failure alerts'.
+    for name in wanted:
+        if name.endswith(("WEBHOOK_URL", "_EMAILS")):
+            assert name in from_secret, name
+    assert "AIRFLOW_CONN_POWERBI_DEFAULT" in from_secret
+    # Plain values are the code's defaults, except the image's own Chromium.
+    assert plain["SMART_OFFICE_CHROMIUM_PATH"] == "/usr/bin/chromium"
+    for name, default in wanted.items():
+        if name in plain and name != "SMART_OFFICE_CHROMIUM_PATH":
+            assert plain[name] == default, name
 
 
 def test_every_secret_is_referenced_by_name_and_described(values: dict[str, Any]) -> None:

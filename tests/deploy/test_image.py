@@ -96,6 +96,64 @@ def test_the_image_runs_as_a_numeric_non_root_user_with_a_healthcheck() -> None:
     assert 'CMD ["python", "/opt/airflow/scripts/healthcheck.py"]' in healthcheck
 
 
+def chromium_findings(text: str) -> list[str]:
+    """What is wrong with how a Dockerfile gives the reports' PDF printer (smart_office.reports.pdf) Chromium."""
+    steps = dockerfile_instructions(text)
+    findings = []
+    env = " ".join(value for keyword, value in steps if keyword == "ENV")
+    if "SMART_OFFICE_CHROMIUM_PATH=/usr/bin/chromium" not in env:
+        findings.append("ENV lacks SMART_OFFICE_CHROMIUM_PATH=/usr/bin/chromium")
+    installs = [
+        value
+        for keyword, value in steps
+        if keyword == "RUN" and re.search(r"apt-get install .*\bchromium\b", value)
+    ]
+    if not installs:
+        return [*findings, "no RUN installs Debian's chromium"]
+    (install,) = installs
+    for needed in (
+        "fonts-dejavu-core",
+        "--no-install-recommends",
+        "rm -rf /var/lib/apt/lists/*",
+        "--no-sandbox",
+    ):
+        if needed not in install:
+            findings.append(f"the chromium install lacks {needed}")
+    if "apt-get update" not in install.split("apt-get install")[0]:
+        findings.append("apt-get update is not in the same layer, before the install")
+    users = [(i, value) for i, (keyword, value) in enumerate(steps) if keyword == "USER"]
+    position = steps.index(("RUN", install))
+    if not any(i < position and value.split(":")[0] in {"0", "root"} for i, value in users):
+        findings.append("the install does not run as root")
+    return findings
+
+
+def test_the_image_carries_chromium_for_the_report_pdfs() -> None:
+    assert chromium_findings(DOCKERFILE.read_text()) == []
+    # The check itself: the Dockerfile without its Chromium layer and variable is caught.
+    lines = DOCKERFILE.read_text().splitlines()
+    start = lines.index("USER 0")
+    end = next(i for i, line in enumerate(lines) if "test -x /usr/bin/chromium" in line)
+    without = "\n".join(lines[:start] + lines[end + 1 :])
+    without = without.replace("SMART_OFFICE_CHROMIUM_PATH=/usr/bin/chromium", "SMART_OFFICE_UNRELATED=1")
+    assert "chromium fonts" not in without
+    assert chromium_findings(without) == [
+        "ENV lacks SMART_OFFICE_CHROMIUM_PATH=/usr/bin/chromium",
+        "no RUN installs Debian's chromium",
+    ]
+
+
+def test_the_chromium_path_the_image_sets_is_what_debians_package_installs() -> None:
+    from smart_office.reports.pdf import CHROMIUM_PATH_ENV
+
+    env = " ".join(value for keyword, value in dockerfile_instructions() if keyword == "ENV")
+    assert f"{CHROMIUM_PATH_ENV}=/usr/bin/chromium" in env
+    # The same path the repository's own installer (scripts/ensure_chromium.sh) checks for Debian's package.
+    assert (
+        'CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"' in (REPO / "scripts" / "ensure_chromium.sh").read_text()
+    )
+
+
 def test_plugins_is_airflows_plugins_folder_in_the_image() -> None:
     env = " ".join(value for keyword, value in dockerfile_instructions() if keyword == "ENV")
     # Airflow's default, $AIRFLOW_HOME/plugins, is /opt/airflow/plugins: the repository's plugins/.

@@ -185,7 +185,7 @@ def test_all_problems_are_reported_together(
     assert lines[0].startswith("waiting for the warehouse (SMART_OFFICE_WAREHOUSE_URL): not reachable yet; ")
     assert "up to 3 tries 2 s apart, giving up within ~34 s" in lines[0]
     assert lines[1:3] == ["  try 1/3 failed; next try in 2 s", "  try 2/3 failed; next try in 2 s"]
-    assert lines[3] == "configuration: 4 problem(s)"
+    assert lines[3] == "configuration: 4 problems"
     err = "\n".join(lines)
     for setting in (
         "SMART_OFFICE_PARTNER_TENANT_ID",

@@ -168,6 +168,12 @@ access_lost as (
             scoped.access_state in ('gdap_expired', 'gdap_no_security_role', 'none')
             or scoped.last_token_state in ('consent_required', 'gdap_missing')
         )
+        -- Lost means it was had: only a customer with data loaded once (readable then) can lose access; one never
+        -- readable (a GDAP relationship never approved, consent never given) raises no access-lost event.
+        and exists (
+            select 1 from freshness
+            where freshness.tenant_id = scoped.tenant_id and freshness.last_loaded_at is not null
+        )
 
 ),
 

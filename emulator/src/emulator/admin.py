@@ -131,8 +131,10 @@ class AdminService(ServiceApp):
                     "publicClient": {"redirectUris": ["http://localhost"]},
                 }
             )
-        # Reused or new, the app asks for exactly what the pipeline needs (state dirs outlive code changes).
+        # Reused or new, the app asks for exactly what the pipeline needs (state dirs outlive code changes), and
+        # allows public-client flows as `register-app` leaves it (the device code consent signs in through them).
         app["requiredResourceAccess"] = _partner_app_access()
+        app["isFallbackPublicClient"] = True
         secret = new_secret()
         key_id = str(uuid.uuid4())
         end = now + timedelta(days=730)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from smart_office.auth.stores import REFRESH_TOKEN_NAME, SecretStore, StoredSecret, VersionConflict
 from smart_office.redaction import Secret
+from smart_office.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ExpiryStatus:
 
     def message(self) -> str:
         if not self.needs_attention:
-            return f"partner refresh token valid until {self.expires_at:%Y-%m-%d} ({self.days_left:.0f} days left)"
+            return f"partner refresh token valid until {self.expires_at:%Y-%m-%d} ({counted(round(self.days_left), 'day')} left)"
         return (
             f"partner refresh token expires {self.expires_at:%Y-%m-%d} ({self.days_left:.1f} days left): "
             "run the pipeline (each run renews it) or `smart-office consent` before then"

@@ -16,6 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from smart_office.wording import counted
+
 console = Console()
 events_app = typer.Typer(
     help="Posture events raised by the alert rules (docs/events.md): list, ack, snooze.",
@@ -179,7 +181,7 @@ def rules_command(
         rules = load_rules(path)
     except RuleConfigError as exc:
         raise CliError(str(exc)) from None
-    console.print(f"{path}: {len(rules)} rules", markup=False)
+    console.print(f"{path}: {counted(len(rules), 'rule')}", markup=False)
     for r in rules:
         scope = "every customer"
         if r.tenant_ids is not None or r.segments is not None:

@@ -29,6 +29,7 @@ from psycopg import sql
 from smart_office.events.store import EVENT_STATE_SQL
 from smart_office.redaction import Secret, redact_text
 from smart_office.settings import Settings, SettingsError
+from smart_office.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def digest_body(events: list[Mapping[str, Any]], day: str) -> dict[str, Any]:
         "date": day,
         "active": len(events),
         "events": items[:DIGEST_EVENTS],
-        "text": f"{SUBJECT_PREFIX} daily digest {day}: {len(events)} active posture events not acknowledged",
+        "text": f"{SUBJECT_PREFIX} daily digest {day}: {counted(len(events), 'active posture event')} not acknowledged",
     }
 
 
@@ -188,7 +189,9 @@ def _facts(body: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _title(body: Mapping[str, Any]) -> str:
     if body["transition"] == "digest":
-        return f"Daily digest {body['date']}: {body['active']} active posture events not acknowledged"
+        return (
+            f"Daily digest {body['date']}: {counted(body['active'], 'active posture event')} not acknowledged"
+        )
     verb = "cleared" if body["transition"] == "cleared" else "raised"
     return (
         f"{body['severity'].upper()}: {body['rule_id']} {verb} — {body['company_name'] or body['tenant_id']}"

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import psycopg
 
+from smart_office.wording import counted
+
 # Endpoint outcomes. A tenant counts as loaded when none of its endpoints failed.
 LOADED, PARTIAL, FAILED, SKIPPED = "loaded", "partial", "failed", "skipped"
 # State of a loaded endpoint that was not asked this run: read in full recently enough (extract/tenant.py).
@@ -72,7 +74,7 @@ class Coverage:
         if failures:
             text += f"; {failures}"
         if self.quarantined:
-            text += f"; {self.quarantined:,} item(s) quarantined"
+            text += f"; {counted(self.quarantined, 'item')} quarantined"
         return text
 
 

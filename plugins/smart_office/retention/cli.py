@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from smart_office.wording import counted
+
 purge_app = typer.Typer(help="Delete one customer's data everywhere, on request.")
 
 TenantArgument = Annotated[str, typer.Argument(help="The customer's tenant id (a GUID).")]
@@ -69,8 +71,8 @@ def purge(
     except PurgeError as error:
         raise CliError(f"tenants purge: {error}", code=1) from None
     console.print(
-        f"purge {record.purge_id}: {record.rows_deleted} row(s) in {len(record.tables)} table(s), "
-        f"{record.secrets_deleted} secret(s) deleted; the tenant stays out of discovery "
+        f"purge {record.purge_id}: {counted(record.rows_deleted, 'row')} in {counted(len(record.tables), 'table')}, "
+        f"{counted(record.secrets_deleted, 'secret')} deleted; the tenant stays out of discovery "
         "(smart-office tenants readmit to lift that)"
     )
 

@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from smart_office.wording import counted
+
 if TYPE_CHECKING:
     import psycopg
 
+# The header row of `segments list`.
+LIST_COLUMNS = ("tenant", "company", "key", "value", "set by", "set at")
 console = Console(stderr=True, soft_wrap=True)
 
 segments_app = typer.Typer(
@@ -108,7 +112,7 @@ def tag(
         _warn_unknown(conn, [tenant_id])
         applied = apply(conn, write=[Attribute(tenant_id, k, v) for k, v in pairs.items()], set_by=who)
     console.print(
-        f"{tenant_id}: {applied.written} attribute(s) set, {len(pairs) - applied.written} unchanged"
+        f"{tenant_id}: {counted(applied.written, 'attribute')} set, {len(pairs) - applied.written} unchanged"
     )
 
 
@@ -128,7 +132,7 @@ def untag(
         raise _bad_input(exc) from None
     with _warehouse() as conn:
         applied = apply(conn, remove=[(tenant_id, key) for key in checked], set_by=_who(None))
-    console.print(f"{tenant_id}: {applied.removed} attribute(s) removed")
+    console.print(f"{tenant_id}: {counted(applied.removed, 'attribute')} removed")
 
 
 @segments_app.command("list")
@@ -136,7 +140,8 @@ def list_command(
     tenant: Annotated[str | None, typer.Option("--tenant", help="Only this customer.")] = None,
     key: Annotated[str | None, typer.Option("--key", help="Only this attribute, e.g. industry.")] = None,
 ) -> None:
-    """Print the attributes set, one per line: tenant, company, key, value, who, when (tab-separated)."""
+    """Print the attributes set, after a header row, one per line: tenant, company, key, value, who, when
+    (tab-separated)."""
     from smart_office.segments.attributes import InvalidAttributeError, check_key, parse_tenant
     from smart_office.segments.store import stored
 
@@ -147,6 +152,8 @@ def list_command(
         raise _bad_input(exc) from None
     with _warehouse() as conn:
         rows = stored(conn, tenant_id=tenant_id, key=checked)
+    # Column names as `tenants list` heads its table; on stdout with the rows, so a reader skips one line.
+    typer.echo("\t".join(LIST_COLUMNS))
     for row in rows:
         typer.echo(
             "\t".join(
@@ -160,7 +167,7 @@ def list_command(
                 ]
             )
         )
-    console.print(f"{len(rows)} attribute(s)")
+    console.print(counted(len(rows), "attribute"))
 
 
 @segments_app.command("export")
@@ -171,7 +178,7 @@ def export(path: Annotated[Path, typer.Argument(help="The CSV file to write.", s
 
     with _warehouse() as conn:
         customers = write(path, stored(conn), known_customers(conn))
-    console.print(f"{customers} customer(s) written to {path}")
+    console.print(f"{counted(customers, 'customer')} written to {path}")
 
 
 @segments_app.command("import")
@@ -192,5 +199,6 @@ def import_command(
         _warn_unknown(conn, sorted({a.tenant_id for a in changes.write}))
         applied = apply(conn, write=changes.write, remove=changes.remove, set_by=who)
     console.print(
-        f"{path}: {changes.tenants} customer(s); {applied.written} attribute(s) set, {applied.removed} removed"
+        f"{path}: {counted(changes.tenants, 'customer')}; {counted(applied.written, 'attribute')} set, "
+        f"{applied.removed} removed"
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from smart_office.summary import scope_sentence
+from smart_office.wording import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class PlannedScope:
         lists = f"pilot of {self.included:,}" if self.included else "no pilot (every customer)"
         lists += f", {self.excluded:,} excluded" if self.excluded else ""
         if self.based_on_run is None:
-            return f"scope: no run yet; {self.direct:,} direct tenant(s), {lists}"
+            return f"scope: no run yet; {counted(self.direct, 'direct tenant')}, {lists}"
         return (
             f"scope: {scope_sentence(self.in_scope, self.direct, self.out_of_scope)} "
             f"({lists}; the customers of run {self.based_on_run})"

@@ -288,7 +288,8 @@ def test_the_daily_digest_lists_unacknowledged_events_once_a_day(
     expected = set(active) - {acked, snoozed}
     assert {e["event_id"] for e in digests[0]["events"]} == expected
     assert digests[0]["active"] == len(expected)
-    assert digests[0]["text"].endswith(f"{len(expected)} active posture events not acknowledged")
+    noun = "event" if len(expected) == 1 else "events"
+    assert digests[0]["text"].endswith(f"{len(expected)} active posture {noun} not acknowledged")
     # The per-event notifications went out as well (the snoozed one waits), once each.
     raised = [b["event_id"] for b in webhook.bodies() if b["schema"] == "smart-office.posture-event/1"]
     assert sorted(raised) == sorted(set(active) - {snoozed})

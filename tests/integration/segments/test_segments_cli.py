@@ -65,7 +65,10 @@ def test_tag_untag_and_list_record_who(warehouse: str) -> None:
 
     listed = invoke("segments", "list", "--key", "industry")
     assert listed.exit_code == 0
-    assert listed.stdout.splitlines()[0].split("\t")[:5] == [A, "Contoso", "industry", "retail", "bo"]
+    header, *rows = listed.stdout.splitlines()
+    assert header.split("\t") == ["tenant", "company", "key", "value", "set by", "set at"]
+    assert [row.split("\t")[:5] for row in rows] == [[A, "Contoso", "industry", "retail", "bo"]]
+    assert listed.stderr.splitlines()[-1] == "1 attribute"
 
     assert invoke("segments", "untag", A, "industry").exit_code == 0
     assert attributes(warehouse) == {(A, "service_model", "managed", "ana")}
@@ -108,7 +111,7 @@ def test_export_edit_import_round_trip(warehouse: str, tmp_path: Path) -> None:
     path.write_text(f"{lines[0]}\n{A},Contoso,managed,,,,\n{B},Fabrikam,break-fix,retail,silver,,\n")
     result = invoke("segments", "import", str(path), "--by", "bo")
     assert result.exit_code == 0, result.output
-    assert "2 customer(s); 3 attribute(s) set, 1 removed" in result.stderr
+    assert "2 customers; 3 attributes set, 1 removed" in result.stderr
     assert attributes(warehouse) == {
         (A, "service_model", "managed", "ana"),  # unchanged: still ana's
         (B, "service_model", "break-fix", "bo"),

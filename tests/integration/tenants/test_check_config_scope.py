@@ -50,5 +50,5 @@ def test_scope_is_reported_once_the_configuration_is_good(
     assert main(attempts=1) == 0
     assert (
         capsys.readouterr().err.splitlines()[-1]
-        == "scope: no run yet; 1 direct tenant(s), pilot of 1, 1 excluded"
+        == "scope: no run yet; 1 direct tenant, pilot of 1, 1 excluded"
     )

@@ -3,7 +3,9 @@ credential (real MSAL over HTTPS against the emulator) → outcomes, coverage an
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -220,3 +222,58 @@ def test_direct_tenant_delegated_by_its_own_admins_consent(setup: Setup) -> None
     with pytest.raises(AuthError) as refused:
         partner_exchanger.get_token(tenant, setup.settings.cloud.graph_scope)
     assert (refused.value.state, refused.value.code) == (AuthState.GDAP_MISSING, 50020)
+
+
+class _DeviceCodeReader(io.StringIO):
+    """The terminal the admin reads: when `smart-office consent` shows a device code, the admin enters it on the
+    verification page (a GET with the code, as the emulator's page takes it) and signs in."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+        self.approved: list[str] = []
+
+    def write(self, text: str) -> int:
+        found = re.search(r"open the page (\S+) and enter the code (\S+)", text)
+        if found:
+            response = self.session.get(found.group(1), params={"otc": found.group(2)}, timeout=30)
+            response.raise_for_status()
+            self.approved.append(found.group(2))
+        return super().write(text)
+
+
+def test_consent_for_a_direct_tenant_with_a_device_code(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`smart-office consent --tenant T --device-code`: T's admin signs in on another device; T's own refresh
+    token is stored under T's name, the partner's is untouched, and T is read with it."""
+    from rich.console import Console
+
+    import smart_office.cli as cli
+
+    tenant = setup.handle.admin_get("/portfolio/direct")[1]["tenant_id"]
+    for registry in setup.registry():
+        registry.add(tenant, credential="delegated", by="ana")
+    store = PostgresSecretStore(setup.url, list(setup.settings.token_store_keys))
+    partner_token = store.get(REFRESH_TOKEN_NAME)
+    terminal = _DeviceCodeReader(setup.handle.http_session())
+    monkeypatch.setattr(cli, "console", Console(file=terminal, soft_wrap=True, width=400))
+
+    result = CliRunner().invoke(app, ["consent", "--tenant", tenant, "--device-code"], env=setup.env)
+    assert result.exit_code == 0, terminal.getvalue() + result.output
+    assert len(terminal.approved) == 1
+    assert re.search(
+        r"refresh token stored in \S+ .*\(issued 2026-11-02 \d\d:\d\d UTC\)", terminal.getvalue()
+    )
+    own = store.get(tenant_refresh_token_name(tenant))
+    assert own is not None
+    assert store.get(REFRESH_TOKEN_NAME) == partner_token
+    # The token is T's admin's, at T: printed by `smart-office token --tenant T`, then T is read with it.
+    printed = CliRunner().invoke(
+        app, ["token", "--tenant", tenant, "--resource", "graph", "--json"], env=setup.env
+    )
+    assert printed.exit_code == 0, printed.stderr
+    claims = jwt_claims(json.loads(printed.stdout)["access_token"])
+    assert (claims["tid"], claims["upn"].split("@")[0], "idp" in claims) == (tenant, "admin", False)
+    setup.run("run-1")
+    assert setup.tokens("run-1")[tenant] == ("loaded", "ok")

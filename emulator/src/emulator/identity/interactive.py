@@ -245,7 +245,8 @@ class InteractiveEndpoints:
         )
 
     async def devicelogin(self, request: Request) -> Response:
-        """The verification page: with `otc` (or `user_code`) it signs the partner admin in and approves."""
+        """The verification page: with `otc` (or `user_code`) it signs the admin of the code's tenant in (the
+        partner admin, or a direct tenant's own) and approves."""
         code = (
             (request.query_params.get("otc") or request.query_params.get("user_code") or "").strip().upper()
         )
@@ -265,11 +266,17 @@ class InteractiveEndpoints:
         client = find_client(self.ctx.state, record["client_id"])
         if client is None:
             return _page("Enter code", "<p id='error'>The application no longer exists.</p>", 400)
-        self.issuer.grant_consent(client, self.issuer.parse_scopes(record["scope"]))
+        # The code's tenant decides who signs in, as at /authorize: a direct tenant's own admin (the app gets its
+        # service principal and the consent there), the partner admin everywhere else.
+        tenant = self.ctx.tenants.resolve(record["tenant_id"])
+        if tenant is not None and is_direct(tenant):
+            self.issuer.grant_admin_consent(client, tenant)
+        self.issuer.grant_consent(client, self.issuer.parse_scopes(record["scope"]), tenant)
         self.ctx.state.set_device_status(code, "approved")
+        user = self.issuer.user_for(tenant) if tenant is not None else self.issuer.user
         return _page(
             client.display_name,
-            f"<p id='approved'>{html.escape(self.issuer.user.upn)} signed in to the {html.escape(client.display_name)}"
+            f"<p id='approved'>{html.escape(user.upn)} signed in to the {html.escape(client.display_name)}"
             " application on your device. You may now close this window.</p>",
         )
 

@@ -26,6 +26,7 @@ from smart_office.dashboard.layout import (
 from smart_office.dashboard.queries import alerts as queries
 from smart_office.dashboard.queries import customer as customer_queries
 from smart_office.dashboard.queries import history as history_queries
+from smart_office.wording import counted
 
 
 def _resolution_table(stats: pd.DataFrame) -> None:
@@ -179,7 +180,7 @@ def _backlog_by_age(backlog: pd.Series, filters: Filters, as_of: datetime | None
     by_age = load(queries.open_backlog, filters, as_of)
     st.altair_chart(charts.severity_bars(by_age, "age_band", "alerts", "Age"), width="stretch")
     st.caption(
-        f"{fmt.count(backlog['open_alerts'])} open alerts ({fmt.count(backlog['open_high'])} high); the oldest "
+        f"{counted(int(backlog['open_alerts']), 'open alert')} ({fmt.count(backlog['open_high'])} high); the oldest "
         f"is {fmt.hours(24 * backlog['max_age_days'])} old. Age is measured at the last run, whatever the "
         "date range."
     )
