@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.integration.emulator.conftest import GRAPH_DEFAULT, admin_graph_token, confidential_app
+from tests.integration.emulator.test_identity_errors import assert_entra_error
 from tests.support.emulator import EmulatorHandle, jwt_claims, sign_in_as_partner_admin
 
 pytestmark = pytest.mark.integration
@@ -200,3 +201,24 @@ def test_organization_and_me_describe_the_partner(emulator, graph) -> None:
     assert org["verifiedDomains"][0]["name"] == portfolio["default_domain"]
     me = graph("GET", "/me").json()
     assert me["userPrincipalName"] == portfolio["admin_user_principal_name"]
+
+
+def test_a_credential_less_request_is_7000218_until_the_app_allows_public_client_flows(emulator, graph) -> None:
+    app = _register(graph, f"Confidential {uuid.uuid4().hex[:8]}")
+
+    def refresh_without_a_secret() -> requests.Response:
+        return emulator.http_session().post(
+            f"{emulator.identity}/{emulator.partner_tenant_id}/oauth2/v2.0/token",
+            data={
+                "client_id": app["appId"],
+                "grant_type": "refresh_token",
+                "refresh_token": "0.AAAA-fake-refresh-token",
+                "scope": GRAPH_DEFAULT[0],
+            },
+        )
+
+    assert_entra_error(emulator, refresh_without_a_secret(), code=7000218, error="invalid_client", status=401)
+    # `register-app` allows public-client flows (device code consent); then Entra reads the client as public and
+    # goes on to the refresh token itself.
+    assert graph("PATCH", f"/applications/{app['id']}", {"isFallbackPublicClient": True}).status_code == 204
+    assert_entra_error(emulator, refresh_without_a_secret(), code=70000, error="invalid_grant")

@@ -141,19 +141,6 @@ def test_an_unknown_application_is_700016(emulator, partner) -> None:
     )
 
 
-def test_a_confidential_client_without_credentials_is_7000218(emulator, partner) -> None:
-    response = emulator.http_session().post(
-        f"{emulator.identity}/{emulator.partner_tenant_id}/oauth2/v2.0/token",
-        data={
-            "client_id": partner["client_id"],
-            "grant_type": "refresh_token",
-            "refresh_token": partner["refresh_token"],
-            "scope": GRAPH,
-        },
-    )
-    assert_entra_error(emulator, response, code=7000218, error="invalid_client", status=401)
-
-
 def test_unknown_tenant_is_90002_at_the_token_endpoint(emulator, partner) -> None:
     response = refresh(emulator, "no-such-tenant.onmicrosoft.com", partner)
     assert_entra_error(emulator, response, code=90002, error="invalid_request")
