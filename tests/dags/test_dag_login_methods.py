@@ -254,7 +254,10 @@ def _manifest_models() -> list[tuple[str, str]]:
     return sorted(
         (node["schema"], node["alias"])
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["package_name"] == "smart_office"
+        if node["resource_type"] == "model"
+        and node["package_name"] == "smart_office"
+        # An ephemeral model is a CTE inside the models that read it, never a relation.
+        and node["config"]["materialized"] != "ephemeral"
     )
 
 
