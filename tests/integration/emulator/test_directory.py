@@ -203,7 +203,9 @@ def test_organization_and_me_describe_the_partner(emulator, graph) -> None:
     assert me["userPrincipalName"] == portfolio["admin_user_principal_name"]
 
 
-def test_a_credential_less_request_is_7000218_until_the_app_allows_public_client_flows(emulator, graph) -> None:
+def test_a_credential_less_request_is_7000218_until_the_app_allows_public_client_flows(
+    emulator, graph
+) -> None:
     app = _register(graph, f"Confidential {uuid.uuid4().hex[:8]}")
 
     def refresh_without_a_secret() -> requests.Response:
