@@ -1,0 +1,93 @@
+"""bench/extract_throughput.py's request accounting: the pipeline's count and the emulator's, side by side on
+the same rows. Neither the pipeline nor the emulator runs here: their outputs are given as they print them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import extract_throughput as bench  # noqa: E402
+
+PARTNER = "partner-0000"
+RELATIONSHIPS = "/v1.0/tenantRelationships/delegatedAdminRelationships"
+ASSIGNMENTS = RELATIONSHIPS + "/{relationship_id}/accessAssignments"
+TOKEN = "/{tenant}/oauth2/v2.0/token"
+
+
+def _row(service: str, endpoint: str, tenant: str | None, requests: int, batched: int = 0) -> dict[str, Any]:
+    return {
+        "service": service,
+        "endpoint": endpoint,
+        "tenant": tenant,
+        "requests": requests,
+        "batched": batched,
+        "throttled": 0,
+        "statuses": {"200": requests},
+    }
+
+
+def _stats() -> dict[str, Any]:
+    return {
+        "endpoints": [
+            _row("graph", "/v1.0/$batch", PARTNER, 1),
+            _row("graph", ASSIGNMENTS, PARTNER, 2, batched=2),
+            _row("identity", TOKEN, PARTNER, 1),
+            _row("identity", TOKEN, "tenant-a", 1),
+            _row("identity", TOKEN, "tenant-b", 1),
+            _row("graph", "/v1.0/$batch", "tenant-a", 1),
+            _row("graph", "/v1.0/$batch", "tenant-b", 2),
+            _row("graph", "/v1.0/security/secureScores", "tenant-a", 1, batched=1),
+            _row("graph", "/v1.0/security/secureScores", "tenant-b", 1, batched=1),
+        ]
+    }
+
+
+def _result() -> dict[str, Any]:
+    shard = {
+        "tenants": 2,
+        "requests_sent": {
+            "identity": {TOKEN: 2},
+            "graph": {"/v1.0/$batch": 3},
+            "graph_batch_items": {"/v1.0/security/secureScores": 2},
+        },
+    }
+    partner = {
+        "identity": {TOKEN: 1},
+        "graph": {"/v1.0/$batch": 1},
+        # The pipeline counts the paths it sent; the emulator counts them under its route template.
+        "graph_batch_items": {
+            f"{RELATIONSHIPS}/rel-1/accessAssignments": 1,
+            f"{RELATIONSHIPS}/rel-2/accessAssignments": 1,
+        },
+    }
+    return {"shards": [shard], "partner_requests_sent": [partner]}
+
+
+def test_concrete_paths_are_counted_under_the_emulators_route_template() -> None:
+    sent = bench.Counter(
+        {("graph", f"{RELATIONSHIPS}/rel-1/accessAssignments"): 1, ("graph", RELATIONSHIPS): 1}
+    )
+    named = bench.as_emulator_names(sent, _stats())
+    assert named == {("graph", ASSIGNMENTS): 1, ("graph", RELATIONSHIPS): 1}
+
+
+def test_both_views_land_on_the_same_rows_and_agree() -> None:
+    table = bench.request_table("daily", _result(), _stats(), PARTNER)
+    partner = {(r["service"], r["endpoint"]): r for r in table["partner_tenant_requests"]}
+    assert partner[("graph", ASSIGNMENTS)] == {
+        "service": "graph",
+        "endpoint": ASSIGNMENTS,
+        "pipeline": 0,
+        "emulator": 0,
+        "pipeline_batch_items": 2,
+        "emulator_batch_items": 2,
+    }
+    assert not [key for key in partner if "rel-" in key[1]]
+    trips = table["round_trips_per_tenant"]
+    assert (trips["pipeline"], trips["emulator"], trips["emulator_max"]) == (2.5, 2.5, 3)
+    assert trips["emulator_tenants_over_3"] == 0
+    assert table["batch_items_per_tenant"] == {"pipeline": 1.0, "emulator": 1.0}
