@@ -161,6 +161,23 @@ def run_pipeline(env: dict[str, str], run_id: str, as_of: datetime, processes: i
     }
 
 
+async def floor_token(exchanger: Any, tenant: str, scope: str, failures: Counter[str]) -> str | None:
+    """The tenant's Graph token, or None when the tenant refused it (counted in `failures` by state).
+
+    As the pipeline does: the partner's own failure stops the run; a customer's (consent, Conditional Access
+    AADSTS53003, MFA, ...) is that customer's outcome, and the floor goes on with the others.
+    """
+    from smart_office.auth.errors import AuthError
+
+    try:
+        return await exchanger.aget_token(tenant, scope)
+    except AuthError as error:
+        if exchanger.is_partner_failure(error):
+            raise
+        failures[error.state.value] += 1
+        return None
+
+
 async def floor(
     endpoints: dict[str, Any],
     env: dict[str, str],
@@ -172,7 +189,6 @@ async def floor(
 ) -> dict[str, Any]:
     """Fetch the same collections with a bare client and COPY the items as jsonb: no logic at all."""
     os.environ.update(env)
-    from smart_office.auth.errors import AuthError
     from smart_office.runtime import build_exchanger, build_secret_store
     from smart_office.settings import Settings
 
@@ -217,14 +233,8 @@ async def floor(
             try:
                 while not queue.empty():
                     tenant = queue.get_nowait()
-                    try:
-                        token = await exchanger.aget_token(tenant, settings.cloud.graph_scope)
-                    except AuthError as error:
-                        # As the pipeline does: the partner's own failure stops the run, a customer's
-                        # (consent, Conditional Access, MFA, ...) is that customer's outcome.
-                        if exchanger.is_partner_failure(error):
-                            raise
-                        token_failures[error.state.value] += 1
+                    token = await floor_token(exchanger, tenant, settings.cloud.graph_scope, token_failures)
+                    if token is None:
                         tenant_done()
                         continue
                     for path in paths:
