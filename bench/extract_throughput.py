@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -160,6 +161,23 @@ def run_pipeline(env: dict[str, str], run_id: str, as_of: datetime, processes: i
     }
 
 
+async def floor_token(exchanger: Any, tenant: str, scope: str, failures: Counter[str]) -> str | None:
+    """The tenant's Graph token, or None when the tenant refused it (counted in `failures` by state).
+
+    As the pipeline does: the partner's own failure stops the run; a customer's (consent, Conditional Access
+    AADSTS53003, MFA, ...) is that customer's outcome, and the floor goes on with the others.
+    """
+    from smart_office.auth.errors import AuthError
+
+    try:
+        return await exchanger.aget_token(tenant, scope)
+    except AuthError as error:
+        if exchanger.is_partner_failure(error):
+            raise
+        failures[error.state.value] += 1
+        return None
+
+
 async def floor(
     endpoints: dict[str, Any],
     env: dict[str, str],
@@ -171,7 +189,6 @@ async def floor(
 ) -> dict[str, Any]:
     """Fetch the same collections with a bare client and COPY the items as jsonb: no logic at all."""
     os.environ.update(env)
-    from smart_office.auth.errors import AuthError
     from smart_office.runtime import build_exchanger, build_secret_store
     from smart_office.settings import Settings
 
@@ -216,14 +233,8 @@ async def floor(
             try:
                 while not queue.empty():
                     tenant = queue.get_nowait()
-                    try:
-                        token = await exchanger.aget_token(tenant, settings.cloud.graph_scope)
-                    except AuthError as error:
-                        # As the pipeline does: the partner's own failure stops the run, a customer's
-                        # (consent, Conditional Access, MFA, ...) is that customer's outcome.
-                        if exchanger.is_partner_failure(error):
-                            raise
-                        token_failures[error.state.value] += 1
+                    token = await floor_token(exchanger, tenant, settings.cloud.graph_scope, token_failures)
+                    if token is None:
                         tenant_done()
                         continue
                     for path in paths:
@@ -277,6 +288,31 @@ def _pipeline_counts(sent: list[dict[str, dict[str, int]]]) -> tuple[Counter[End
     return trips, items
 
 
+def _route_templates(stats: dict[str, Any]) -> list[tuple[Endpoint, re.Pattern[str]]]:
+    """The emulator's route templates with a placeholder (`/{tenant}/...`, `/{relationship_id}/...`), each as
+    a pattern that matches the concrete paths a client sent to it."""
+    templates = []
+    for key in sorted({(row["service"], row["endpoint"]) for row in stats["endpoints"]}):
+        if "{" in key[1]:
+            parts = re.split(r"\{[^}/]+\}", key[1])
+            templates.append((key, re.compile("[^/]+".join(re.escape(p) for p in parts) + r"\Z")))
+    return templates
+
+
+def as_emulator_names(counts: Counter[Endpoint], stats: dict[str, Any]) -> Counter[Endpoint]:
+    """The pipeline's counts under the emulator's endpoint names: a concrete path (the pipeline counts the
+    URLs it sent) goes to the emulator's route template for it, so one row compares the two views."""
+    templates = _route_templates(stats)
+    named: Counter[Endpoint] = Counter()
+    for (service, endpoint), n in counts.items():
+        match = next(
+            (key for key, pattern in templates if key[0] == service and pattern.match(endpoint)),
+            (service, endpoint),
+        )
+        named[match] += n
+    return named
+
+
 def _emulator_counts(
     stats: dict[str, Any], partner: str
 ) -> tuple[Counter[Endpoint], Counter[Endpoint], Counter[Endpoint], Counter[Endpoint], Counter[str]]:
@@ -311,8 +347,12 @@ def _over_three(stats: dict[str, Any], tenants: set[str]) -> dict[str, Any]:
 def request_table(label: str, result: dict[str, Any], stats: dict[str, Any], partner: str) -> dict[str, Any]:
     """Requests per customer tenant, by service and endpoint: the pipeline's count next to the emulator's."""
     tenants = max(1, sum(s["tenants"] for s in result["shards"]))
-    trips, items = _pipeline_counts([s["requests_sent"] for s in result["shards"]])
-    partner_trips, partner_items = _pipeline_counts(result["partner_requests_sent"])
+    trips, items = (
+        as_emulator_names(c, stats) for c in _pipeline_counts([s["requests_sent"] for s in result["shards"]])
+    )
+    partner_trips, partner_items = (
+        as_emulator_names(c, stats) for c in _pipeline_counts(result["partner_requests_sent"])
+    )
     e_trips, e_items, e_partner_trips, e_partner_items, per_tenant = _emulator_counts(stats, partner)
     rows = []
     for key in sorted(set(trips) | set(items) | set(e_trips) | set(e_items)):
