@@ -1,20 +1,24 @@
 """A daily incremental read costs the emulator the new day, not the tenant's history: alerts_v2 and incidents
 filtered on lastUpdateDateTime draw only the days that can have changed (the change index), and secureScores
-renders only the records a page returns. Counted, never timed."""
+renders only the records a page returns, and control profiles stay cached while no state update is listed.
+Counted, never timed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from emulator.data import alerts, clear_caches, securescore
 from emulator.data.alerts import RETENTION_DAYS, AlertFilter, alerts_as_of
 from emulator.data.incidents import IncidentFilter, incidents_as_of
+from emulator.data.profiles import control_profile_items, control_profiles, updates_listed
 from emulator.data.securescore import record_created_us, record_days, secure_score_record
 from emulator.data.timestamps import iso0, to_us
 from emulator.graph import app as graph_app
+from emulator.graph import security
 from tests.support.emulator import make_context
 
 TENANTS = 12
@@ -149,3 +153,33 @@ def test_a_records_created_date_time_is_known_without_rendering_it(ctx):
             record = secure_score_record(customer, day)
             assert record is not None
             assert iso0(record_created_us(customer, day)) == record["createdDateTime"]
+
+
+def test_control_profiles_spliced_from_cached_pieces_are_the_same_bytes(ctx):
+    for customer in list(ctx.portfolio)[:4]:
+        for days in (-400, -30, 0, 1, 200):
+            now = ctx.now() + timedelta(days=days)
+            expected = [orjson.dumps(p) for p in control_profiles(customer, now)]
+            assert control_profile_items(customer, now) == expected
+
+
+def test_a_new_days_control_profile_read_is_served_from_the_cache(ctx, monkeypatch):
+    client = TestClient(graph_app.build_app(ctx), base_url="https://testserver")
+    unchanged = [
+        c
+        for c in _customers(ctx)
+        if updates_listed(c, ctx.now()) == updates_listed(c, ctx.now() + timedelta(days=1))
+    ]
+    assert unchanged
+    first = {}
+    for customer in unchanged:
+        headers = {"Authorization": f"Bearer {_app_token(ctx, customer.tenant_id)}"}
+        first[customer.tenant_id] = client.get("/v1.0/security/secureScoreControlProfiles", headers=headers)
+    ctx.clock.advance(timedelta(days=1))
+    rendered = _count_calls(monkeypatch, security, "control_profile_items")
+    for customer in unchanged:
+        headers = {"Authorization": f"Bearer {_app_token(ctx, customer.tenant_id)}"}
+        daily = client.get("/v1.0/security/secureScoreControlProfiles", headers=headers)
+        assert daily.status_code == 200, daily.text
+        assert daily.json()["value"] == first[customer.tenant_id].json()["value"]
+    assert rendered == []  # without the cache keyed on what profiles change with, one per tenant

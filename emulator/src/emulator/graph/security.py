@@ -64,7 +64,7 @@ from emulator.data.incidents import (
 )
 from emulator.data.lru import WeightedLRU
 from emulator.data.portfolio import Customer
-from emulator.data.profiles import control_profiles
+from emulator.data.profiles import control_profile_items, control_profiles, updates_listed
 from emulator.data.securescore import record_created_us, record_days, secure_score_record_json
 from emulator.data.timestamps import from_us, to_us
 from emulator.faults import Scope, Send
@@ -349,18 +349,16 @@ def _score_getters() -> dict[str, Callable[[tuple[int, str]], Any]]:
 
 
 # -- control profiles -----------------------------------------------------------------------------------
-# (tenant, anchor, now) -> (profiles as dicts, as bytes): profiles change only when the clock moves.
-_PROFILES: WeightedLRU[tuple[list[dict[str, Any]], list[bytes]]] = WeightedLRU(
-    48_000_000, lambda entry: sum(len(b) for b in entry[1])
-)
+# (tenant, anchor, updates listed) -> one serialised profile per control: a tenant's profiles change only when a
+# controlStateUpdate becomes listed, which is rare, so a new day's reads find them cached.
+_PROFILES: WeightedLRU[list[bytes]] = WeightedLRU(48_000_000, lambda items: sum(len(b) for b in items))
 
 
-def _profiles(customer: Customer, now: datetime) -> tuple[list[dict[str, Any]], list[bytes]]:
-    key = (customer.tenant_id, customer.anchor, to_us(now))
+def _profiles(customer: Customer, now: datetime) -> list[bytes]:
+    key = (customer.tenant_id, customer.anchor, updates_listed(customer, now))
     found = _PROFILES.get(key)
     if found is None:
-        dicts = control_profiles(customer, now)
-        found = _PROFILES.put(key, (dicts, [orjson.dumps(p) for p in dicts]))
+        found = _PROFILES.put(key, control_profile_items(customer, now))
     return found
 
 
@@ -377,8 +375,10 @@ def _control_profiles(request: Request) -> Response:
         items: list[bytes] = []
         customer = _customer(request)
         if customer is not None:
-            dicts, items = _profiles(customer, ctx.clock.now())
+            now = ctx.clock.now()
+            items = _profiles(customer, now)
             if options.filter:
+                dicts = control_profiles(customer, now)  # $filter is rare here: dicts only when asked
                 keep = compile_filter(
                     parse_filter(options.filter, PROFILE_FILTER),
                     {
