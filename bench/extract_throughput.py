@@ -414,17 +414,18 @@ def _tree_cpu_seconds(pid: int | None) -> float | None:
 
 def postgres_pid(url: str) -> int | None:
     """The postmaster's pid when the server runs on this machine (the parent of our own backend), else None."""
+    # Looked up while the connection is open: once it closes, its backend exits.
     with psycopg.connect(url) as conn:
         backend = conn.execute("select pg_backend_pid()").fetchone()
-    try:
-        process = psutil.Process(backend[0]) if backend else None
-        parent = process.parent() if process is not None else None
-        # A remote server's backend pid means nothing here: accept it only if it is a local postgres.
-        if parent is None or "postgres" not in parent.name() or "postgres" not in process.name():
+        try:
+            process = psutil.Process(backend[0]) if backend else None
+            parent = process.parent() if process is not None else None
+            # A remote server's backend pid means nothing here: accept it only if it is a local postgres.
+            if parent is None or "postgres" not in parent.name() or "postgres" not in process.name():
+                return None
+            return parent.pid
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
-        return parent.pid
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
 
 
 def _own_cpu_seconds() -> float:
