@@ -17,6 +17,12 @@ and Partner Center clients sent) and by the emulator (admin `GET /stats`, reset 
 tenant and, apart, the run's own requests at the partner tenant. `$batch` items are counted apart from round
 trips: they travel inside the `/v1.0/$batch` requests.
 
+CPU seconds are reported per part for each measured run — the emulator's process tree, PostgreSQL (the
+postmaster and its backends, when the server runs on this machine) and the pipeline (this process and its
+shard processes) — with the pipeline's peak RSS, so a slow emulator shows as such and is never mistaken for
+the pipeline. The emulator's warm-up (start-up and the bench's setup requests) is reported apart, before the
+first measured run.
+
 Timings are noisy on a shared 2-core machine: compare the ratio within one run, not absolute seconds.
 """
 
@@ -40,6 +46,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil
 import psycopg
 from cryptography.fernet import Fernet
 from rich.console import Console
@@ -426,6 +433,114 @@ def print_request_table(table: dict[str, Any]) -> None:
         )
 
 
+# -- CPU and memory per part ------------------------------------------------------------------------------
+def _tree_cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds of a process, its live descendants and the children they reaped (None: not visible here)."""
+    if pid is None:
+        return None
+    try:
+        root = psutil.Process(pid)
+        total = 0.0
+        for process in (root, *root.children(recursive=True)):
+            try:
+                times = process.cpu_times()
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue  # ended between the listing and the read: its time is now its parent's
+            total += times.user + times.system + times.children_user + times.children_system
+        return total
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def postgres_pid(url: str) -> int | None:
+    """The postmaster's pid when the server runs on this machine (the parent of our own backend), else None."""
+    # Looked up while the connection is open: once it closes, its backend exits.
+    with psycopg.connect(url) as conn:
+        backend = conn.execute("select pg_backend_pid()").fetchone()
+        try:
+            process = psutil.Process(backend[0]) if backend else None
+            parent = process.parent() if process is not None else None
+            # A remote server's backend pid means nothing here: accept it only if it is a local postgres.
+            if parent is None or "postgres" not in parent.name() or "postgres" not in process.name():
+                return None
+            return parent.pid
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+
+
+def _own_cpu_seconds() -> float:
+    """This process and its reaped children (the shard processes): the pipeline's CPU."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def cpu_sample(emulator_pid: int, pg_pid: int | None) -> dict[str, float | None]:
+    """Cumulative CPU seconds by part, now; subtract two samples with `cpu_delta`."""
+    return {
+        "emulator": _tree_cpu_seconds(emulator_pid),
+        "postgres": _tree_cpu_seconds(pg_pid),
+        "pipeline": _own_cpu_seconds(),
+        "wall": time.perf_counter(),
+    }
+
+
+def cpu_delta(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float | None]:
+    """CPU seconds by part between two samples (None where a part is not measured)."""
+    spent: dict[str, float | None] = {}
+    for part, start in before.items():
+        end = after[part]
+        spent[part] = None if start is None or end is None else end - start
+    return spent
+
+
+def cpu_report(label: str, spent: dict[str, float | None], peak_rss_mb: int | None = None) -> dict[str, Any]:
+    """CPU seconds per part, the emulator's share of the CPU spent, and how busy it kept one core."""
+    wall = spent["wall"] or 0.0
+    parts = {part: spent[part] for part in ("emulator", "postgres", "pipeline")}
+    measured = sum(v for v in parts.values() if v is not None)
+    emulator = parts["emulator"]
+    return {
+        "run": label,
+        "wall_s": round(wall, 1),
+        **{f"{part}_cpu_s": None if v is None else round(v, 1) for part, v in parts.items()},
+        "emulator_cpu_share": round(emulator / measured, 3) if emulator is not None and measured else None,
+        # 1.0: the emulator kept one core busy for the whole run, which makes it the bottleneck on two.
+        "emulator_busy": round(emulator / wall, 3) if emulator is not None and wall else None,
+        "pipeline_peak_rss_mb": peak_rss_mb,
+    }
+
+
+def print_cpu_report(report: dict[str, Any]) -> None:
+    def seconds(value: float | None) -> str:
+        return "n/a (not on this machine)" if value is None else f"{value:.1f} s"
+
+    share, busy = report["emulator_cpu_share"], report["emulator_busy"]
+    print(
+        f"\n{report['run']}: CPU over {report['wall_s']:.1f} s wall — emulator {seconds(report['emulator_cpu_s'])}, "
+        f"PostgreSQL {seconds(report['postgres_cpu_s'])}, pipeline {seconds(report['pipeline_cpu_s'])}"
+    )
+    if share is not None:
+        print(f"  emulator: {100 * share:.0f}% of the CPU spent, one core {100 * busy:.0f}% busy")
+    if report["pipeline_peak_rss_mb"] is not None:
+        print(f"  pipeline peak RSS (largest process): {report['pipeline_peak_rss_mb']} MB")
+
+
+def _peak_rss_mb(result: dict[str, Any]) -> int:
+    """The largest extract task (shard process) of the run."""
+    return round(max((s["max_rss_kb"] for s in result["shards"]), default=0) / 1024)
+
+
+def warm_up_report(started: float, emulator_pid: int, pg_pid: int | None) -> dict[str, Any]:
+    """The emulator's start-up and the bench's setup requests, before any measured run (reported apart)."""
+    return {
+        "run": "emulator warm-up",
+        "wall_s": round(time.perf_counter() - started, 1),
+        "emulator_cpu_s": round(_tree_cpu_seconds(emulator_pid) or 0.0, 1),
+        "postgres_pid_found": pg_pid is not None,
+    }
+
+
 def _summarise(label: str, result: dict[str, Any], tenants: int) -> dict[str, Any]:
     shards = result["shards"]
     rows = sum(s["rows_received"] for s in shards)
@@ -463,6 +578,8 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         migrate(conn)
     as_of = datetime.fromisoformat(NOW)
+    pg_pid = postgres_pid(url)
+    warm_up_started = time.perf_counter()
     with start_emulator(
         tenants=args.tenants,
         seed=args.seed,
@@ -472,6 +589,11 @@ def main() -> None:
         log_file=state / "emulator.log",
     ) as emulator:
         env = _env(emulator.endpoints, url, state, args)
+        warm_up = warm_up_report(warm_up_started, emulator.process.pid, pg_pid)
+        print(json.dumps({"warm_up": warm_up}))
+        print(
+            f"\nemulator warm-up (not in any run): {warm_up['wall_s']:.1f} s wall, {warm_up['emulator_cpu_s']:.1f} s CPU"
+        )
         import requests
 
         session = requests.Session()
@@ -482,7 +604,13 @@ def main() -> None:
 
         def measured(label: str, run_id: str, when: datetime) -> dict[str, Any]:
             session.delete(f"{admin}/stats", timeout=30)
+            cpu_before = cpu_sample(emulator.process.pid, pg_pid)
             result = run_pipeline(env, run_id, when, args.processes)
+            cpu = cpu_report(
+                label, cpu_delta(cpu_before, cpu_sample(emulator.process.pid, pg_pid)), _peak_rss_mb(result)
+            )
+            print(json.dumps({"cpu": cpu}))
+            print_cpu_report(cpu)
             table = request_table(label, result, session.get(f"{admin}/stats", timeout=60).json(), partner)
             print(json.dumps({"requests": table}))
             print_request_table(table)

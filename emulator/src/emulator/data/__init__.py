@@ -32,5 +32,6 @@ def clear_caches() -> None:
     securescore._FRAGMENTS.clear()
     evidence._WORLDS.clear()
     alerts._DAYS.clear()
+    alerts._CHANGES.clear()
     alerts._BYTES.clear()
     incidents._BYTES.clear()

@@ -57,6 +57,7 @@ from emulator.data.alert_catalogue import (
     TEMPLATES_BY_SOURCE,
     AlertTemplate,
 )
+from emulator.data.changes import UNKNOWN, DayChangeIndex
 from emulator.data.determinism import between, pick, rng_for, stable_fraction, stable_uuid
 from emulator.data.enums import EVOLVABLE_DETECTION_SOURCES, EVOLVABLE_SERVICE_SOURCES, render
 from emulator.data.evidence import evidence_json, make_scene, person, world_for
@@ -210,6 +211,10 @@ class AlertFilter:
         """Inclusive [low, high] microsecond bounds on createdDateTime implied by the filter."""
         return time_bounds(self.created_gt, self.created_ge, self.created_lt, self.created_le)
 
+    def updated_bounds(self) -> tuple[int | None, int | None]:
+        """Inclusive [low, high] microsecond bounds on lastUpdateDateTime implied by the filter."""
+        return time_bounds(self.updated_gt, self.updated_ge, self.updated_lt, self.updated_le)
+
     def matches(self, state: AlertState) -> bool:
         """Whether an alert in `state` satisfies every condition."""
         skeleton = state.skeleton
@@ -264,13 +269,40 @@ _DAYS: WeightedLRU[DayActivity] = WeightedLRU(60_000, lambda d: 1 + len(d.alerts
 _EMPTY = DayActivity((), ())
 
 
+# Outlives _DAYS: a daily `lastUpdateDateTime gt X` read draws only the days that can have changed since X.
+_CHANGES = DayChangeIndex()
+
+
 def day_activity(customer: Customer, day: int) -> DayActivity:
     """Incidents and alerts created on UTC day `day` (a pure function of customer and day; cached)."""
     key = (customer.tenant_id, customer.anchor, day)
     found = _DAYS.get(key)
     if found is None:
         found = _DAYS.put(key, _generate_day(customer, day))
+        _CHANGES.record((customer.tenant_id, customer.anchor), day, _latest_change(found))
     return found
+
+
+def _latest_change(activity: DayActivity) -> int:
+    """The latest lifecycle event of anything in `activity`, future ones included: it bounds every
+    lastUpdateDateTime of the day's alerts and incidents at any instant (0 for a day without any)."""
+    latest = 0
+    for alert in activity.alerts:
+        for event in alert.events:
+            if latest < event < NEVER:
+                latest = event
+    for incident in activity.incidents:
+        latest = max(latest, incident.created_us)
+        if incident.redirect_to is not None:
+            latest = max(latest, incident.redirect_us)
+    return latest
+
+
+def may_have_changed_since(customer: Customer, day: int, since_us: int) -> bool:
+    """Whether anything created on `day` can have lastUpdateDateTime ≥ `since_us` (True for a day not drawn
+    yet): a False skips the day without drawing it."""
+    latest = _CHANGES.latest((customer.tenant_id, customer.anchor), day)
+    return latest == UNKNOWN or latest >= since_us
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -627,7 +659,10 @@ def alerts_as_of(
         newest = min(newest, high) if high is not None else newest
     if after is not None:
         newest = min(newest, after[0])
+    changed_since = flt.updated_bounds()[0] if flt is not None else None
     for day in range(day_of(newest), day_of(floor) - 1, -1):
+        if changed_since is not None and not may_have_changed_since(customer, day, changed_since):
+            continue
         for skeleton in day_activity(customer, day).alerts:
             created = skeleton.created_us
             if created > newest or created < floor:

@@ -44,6 +44,7 @@ from emulator.data.alerts import (
     day_activity,
     incident_day,
     incident_number,
+    may_have_changed_since,
     retention_floor_us,
     time_bounds,
 )
@@ -176,7 +177,12 @@ def incidents_as_of(
         newest = min(newest, high) if high is not None else newest
     if after is not None:
         newest = min(newest, after[0])
+    changed_since = None
+    if flt is not None:
+        changed_since = time_bounds(flt.updated_gt, flt.updated_ge, flt.updated_lt, flt.updated_le)[0]
     for day in range(day_of(newest), day_of(floor) - 1, -1):
+        if changed_since is not None and not may_have_changed_since(customer, day, changed_since):
+            continue
         for skeleton in day_activity(customer, day).incidents:
             created = skeleton.created_us
             if created > newest or created < floor:

@@ -9,6 +9,7 @@ API:
 - `secure_scores_json(customer, now) -> bytes` — the same list as a JSON array (records cached as bytes).
 - `record_days(customer, now) -> list[int]` — the day numbers `secure_scores` would return.
 - `secure_score_record_json(customer, day) -> bytes | None` — one record as cached bytes (for `$top`/`$skip`).
+- `record_created_us(customer, day) -> int` — a record's createdDateTime, for filtering days before rendering.
 
 Invariants: currentScore = Σ controlScores.score; maxScore = Σ maxScore of the controls applicable that day
 (non-deprecated, licensed, `IsApplicable` not "false"); 0 ≤ score ≤ maxScore per control; ThirdParty controls
@@ -30,7 +31,7 @@ from emulator.data.determinism import rng_for, stable_fraction
 from emulator.data.lru import WeightedLRU
 from emulator.data.portfolio import Customer
 from emulator.data.posture import ControlScore, Posture, posture_for
-from emulator.data.timestamps import DAY, HOUR, date_text, day_of, iso0, to_us
+from emulator.data.timestamps import DAY, HOUR, SECOND, date_text, day_of, iso0, to_us
 
 HISTORY_DAYS = 90
 MISSING_DAY_SHARE = 0.01
@@ -76,6 +77,12 @@ def record_days(customer: Customer, now: datetime) -> list[int]:
     now_us = to_us(now)
     latest = day_of(now_us - posture.snapshot_offset_us)
     return [day for day in range(latest, latest - HISTORY_DAYS, -1) if not _skipped(customer, day)]
+
+
+def record_created_us(customer: Customer, day: int) -> int:
+    """The createdDateTime of day `day`'s record (µs, whole seconds as rendered), without rendering it."""
+    snapshot_us = day * DAY + posture_for(customer).snapshot_offset_us
+    return snapshot_us - snapshot_us % SECOND
 
 
 def secure_scores(customer: Customer, now: datetime) -> list[dict[str, Any]]:

@@ -35,9 +35,9 @@ on the hot path.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 import orjson
 from starlette.requests import Request
@@ -64,8 +64,8 @@ from emulator.data.incidents import (
 )
 from emulator.data.lru import WeightedLRU
 from emulator.data.portfolio import Customer
-from emulator.data.profiles import control_profiles
-from emulator.data.securescore import record_days, secure_score_record_json
+from emulator.data.profiles import control_profile_items, control_profiles, updates_listed
+from emulator.data.securescore import record_created_us, record_days, secure_score_record_json
 from emulator.data.timestamps import from_us, to_us
 from emulator.faults import Scope, Send
 from emulator.fidelity import SchemaRegistry, prefers_unknown_enum_members
@@ -247,21 +247,33 @@ def _now(request: Request) -> datetime:
     return context_of(request).clock.now()
 
 
-# -- secure scores --------------------------------------------------------------------------------------
-# (tenant, anchor, day) -> (createdDateTime ticks, azureTenantId), read once from the cached record bytes.
-_SCORE_FIELDS: dict[tuple[Any, ...], tuple[int, str]] = {}
+# -- secure scores ---------------------------------------------------------------------------------------
+class _ScoreRecords(Sequence[bytes]):
+    """A tenant's secure-score records for the listed days, rendered only when a page takes them: a daily
+    `$top=2` read renders two records, not the 90 the history holds."""
 
+    def __init__(self, customer: Customer, days: list[int]) -> None:
+        self._customer = customer
+        self._days = days
 
-def _score_fields(customer: Customer, day: int, record: bytes) -> tuple[int, str]:
-    key = (customer.tenant_id, customer.anchor, day)
-    found = _SCORE_FIELDS.get(key)
-    if found is None:
-        if len(_SCORE_FIELDS) > 200_000:
-            _SCORE_FIELDS.clear()
-        parsed = orjson.loads(record)
-        created = datetime.fromisoformat(parsed["createdDateTime"].replace("Z", "+00:00"))
-        found = _SCORE_FIELDS[key] = (to_us(created) * 10, parsed["azureTenantId"])
-    return found
+    def __len__(self) -> int:
+        return len(self._days)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | list[bytes]:
+        if isinstance(index, slice):
+            return [self._record(day) for day in self._days[index]]
+        return self._record(self._days[index])
+
+    def _record(self, day: int) -> bytes:
+        record = secure_score_record_json(self._customer, day)
+        assert record is not None, "record_days lists only days that have a record"
+        return record
 
 
 class GatedResponse(Response):
@@ -311,16 +323,15 @@ def _secure_scores(request: Request) -> Response:
     ctx = context_of(request)
     try:
         options = _options(request, ("$top", "$skip", "$count", "$filter"))
-        records: list[bytes] = []
+        records: Sequence[bytes] = []
         customer = _customer(request)
         if customer is not None:
-            now = ctx.clock.now()
-            days = record_days(customer, now)
-            pairs = [(d, r) for d in days if (r := secure_score_record_json(customer, d)) is not None]
+            days = record_days(customer, ctx.clock.now())
             if options.filter:
                 keep = compile_filter(parse_filter(options.filter, SCORE_FILTER), _score_getters())
-                pairs = [(d, r) for d, r in pairs if keep(_score_fields(customer, d, r))]
-            records = [r for _, r in pairs]
+                tenant = customer.tenant_id
+                days = [d for d in days if keep((record_created_us(customer, d) * 10, tenant))]
+            records = _ScoreRecords(customer, days)
         body = offset_collection(
             request,
             context=odata_context(ctx, "security/secureScores"),
@@ -338,18 +349,16 @@ def _score_getters() -> dict[str, Callable[[tuple[int, str]], Any]]:
 
 
 # -- control profiles -----------------------------------------------------------------------------------
-# (tenant, anchor, now) -> (profiles as dicts, as bytes): profiles change only when the clock moves.
-_PROFILES: WeightedLRU[tuple[list[dict[str, Any]], list[bytes]]] = WeightedLRU(
-    48_000_000, lambda entry: sum(len(b) for b in entry[1])
-)
+# (tenant, anchor, updates listed) -> one serialised profile per control: a tenant's profiles change only when a
+# controlStateUpdate becomes listed, which is rare, so a new day's reads find them cached.
+_PROFILES: WeightedLRU[list[bytes]] = WeightedLRU(48_000_000, lambda items: sum(len(b) for b in items))
 
 
-def _profiles(customer: Customer, now: datetime) -> tuple[list[dict[str, Any]], list[bytes]]:
-    key = (customer.tenant_id, customer.anchor, to_us(now))
+def _profiles(customer: Customer, now: datetime) -> list[bytes]:
+    key = (customer.tenant_id, customer.anchor, updates_listed(customer, now))
     found = _PROFILES.get(key)
     if found is None:
-        dicts = control_profiles(customer, now)
-        found = _PROFILES.put(key, (dicts, [orjson.dumps(p) for p in dicts]))
+        found = _PROFILES.put(key, control_profile_items(customer, now))
     return found
 
 
@@ -366,8 +375,10 @@ def _control_profiles(request: Request) -> Response:
         items: list[bytes] = []
         customer = _customer(request)
         if customer is not None:
-            dicts, items = _profiles(customer, ctx.clock.now())
+            now = ctx.clock.now()
+            items = _profiles(customer, now)
             if options.filter:
+                dicts = control_profiles(customer, now)  # $filter is rare here: dicts only when asked
                 keep = compile_filter(
                     parse_filter(options.filter, PROFILE_FILTER),
                     {
@@ -389,9 +400,9 @@ def _control_profiles(request: Request) -> Response:
 
 
 # -- alerts and incidents: shared pieces ----------------------------------------------------------------
-def _window(node: Any) -> tuple[datetime | None, datetime | None]:
-    """createdDateTime bounds (µs, widened to whole microseconds) implied by the filter, for pruning days."""
-    low, high = time_window(node, "createdDateTime")
+def _window(node: Any, path: str = "createdDateTime") -> tuple[datetime | None, datetime | None]:
+    """Bounds on a time field (µs, widened to whole microseconds) implied by the filter, for pruning days."""
+    low, high = time_window(node, path)
     return (
         from_us(-(-low // 10)) if low is not None else None,
         from_us(high // 10) if high is not None else None,
@@ -476,7 +487,15 @@ def _alert_filter(options: QueryOptions) -> AlertFilter | None:
         return None
     node = parse_filter(options.filter, ALERT_FILTER)
     low, high = _window(node)
-    return AlertFilter(created_ge=low, created_le=high, predicate=compile_filter(node, _ALERT_GETTERS))
+    # The same condition as the predicate's, given to the data layer so it skips days that cannot match.
+    since, until = _window(node, "lastUpdateDateTime")
+    return AlertFilter(
+        created_ge=low,
+        created_le=high,
+        updated_ge=since,
+        updated_le=until,
+        predicate=compile_filter(node, _ALERT_GETTERS),
+    )
 
 
 async def list_alerts(request: Request) -> Response:
@@ -543,7 +562,14 @@ def _incident_filter(options: QueryOptions) -> IncidentFilter | None:
         return None
     node = parse_filter(options.filter, INCIDENT_FILTER)
     low, high = _window(node)
-    return IncidentFilter(created_ge=low, created_le=high, predicate=compile_filter(node, _INCIDENT_GETTERS))
+    since, until = _window(node, "lastUpdateDateTime")
+    return IncidentFilter(
+        created_ge=low,
+        created_le=high,
+        updated_ge=since,
+        updated_le=until,
+        predicate=compile_filter(node, _INCIDENT_GETTERS),
+    )
 
 
 def _expand_alerts(options: QueryOptions) -> bool:
