@@ -623,3 +623,53 @@ def bi_login_drop(name: Annotated[str, typer.Argument(help="The login to drop.")
     except BiLoginError as error:
         raise CliError(f"bi-login: {error}", code=1) from None
     console.print(f"login {name} {'dropped' if dropped else 'does not exist'}")
+
+
+warehouse_app = typer.Typer(
+    help="Upkeep of the warehouse itself (schema migrations are `smart-office migrate`)."
+)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+@warehouse_app.command("recompress")
+@_warehouse_errors
+def warehouse_recompress(
+    table: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this raw table (repeatable); default: every raw table with an lz4 payload."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5_000,
+) -> None:
+    """Rewrite raw payloads stored with pglz as lz4 (history landed before lz4, or through the old staging path).
+
+    Batched, one transaction per batch; safe to stop and run again: only pglz payloads are rewritten, so a
+    second run continues where the first stopped and a finished one is a no-op. Reports the payloads'
+    stored bytes before and after; the old row versions become free space after (auto)vacuum.
+    """
+    from smart_office.warehouse.connection import connect
+    from smart_office.warehouse.recompress import Lz4Unavailable, TableRecompression, recompress
+
+    def progress(done: TableRecompression) -> None:
+        if done.batches % 20 == 0:
+            console.print(f"raw.{done.table}: {counted(done.rows, 'payload')} so far")
+
+    settings = _settings(require_partner=False, require_warehouse=True)
+    try:
+        with connect(settings.warehouse, autocommit=True) as conn:
+            results = recompress(conn, tables=table, batch_size=batch_size, progress=progress)
+    except Lz4Unavailable as error:
+        raise CliError(f"warehouse recompress: {error}", code=1) from None
+    except ValueError as error:
+        raise CliError(f"warehouse recompress: {error}", code=2) from None
+    for done in results:
+        console.print(
+            f"raw.{done.table}: {counted(done.rows, 'payload')} recompressed, "
+            f"{_mb(done.bytes_before)} -> {_mb(done.bytes_after)}"
+        )
+    before = sum(r.bytes_before for r in results)
+    after = sum(r.bytes_after for r in results)
+    console.print(f"total: {counted(sum(r.rows for r in results), 'payload')}, {_mb(before)} -> {_mb(after)}")

@@ -25,6 +25,7 @@ from smart_office.settings import Settings
 from smart_office.tenants.registry import TenantRegistry
 from smart_office.tls import requests_session
 from smart_office.warehouse.connection import WarehouseTarget, aconnect, connect
+from smart_office.warehouse.landing_index import summarize_landing_ranges
 from smart_office.warehouse.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ def close_run(settings: Settings, *, run_id: str, failure: str | None = None) ->
         if failure is not None:
             recorded["failure"] = failure
         finish_run(conn, run_id, status="succeeded" if ok else "failed", summary=recorded)
+        # The dbt build that follows reads what this run landed through these indexes.
+        summarize_landing_ranges(conn)
     summary = result.as_dict()
     summary["sentence"] = result.sentence()
     summary["threshold"] = settings.coverage_threshold

@@ -277,13 +277,19 @@ class RawLoader:
 
     async def _merge(self, entity: Entity, page: PreparedPage) -> int:
         if not self._temp_ready:
+            # INSERT ... SELECT keeps a value compressed as it was in the staging table, whatever the raw
+            # column's method: staging must compress like the raw tables (lz4 when the server has it), or
+            # every landed payload stays pglz.
+            compression = sql.SQL("compression lz4" if await server_has_lz4(self._conn) else "")
             await self._conn.execute(
-                """
-                create temp table if not exists _landing (
-                    tenant_id uuid, entity_id text, payload jsonb, payload_hash bytea, source_updated_at timestamptz,
-                    original_payload bytea, repairs text[]
-                ) on commit delete rows
-                """
+                sql.SQL(
+                    """
+                    create temp table if not exists _landing (
+                        tenant_id uuid, entity_id text, payload jsonb {compression}, payload_hash bytea,
+                        source_updated_at timestamptz, original_payload bytea, repairs text[]
+                    ) on commit delete rows
+                    """
+                ).format(compression=compression)
             )
             self._temp_ready = True
         async with self._conn.cursor() as cur:
@@ -323,6 +329,16 @@ class RawLoader:
             """,
             (tenant_id, endpoint, value, read_through, self.run_id),
         )
+
+
+async def server_has_lz4(conn: psycopg.AsyncConnection) -> bool:
+    """Whether this PostgreSQL was built with lz4 (Debian's is; the embedded `pgserver` one is not)."""
+    cur = await conn.execute(
+        "select coalesce(bool_or('lz4' = any(enumvals)), false) from pg_settings "
+        "where name = 'default_toast_compression'"
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
 
 
 async def read_watermark(conn: psycopg.AsyncConnection, tenant_id: str, endpoint: str) -> datetime | None:
