@@ -19,6 +19,8 @@ def summarize_landing_ranges(conn: psycopg.Connection) -> int:
     """Summarise the block ranges the raw tables' BRIN indexes do not cover yet; returns how many.
 
     Needs to own the raw tables (the role that migrates and lands does); without, it logs and returns 0.
+    Summarising only speeds up later reads, so an index it cannot summarise now (not its owner, its table
+    locked, the statement cancelled) is logged and left to autosummarize: it never fails the run's close.
     """
     indexes = conn.execute(
         """
@@ -38,6 +40,11 @@ def summarize_landing_ranges(conn: psycopg.Connection) -> int:
                 row = conn.execute("select brin_summarize_new_values(%s::regclass)", (index,)).fetchone()
         except psycopg.errors.InsufficientPrivilege:
             log.warning("cannot summarise %s (not its owner); autovacuum's autosummarize will", index)
+            continue
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as error:
+            log.warning(
+                "summarising %s skipped (%s); the next run or autosummarize will", index, type(error).__name__
+            )
             continue
         summarized += int(row[0]) if row else 0
     return summarized

@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from smart_office.warehouse.landing_index import summarize_landing_ranges
@@ -266,3 +267,28 @@ def test_landing_ranges_are_summarised_so_the_brin_index_narrows_the_recent_wind
     lossy = next(int(line.split("lossy=")[1]) for (line,) in plan if "lossy=" in line)
     pages = 6000 * 500 // 8192  # a lower bound of the table's pages
     assert lossy <= 128 * 2 < pages  # one or two ranges read, not the table
+
+
+def test_a_locked_raw_table_skips_its_summary_and_the_others_still_get_theirs(
+    lz4_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(lz4_url, autocommit=True) as conn, psycopg.connect(lz4_url) as holder:
+        for table in ("alerts_v2", "incidents"):
+            conn.execute(
+                sql.SQL(
+                    "insert into raw.{} (tenant_id, entity_id, payload, payload_hash, run_id, extracted_at) "
+                    "select %s, 'e' || n, jsonb_build_object('id', 'e' || n, 'pad', repeat(md5(n::text), 12)), "
+                    "sha256(n::text::bytea), 'run', timestamptz '2026-01-01' + n * interval '1 minute' "
+                    "from generate_series(1, 3000) as n"
+                ).format(sql.Identifier(table)),
+                (TENANT,),
+            )
+        holder.execute("lock table raw.alerts_v2 in access exclusive mode")  # held until holder's rollback
+        conn.execute("set lock_timeout = '200ms'")
+        with caplog.at_level(logging.WARNING, logger="smart_office.warehouse.landing_index"):
+            summarized = summarize_landing_ranges(conn)
+        holder.rollback()
+        unsummarized_alerts = summarize_landing_ranges(conn)
+    assert "raw.alerts_v2_extracted_at_brin skipped (LockNotAvailable)" in caplog.text
+    assert summarized > 0  # incidents' ranges, past the locked table
+    assert unsummarized_alerts > 0  # alerts_v2's were left for the next run
