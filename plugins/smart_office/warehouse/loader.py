@@ -331,12 +331,16 @@ class RawLoader:
         )
 
 
+# Whether this PostgreSQL was built with lz4 (Debian's is; the embedded `pgserver` one is not).
+LZ4_AVAILABLE = (
+    "select coalesce(bool_or('lz4' = any(enumvals)), false) from pg_settings "
+    "where name = 'default_toast_compression'"
+)
+
+
 async def server_has_lz4(conn: psycopg.AsyncConnection) -> bool:
     """Whether this PostgreSQL was built with lz4 (Debian's is; the embedded `pgserver` one is not)."""
-    cur = await conn.execute(
-        "select coalesce(bool_or('lz4' = any(enumvals)), false) from pg_settings "
-        "where name = 'default_toast_compression'"
-    )
+    cur = await conn.execute(LZ4_AVAILABLE)
     row = await cur.fetchone()
     return bool(row and row[0])
 

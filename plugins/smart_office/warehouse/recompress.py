@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from smart_office.warehouse.loader import LZ4_AVAILABLE
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 5_000
@@ -44,10 +46,8 @@ class Lz4Unavailable(RuntimeError):
 
 
 def server_has_lz4(conn: psycopg.Connection) -> bool:
-    row = conn.execute(
-        "select coalesce(bool_or('lz4' = any(enumvals)), false) from pg_settings "
-        "where name = 'default_toast_compression'"
-    ).fetchone()
+    """The loader's lz4 probe, for a synchronous connection."""
+    row = conn.execute(LZ4_AVAILABLE).fetchone()
     return bool(row and row[0])
 
 
