@@ -212,6 +212,7 @@ def run_dlt(
     tuned: bool,
     ca_bundle: str,
     tenants_per_run: int = 0,
+    alert_days: int = 180,
 ) -> dict[str, Any]:
     """One dlt run in its venv; wall time as this process sees it (interpreter and dlt start included)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMART_OFFICE_", "VIRTUAL_ENV"))}
@@ -231,6 +232,8 @@ def run_dlt(
         str(work / "pipelines"),
         "--tenants-per-run",
         str(tenants_per_run),
+        "--alert-days",
+        str(alert_days),
         *(["--tuned"] if tuned else []),
     ]
     started = time.perf_counter()
@@ -458,6 +461,7 @@ def main() -> None:
                     tuned,
                     ca_bundle,
                     args.dlt_tenants_per_run,
+                    args.alert_days,
                 )
     rows = ratio_table(runs)
     print(

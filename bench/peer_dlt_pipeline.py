@@ -3,7 +3,7 @@
 Runs only in the benchmark's own virtualenv (dlt[postgres] and msal, never the project's dependencies), as
 
     <dlt-venv>/bin/python bench/peer_dlt_pipeline.py --tenants-file F --as-of ISO --run first|daily [--tuned]
-        [--tenants-per-run N]
+        [--tenants-per-run N] [--alert-days N]
 
 with its working directory holding `.dlt/secrets.toml` (written 0600 by the benchmark: the partner app's
 client id and secret, a refresh token of its own, the Postgres credentials) and `.dlt/config.toml`.
@@ -45,7 +45,8 @@ from dlt.sources.helpers.rest_client.auth import AuthConfigBase
 from dlt.sources.rest_api import rest_api_resources
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-ALERT_DAYS = 180  # what Defender keeps, as the project's first run takes
+# What Defender keeps, as the project's first run takes (--alert-days: as the benchmark sets it).
+ALERT_DAYS = 180
 SCORE_DAYS = 90  # what Graph keeps of secureScores
 
 
@@ -106,7 +107,14 @@ class MsalTenantAuth(AuthConfigBase):
 
 
 def tenant_config(
-    tenant_id: str, index: int, graph: str, auth: MsalTenantAuth, as_of: datetime, first: bool, tuned: bool
+    tenant_id: str,
+    index: int,
+    graph: str,
+    auth: MsalTenantAuth,
+    as_of: datetime,
+    first: bool,
+    tuned: bool,
+    alert_days: int = ALERT_DAYS,
 ) -> dict[str, Any]:
     """The rest_api configuration of one customer tenant; resource names carry the tenant's index so each
     keeps its own incremental state, table names are shared."""
@@ -120,7 +128,7 @@ def tenant_config(
                 "params": {"$filter": "lastUpdateDateTime gt {incremental.start_value}"},
                 "incremental": {
                     "cursor_path": "lastUpdateDateTime",
-                    "initial_value": odata_time(as_of - timedelta(days=ALERT_DAYS)),
+                    "initial_value": odata_time(as_of - timedelta(days=alert_days)),
                 },
             },
         },
@@ -133,7 +141,7 @@ def tenant_config(
                 "params": {"$filter": "lastUpdateDateTime gt {incremental.start_value}"},
                 "incremental": {
                     "cursor_path": "lastUpdateDateTime",
-                    "initial_value": odata_time(as_of - timedelta(days=ALERT_DAYS)),
+                    "initial_value": odata_time(as_of - timedelta(days=alert_days)),
                 },
             },
         },
@@ -186,6 +194,8 @@ def main() -> None:
     # dlt's memory in one run grows with the tenants (its extract keeps pages of many resources in flight);
     # past a few hundred tenants a dlt user runs them in chunks (0: all in one run).
     parser.add_argument("--tenants-per-run", type=int, default=0)
+    # The first run's alert history, as the project's SMART_OFFICE_ALERTS_INITIAL_DAYS sets it for its side.
+    parser.add_argument("--alert-days", type=int, default=ALERT_DAYS)
     args = parser.parse_args()
     with open(args.tenants_file) as handle:
         tenants = json.load(handle)
@@ -205,7 +215,9 @@ def main() -> None:
         # whichever run of chunks it falls in.
         for index, tenant in enumerate(chunk, start):
             auth = MsalTenantAuth(tenant, tokens)
-            yield from rest_api_resources(tenant_config(tenant, index, graph, auth, as_of, first, args.tuned))
+            yield from rest_api_resources(
+                tenant_config(tenant, index, graph, auth, as_of, first, args.tuned, args.alert_days)
+            )
 
     pipeline = dlt.pipeline(
         pipeline_name="peer_dlt_tuned" if args.tuned else "peer_dlt",

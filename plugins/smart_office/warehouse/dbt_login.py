@@ -52,18 +52,6 @@ class DbtLogin:
     keepalives_idle: int | None = None
 
 
-# PostgreSQL's JIT compiles the build's jsonb-heavy queries for far longer than they run: the daily
-# incremental fct_data_issues at 100 tenants spent 22.7 s compiling and 0.2 s executing (bench/dbt_build.py;
-# its plan's costs cross jit_above_cost, the more so when raw tables lack fresh statistics).
-DBT_SESSION_OPTIONS = "-c jit=off"
-
-
-def with_dbt_session_options(libpq_env: dict[str, str]) -> dict[str, str]:
-    """`libpq_env` with dbt's session options in PGOPTIONS, before the connection's own (which therefore win)."""
-    options = f"{DBT_SESSION_OPTIONS} {libpq_env.get('PGOPTIONS', '')}".strip()
-    return {**libpq_env, "PGOPTIONS": options}
-
-
 def dbt_login(target: WarehouseTarget | str) -> DbtLogin:
     """Log in once (raises the translator's one-line errors) and return how dbt logs in the same way."""
     target = as_target(target)
@@ -98,7 +86,7 @@ def dbt_login(target: WarehouseTarget | str) -> DbtLogin:
         user=user,
         dbname=dbname,
         password=Secret(password),
-        libpq_env=with_dbt_session_options(libpq_env),
+        libpq_env=libpq_env,
         connect_timeout=int(timeout) if timeout.isdigit() else int(DEFAULT_CONNECT_TIMEOUT),
         keepalives_idle=int(keepalives) if keepalives and keepalives.isdigit() else None,
     )

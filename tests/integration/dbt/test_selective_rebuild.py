@@ -10,6 +10,7 @@ relations before and after.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,47 @@ def test_rebuilding_the_marts_intermediate_models_read_keeps_every_relation(
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert _relations(url) == before
+
+
+def _statements_by_connection(log: str) -> dict[str, list[str]]:
+    """The SQL each dbt connection sent, in order, from dbt's debug log (a statement runs to the next entry)."""
+    statements: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in log.splitlines():
+        entry = re.match(r"\d\d:\d\d:\d\d\.\d+ \[\w+ *\] \[[^]]*\]: (.*)", line)
+        if entry is None:
+            if current is not None:
+                current[-1] += "\n" + line
+            continue
+        sent = re.match(r"On ([\w.]+): (.*)", entry.group(1))
+        current = statements.setdefault(sent.group(1), []) if sent else None
+        if current is not None:
+            current.append(sent.group(2))
+    return statements
+
+
+def test_every_model_runs_without_jit_in_its_own_transaction(
+    built_warehouse: tuple[str, Path], tmp_path: Path
+) -> None:
+    """JIT compiled the build's jsonb-heavy queries for 100 times longer than they ran; dbt turns it off per model
+    with `set local` (a pre-hook), which a transaction-pooling PgBouncer passes and PGOPTIONS might not. dbt's
+    debug log shows each statement on its model's connection: the hook must come before the statement that
+    builds the relation with no COMMIT between (psycopg2 opens the transaction implicitly), for a table and for
+    an incremental model."""
+    url, target = built_warehouse
+    logs = tmp_path / "logs"
+    models = ("fct_secure_scores", "fct_data_issues", "dim_customers")
+    result = run_dbt(
+        ["run", "--select", *models, "--log-path", str(logs), "--log-level-file", "debug"],
+        url,
+        capture=True,
+        target_path=target,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    sent = _statements_by_connection((logs / "dbt.log").read_text())
+    for model in models:
+        statements = sent[f"model.smart_office.{model}"]
+        hook = next(i for i, s in enumerate(statements) if re.search(r"^\s*set local jit = off\s*$", s, re.M))
+        build = next(i for i, s in enumerate(statements) if i > hook and re.search(r"\bcreate\b", s, re.I))
+        between = [s for s in statements[hook:build] if s.strip().upper() in ("COMMIT", "ROLLBACK")]
+        assert not between, (model, statements[hook : build + 1])
