@@ -17,5 +17,5 @@
         staged.run_id
     from {{ relation }} as staged
     cross join lateral unnest(staged.data_issues, staged.data_issue_values) as issue (code, observed)
-    {{ incremental_window_since_latest_run('staged.extracted_at') }}
+    {{ incremental_window_since_last_read('staged.extracted_at') }}
 {%- endmacro %}

@@ -9,6 +9,7 @@
             {'columns': ['extracted_at']},
             {'columns': ['tenant_id', 'extracted_at']},
         ],
+        post_hook=["{{ record_read_through() }}"],
     )
 }}
 
@@ -62,14 +63,14 @@ quarantined as (
         received_at as extracted_at,
         run_id
     from {{ ref('stg_loader__quarantined_items') }}
-    {{ incremental_window_since_latest_run('received_at') }}
+    {{ incremental_window_since_last_read('received_at') }}
 
 ),
 
 recent_scores as (
 
     select * from {{ ref('fct_secure_scores') }}
-    {{ incremental_window_since_latest_run() }}
+    {{ incremental_window_since_last_read() }}
 
 ),
 
@@ -90,7 +91,7 @@ complete_days as (
         -- noqa: disable=LT02
         {%- if is_incremental() %}
         and (
-            {{ incremental_window_since_latest_run('scores.extracted_at', keyword='') }}
+            {{ incremental_window_since_last_read('scores.extracted_at', keyword='') }}
             or scores.score_date = as_of.last_complete_date
         )
         {%- endif %}
