@@ -45,6 +45,10 @@ class Lz4Unavailable(RuntimeError):
     """The server was built without lz4: there is nothing to recompress to."""
 
 
+class NotMigrated(ValueError):
+    """The warehouse has no raw table set to lz4 because migration 0012 never ran on it."""
+
+
 def server_has_lz4(conn: psycopg.Connection) -> bool:
     """The loader's lz4 probe, for a synchronous connection."""
     row = conn.execute(LZ4_AVAILABLE).fetchone()
@@ -67,6 +71,16 @@ def raw_payload_tables(conn: psycopg.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
+def _lz4_migration_applied(conn: psycopg.Connection) -> bool:
+    # Two statements: a query naming a table that does not exist fails before any condition guards it.
+    found = conn.execute("select to_regclass('ops.schema_migrations')").fetchone()
+    if not found or found[0] is None:
+        return False
+    return conn.execute(
+        "select exists (select from ops.schema_migrations where version = 12)"
+    ).fetchone() == (True,)
+
+
 def recompress(
     conn: psycopg.Connection,
     *,
@@ -83,6 +97,11 @@ def recompress(
     if not server_has_lz4(conn):
         raise Lz4Unavailable("this PostgreSQL was built without lz4; raw payloads stay pglz")
     eligible = raw_payload_tables(conn)
+    if not eligible and not _lz4_migration_applied(conn):
+        # Otherwise it would report "0 payloads recompressed" on a warehouse it never looked into.
+        raise NotMigrated(
+            "the warehouse is not migrated (no raw tables set to lz4): run `smart-office migrate` first"
+        )
     if tables is not None:
         unknown = sorted(set(tables) - set(eligible))
         if unknown:

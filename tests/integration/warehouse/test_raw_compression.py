@@ -242,6 +242,31 @@ def test_the_cli_recompresses_and_reports_bytes(lz4_url: str) -> None:
     assert "ops_runs" in unknown.stdout + unknown.stderr
 
 
+def test_recompress_on_a_warehouse_never_migrated_says_so(postgres_server_url: str) -> None:
+    """Not "0 payloads recompressed": it never looked into a warehouse, and the operator should migrate it."""
+    server = next((url for url in (postgres_server_url, SERVICE_URL) if _has_lz4(url)), None)
+    if server is None:
+        pytest.skip(
+            "no PostgreSQL built with lz4 here (neither the test server nor SMART_OFFICE_TEST_PG_URL)"
+        )
+    with fresh_database(server) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SMART_OFFICE_", "AIRFLOW_CONN_"))}
+        env["SMART_OFFICE_WAREHOUSE_URL"] = url
+        done = subprocess.run(
+            [SMART_OFFICE, "warehouse", "recompress"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "not migrated" in output
+    assert "smart-office migrate" in output
+    assert "0 payloads" not in output
+
+
 def test_landing_ranges_are_summarised_so_the_brin_index_narrows_the_recent_window(lz4_url: str) -> None:
     with psycopg.connect(lz4_url, autocommit=True) as conn:
         # ~3 MB of rows in landing order: a few full 128-page block ranges, none summarised yet.
