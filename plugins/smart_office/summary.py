@@ -16,9 +16,10 @@ What is counted, and how it adds up:
   `$batch` row takes it back from there (one per customer whose batch went out), so an endpoint's requests
   are its follow-up round trips. Those are one per page, except for incidents, whose pages after the first
   travel in `$batch`es of their own (read ahead, twenty pages to one): ops.tenant_runs does not tell those
-  apart, so they stay on the incidents row, and the `$batch` row is the first pages' only. Token exchanges are identity requests, not an entity: they are counted apart,
-  with the discovery's own requests (Partner Center, GDAP relationships). Not recorded per run, so not
-  here: the partner token check before discovery, and OpenID discovery documents (cached across runs).
+  apart, so they stay on the incidents row, and the `$batch` row is the first pages' only. Token exchanges
+  are identity requests, not an entity: they are counted apart, with the discovery's own requests (Partner
+  Center, GDAP relationships). Not recorded per run, so not here: the partner token check before discovery,
+  and OpenID discovery documents (cached across runs).
 - durations: the whole run, from discovery to its close, and the extraction (first customer started to
   last finished).
 """

@@ -71,7 +71,7 @@ class NextLinkPaginator:
         """The `$skip` of every page still to come when a page's `@odata.count` says `count` items match and
         `received` have come, `page_size` apart; never more pages than the page cap leaves.
 
-        None when the count is absent, not a number, or no more than what came: a stale or wrong count is
+        No pages when the count is absent, not a number, or no more than what came: a stale or wrong count is
         left to the nextLinks, which are always right.
         """
         if isinstance(count, bool) or not isinstance(count, int) or page_size <= 0:
