@@ -14,9 +14,12 @@ What is counted, and how it adds up:
   quarantined items, pages and requests; totals add up. Each customer's first pages travel together in one
   `$batch` round trip, which the pipeline books to the first endpoint read in it (extract/tenant.py): the
   `$batch` row takes it back from there (one per customer whose batch went out), so an endpoint's requests
-  are its follow-up pages. Token exchanges are identity requests, not an entity: they are counted apart,
-  with the discovery's own requests (Partner Center, GDAP relationships). Not recorded per run, so not
-  here: the partner token check before discovery, and OpenID discovery documents (cached across runs).
+  are its follow-up round trips. Those are one per page, except for incidents, whose pages after the first
+  travel in `$batch`es of their own (read ahead, twenty pages to one): ops.tenant_runs does not tell those
+  apart, so they stay on the incidents row, and the `$batch` row is the first pages' only. Token exchanges
+  are identity requests, not an entity: they are counted apart, with the discovery's own requests (Partner
+  Center, GDAP relationships). Not recorded per run, so not here: the partner token check before discovery,
+  and OpenID discovery documents (cached across runs).
 - durations: the whole run, from discovery to its close, and the extraction (first customer started to
   last finished).
 """
@@ -328,7 +331,10 @@ def render_run_summary(summary: RunSummary) -> list[Table | str]:
         entities.add_row(*cells(e, _n(e.customers)))
     entities.add_section()
     entities.add_row(*cells(t, ""), style="bold")
-    entities.caption = "$batch: one round trip per customer with every endpoint's first page; an endpoint's requests are its further pages"
+    entities.caption = (
+        "$batch: one round trip per customer with every endpoint's first page; an endpoint's requests are its "
+        "further round trips (incidents' in $batches of up to 20 pages)"
+    )
 
     discovery = ", ".join(f"{n:,} {service}" for service, n in summary.discovery_requests.items() if n)
     requests = (

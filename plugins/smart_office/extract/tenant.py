@@ -1,4 +1,9 @@
-"""Extract one customer tenant: token, one $batch for the first page of every endpoint, then nextLinks.
+"""Extract one customer tenant: token, one $batch for the first page of every endpoint, then the rest.
+
+The rest is nextLinks, except for incidents, which Graph pages 50 at a time: their first page carries
+`@odata.count`, and the pages it says remain are fetched together by `$skip`, twenty to a $batch, so a daily
+run costs at most three round trips per tenant (token, first pages, remaining incidents) while its changed
+incidents fit in 21 pages (1,050) and its changed alerts in one.
 
 Every window ends at the run's point in time (`as_of`, the end of its data interval), so a run for a past
 interval fetches what belonged to that interval (as far as the API keeps it) and no watermark ever moves
@@ -74,7 +79,9 @@ class PartnerAuthFailure(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One collection. `read_every`: read in full only this long after the last complete read (None: every
-    run, incrementally by `watermark_field`)."""
+    run, incrementally by `watermark_field`). `read_ahead`: its first page asks `@odata.count`, and the pages
+    that count says remain are fetched together by `$skip` (GraphClient.pages), for a collection whose small
+    maximum page would otherwise cost a round trip per page."""
 
     name: str
     path: str
@@ -82,6 +89,7 @@ class EndpointSpec:
     bucket: Bucket
     watermark_field: str | None
     read_every: timedelta | None = None
+    read_ahead: bool = False
 
 
 ENDPOINTS: tuple[EndpointSpec, ...] = (
@@ -95,7 +103,10 @@ ENDPOINTS: tuple[EndpointSpec, ...] = (
         read_every=CONTROL_PROFILES_EVERY,
     ),
     EndpointSpec("alerts_v2", "/security/alerts_v2", "alerts_v2", SECURITY, "lastUpdateDateTime"),
-    EndpointSpec("incidents", "/security/incidents", "incidents", SECURITY, "lastUpdateDateTime"),
+    # Graph pages incidents 50 at a time at most: a busy day is several pages, read ahead in one round trip.
+    EndpointSpec(
+        "incidents", "/security/incidents", "incidents", SECURITY, "lastUpdateDateTime", read_ahead=True
+    ),
 )
 
 
@@ -201,6 +212,8 @@ def plan_endpoint(spec: EndpointSpec, state: ReadState | None, window: Extractio
             "$filter": f"lastUpdateDateTime gt {odata_time(since)} and lastUpdateDateTime le {odata_time(as_of)}",
             "$top": str(top),
         }
+        if spec.read_ahead:
+            params["$count"] = "true"
     else:
         return EndpointPlan({})
     if as_of <= floor:
@@ -358,6 +371,7 @@ class TenantExtractor:
                 first_page_salvaged=salvaged,
                 deadline=deadline,
                 allowance=allowance,
+                read_ahead=spec.read_ahead,
             ):
                 last = page.next_link is None
                 page_max = _max_time(page.items, spec.watermark_field) if spec.watermark_field else None

@@ -235,42 +235,123 @@ class GraphClient:
         first_page_salvaged: bool = False,
         deadline: float | None = None,
         allowance: RetryAllowance | None = None,
+        read_ahead: bool = False,
     ) -> AsyncIterator[GraphPage]:
         """Yield the pages of a collection one at a time, following @odata.nextLink.
 
         `first_page` lets a caller that fetched page one through $batch continue from it. `deadline` (a
         `time.monotonic()` value) bounds the whole collection: retries stop at it, and a page that would
         start after it raises PaginationError.
+
+        `read_ahead`, for a collection that documents `$count` and `$skip` and is asked with `$count=true` and a
+        `$top`: when the first page's `@odata.count` says more items match than it carries, the remaining
+        pages (the same query with `$skip` = `$top` apart) are fetched together in $batch round trips of up
+        to 20, not one nextLink per round trip, and still yielded in order. Items that move between pages
+        while they are read may come twice, which landing tolerates; if the last of those pages still has a
+        nextLink (the set grew meanwhile), it is followed as usual.
         """
         stats = stats if stats is not None else RequestStats()
+        params = dict(params or {})
         url = self.url(path, params)
         paginator = NextLinkPaginator(url, max_pages=self.max_pages, deadline=deadline)
         body: Any = first_page
         size, salvaged = 0, first_page_salvaged
+        page_size = _int_or_zero(params.get("$top")) if read_ahead else 0
         while True:
             if body is None:
                 body, size, salvaged = await self.get_json(
                     tenant_id, url, bucket=bucket, stats=stats, deadline=deadline, allowance=allowance
                 )
-            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise MalformedPageError(
-                    "collection page without a `value` array",
-                    raw=orjson.dumps(body) if not salvaged else json.dumps(body).encode(errors="replace"),
-                    tenant_id=tenant_id,
-                    endpoint=_endpoint(url),
-                    status=200,
-                )
-            try:
-                next_url = paginator.next_url(body)
-            except ValueError as exc:
-                raise PaginationError(str(exc), tenant_id=tenant_id, endpoint=_endpoint(url)) from None
-            stats.pages += 1
-            yield GraphPage(
-                url=url, items=body["value"], next_link=next_url, size=size, salvaged=salvaged, raw=body
+            items = _collection_items(body, salvaged, tenant_id=tenant_id, url=url)
+            next_url = _next_url(paginator, body, tenant_id=tenant_id, url=url)
+            skips = (
+                paginator.skips_ahead(body.get("@odata.count"), len(items), page_size)
+                if page_size and next_url is not None
+                else []
             )
+            page_size = 0  # only the first page's count: after the pages read ahead, nextLinks as usual
+            stats.pages += 1
+            yield GraphPage(url=url, items=items, next_link=next_url, size=size, salvaged=salvaged, raw=body)
+            if skips:
+                ahead = [self.url(path, {**params, "$skip": str(skip)}) for skip in skips]
+                paginator.expect(ahead)
+                fetched = self._read_ahead(
+                    tenant_id,
+                    ahead,
+                    paginator,
+                    bucket=bucket,
+                    stats=stats,
+                    deadline=deadline,
+                    allowance=allowance,
+                )
+                index = 0
+                async for url, body, salvaged in fetched:
+                    items = _collection_items(body, salvaged, tenant_id=tenant_id, url=url)
+                    index += 1
+                    if index < len(ahead):
+                        # Its successor is already known (and on its way); its own nextLink is not needed.
+                        paginator.read_ahead(body)
+                        next_url = ahead[index]
+                    else:
+                        next_url = _next_url(paginator, body, tenant_id=tenant_id, url=url)
+                    stats.pages += 1
+                    yield GraphPage(
+                        url=url, items=items, next_link=next_url, size=0, salvaged=salvaged, raw=body
+                    )
             if next_url is None:
                 return
             url, body = next_url, None
+
+    async def _read_ahead(
+        self,
+        tenant_id: str,
+        urls: list[str],
+        paginator: NextLinkPaginator,
+        *,
+        bucket: Bucket,
+        stats: RequestStats,
+        deadline: float | None,
+        allowance: RetryAllowance | None,
+    ) -> AsyncIterator[tuple[str, Any, bool]]:
+        """(url, body, salvaged) of each URL in order, fetched 20 to a $batch round trip. A page the batch could
+        not get (after its own retries), or every page of a round trip that failed as a whole, is fetched on
+        its own, which retries and raises as any single page does."""
+        for start in range(0, len(urls), 20):
+            try:
+                paginator.check_time()
+            except ValueError as exc:
+                raise PaginationError(str(exc), tenant_id=tenant_id, endpoint=_endpoint(urls[0])) from None
+            chunk = urls[start : start + 20]
+            requests = [
+                BatchRequest(str(i), url[len(self.cloud.graph_base) :], bucket) for i, url in enumerate(chunk)
+            ]
+            try:
+                answers = await self.batch(
+                    tenant_id,
+                    requests,
+                    stats=stats,
+                    item_stats={r.id: stats for r in requests},
+                    deadline=deadline,
+                    allowance=allowance,
+                    bucket=bucket,
+                )
+            except GraphError as error:
+                log.info(
+                    "$batch of %d pages for %s failed (%s); fetching each on its own",
+                    len(chunk),
+                    tenant_id,
+                    error.state,
+                )
+                answers = {}
+            for request, url in zip(requests, chunk, strict=True):
+                answer = answers.get(request.id)
+                if answer is not None and answer.status == 200 and _is_collection(answer.body):
+                    yield url, answer.body, answer.salvaged
+                else:
+                    body, _, salvaged = await self.get_json(
+                        tenant_id, url, bucket=bucket, stats=stats, deadline=deadline, allowance=allowance
+                    )
+                    yield url, body, salvaged
 
     async def batch(
         self,
@@ -437,6 +518,31 @@ class GraphClient:
                 stats.retries += 1
             log.debug("retrying %s for %s in %.2fs (HTTP %s)", redact_url(url), tenant_id, wait, status)
             await asyncio.sleep(wait)
+
+
+def _is_collection(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("value"), list)
+
+
+def _collection_items(body: Any, salvaged: bool, *, tenant_id: str, url: str) -> list[Any]:
+    """The page's `value`; raises MalformedPageError for anything that is not a collection page."""
+    if not _is_collection(body):
+        raise MalformedPageError(
+            "collection page without a `value` array",
+            raw=orjson.dumps(body) if not salvaged else json.dumps(body).encode(errors="replace"),
+            tenant_id=tenant_id,
+            endpoint=_endpoint(url),
+            status=200,
+        )
+    items: list[Any] = body["value"]
+    return items
+
+
+def _next_url(paginator: NextLinkPaginator, body: dict[str, Any], *, tenant_id: str, url: str) -> str | None:
+    try:
+        return paginator.next_url(body)
+    except ValueError as exc:
+        raise PaginationError(str(exc), tenant_id=tenant_id, endpoint=_endpoint(url)) from None
 
 
 def _int_or_zero(value: Any) -> int:

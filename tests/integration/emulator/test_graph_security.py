@@ -357,6 +357,30 @@ def test_incidents_page_with_expanded_alerts(graph: GraphCaller, prefer: bool) -
     assert ("awaitingAction" in statuses) is prefer  # an evolvable incidentStatus member
 
 
+def test_incidents_skip_counts_matching_items_beside_filter_top_and_count(graph: GraphCaller) -> None:
+    # What a client reading ahead asks: the same query with $skip, $top apart, after a first page with the count.
+    listed = list(incidents_as_of(BUSY, NOW))
+    pivot = listed[len(listed) // 2]
+    expected = [s.skeleton.id for s in listed if s.last_update_us > pivot.last_update_us]
+    assert len(expected) > 200
+    query = f"{INCIDENTS}?$filter=lastUpdateDateTime gt {iso7(pivot.last_update_us)}&$top=50&$count=true"
+    first = graph.ok(BUSY.tenant_id, query)
+    skipped = graph.ok(BUSY.tenant_id, f"{query}&$skip=100")
+    assert (_ids(first["value"]), _ids(skipped["value"])) == (expected[:50], expected[100:150])
+    assert first["@odata.count"] == skipped["@odata.count"] == len(expected)
+    # A skipped page's nextLink goes on after it.
+    following = graph.ok(BUSY.tenant_id, skipped["@odata.nextLink"][len(graph.handle.graph) :])
+    assert _ids(following["value"]) == expected[150:200]
+    last = graph.ok(BUSY.tenant_id, f"{query}&$skip={len(expected) - 10}")
+    assert (_ids(last["value"]), "@odata.nextLink" in last) == (expected[-10:], False)
+    beyond = graph.ok(BUSY.tenant_id, f"{query}&$skip={len(expected) + 50}")
+    assert (beyond["value"], "@odata.nextLink" in beyond, beyond["@odata.count"]) == (
+        [],
+        False,
+        len(expected),
+    )
+
+
 def test_incident_by_id_and_its_expand(graph: GraphCaller) -> None:
     first = graph.ok(SMALL.tenant_id, f"{INCIDENTS}?$top=1")["value"][0]
     one = graph.ok(SMALL.tenant_id, f"{INCIDENTS}/{first['id']}")

@@ -18,8 +18,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from emulator.data.incidents import incidents_as_of
 from emulator.data.portfolio import Portfolio
 from emulator.data.securescore import record_days
+from emulator.data.timestamps import from_us
 from smart_office.auth.stores import CLIENT_SECRET_NAME, REFRESH_TOKEN_NAME, PostgresSecretStore
 from smart_office.extract.tenant import PartnerAuthFailure
 from smart_office.pipeline import (
@@ -237,6 +239,66 @@ def test_incremental_day_fetches_only_what_is_new_in_few_requests(setup: Setup) 
         sum(s["graph"].get("/v1.0/$batch", 0) for s in sent) + discovery_batches
         == seen[("graph", "/v1.0/$batch")]
     )
+
+
+def test_a_tenant_with_pages_of_changed_incidents_still_costs_three_round_trips(setup: Setup) -> None:
+    setup.run("run-1")
+    read = {
+        tenant: watermark or read_through
+        for tenant, watermark, read_through in setup.query(
+            "select tenant_id::text, watermark, read_through from ops.watermarks where endpoint = 'incidents'"
+        )
+    }
+    # A week since the last run: the busiest tenants have more incidents changed than one page of 50 holds.
+    days = 7
+    setup.handle.admin_post("/clock/advance", {"days": days})
+    later = setup.now + timedelta(days=days)
+    setup.handle.admin_delete("/stats")
+    setup.run("run-2", as_of=later, shard_processes=True)
+    readable = [c for c in _portfolio() if c.can_read_security(later)]
+    overlap = timedelta(hours=setup.settings.alerts_overlap_hours)
+    window = {
+        c.tenant_id: [
+            s
+            for s in incidents_as_of(c, later)
+            if read[c.tenant_id] - overlap < from_us(s.last_update_us) <= later
+        ]
+        for c in readable
+    }
+    pages = {tenant: -(-len(changed) // 50) for tenant, changed in window.items()}
+    assert sorted(pages.values())[-2:] == [2, 3]
+    # Every incident the emulator holds for the window is landed, as it is at the end of the window.
+    landed = set(setup.query("select tenant_id::text, entity_id, source_updated_at from raw.incidents"))
+    for tenant, changed in window.items():
+        assert {(tenant, s.skeleton.id, from_us(s.last_update_us)) for s in changed} <= landed
+    # What Microsoft saw per customer tenant, identity included: the token request, one $batch with the first
+    # pages, one $batch with the incident pages after the first.
+    stats = setup.handle.admin_get("/stats")
+    round_trips: Counter[str] = Counter()
+    read_ahead: Counter[str] = Counter()
+    for row in stats["endpoints"]:
+        if row["tenant"] in window:
+            round_trips[row["tenant"]] += row["requests"] - row["batched"]
+            if row["endpoint"] == "/v1.0/security/incidents":
+                read_ahead[row["tenant"]] += row["batched"]
+    assert max(round_trips.values()) <= 3
+    busy = {tenant for tenant, n in pages.items() if n > 1}
+    assert {tenant: round_trips[tenant] for tenant in busy} == dict.fromkeys(busy, 3)
+    # Each tenant's incidents: its first page inside the first $batch, the rest inside the second.
+    assert {t: read_ahead[t] for t in window} == {t: max(n, 1) for t, n in pages.items()}
+    # The pipeline books the second $batch to incidents and counts their pages.
+    outcomes = {
+        tenant: (requests, n)
+        for tenant, requests, n in setup.query(
+            "select tenant_id::text, requests, pages from ops.tenant_runs "
+            "where run_id = 'run-2' and endpoint = 'incidents'"
+        )
+    }
+    assert {t: outcomes[t] for t in busy} == {t: (1, pages[t]) for t in busy}
+    totals = setup.query(
+        "select tenant_id::text, sum(requests) from ops.tenant_runs where run_id = 'run-2' group by 1"
+    )
+    assert max(n for tenant, n in totals if tenant in window) <= 3
 
 
 def test_control_profiles_are_read_again_a_week_after_their_last_complete_read(setup: Setup) -> None:

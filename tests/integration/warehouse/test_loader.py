@@ -67,6 +67,17 @@ async def test_relanding_is_a_noop_and_changes_become_versions(conn: psycopg.Asy
     assert updated.max_updated_at == datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
+async def test_an_item_sent_twice_in_one_page_or_one_run_lands_once(conn: psycopg.AsyncConnection) -> None:
+    # Pages read ahead by $skip can repeat an item that moved between them while they were read.
+    loader = RawLoader(conn, "run-1")
+    incident = {"id": "i1", "status": "active", "lastUpdateDateTime": "2026-11-01T10:00:00Z"}
+    other = {"id": "i2", "status": "active", "lastUpdateDateTime": "2026-11-01T11:00:00Z"}
+    first = await loader.land("incidents", TENANT, [incident, other, dict(reversed(list(incident.items())))])
+    again = await loader.land("incidents", TENANT, [incident])
+    assert (first.received, first.new, again.new) == (3, 2, 0)
+    assert await _count(conn, "incidents") == 2
+
+
 async def test_unknown_fields_and_copy_special_characters_survive(conn: psycopg.AsyncConnection) -> None:
     odd = _alert(
         "id\twith\\tab\nnewline",

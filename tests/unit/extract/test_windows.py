@@ -101,6 +101,13 @@ def test_alert_windows(
     assert plan_endpoint(SPECS["incidents"], None, _window()).params["$top"] == "50"
 
 
+def test_only_incidents_ask_for_a_count_to_read_their_pages_ahead() -> None:
+    # Graph pages incidents 50 at a time: the count on the first page says which pages to fetch at once.
+    asked = {name: plan_endpoint(SPECS[name], None, _window()).params for name in ("alerts_v2", "incidents")}
+    assert (asked["incidents"]["$count"], SPECS["incidents"].read_ahead) == ("true", True)
+    assert ("$count" in asked["alerts_v2"], SPECS["alerts_v2"].read_ahead) == (False, False)
+
+
 def test_a_past_interval_microsoft_no_longer_keeps_covers_nothing_and_says_so() -> None:
     plan = plan_endpoint(
         SPECS["alerts_v2"],
