@@ -45,6 +45,10 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
         "the partner's posture rules, rewritten from its rules file before every build; a tenant a rule's scope "
         "names is the partner's configuration, removed from that file (docs/retention.md)"
     ),
+    (
+        "staging",
+        "dbt_read_through",
+    ): "dbt bookkeeping: the time each incremental model has read landed rows through",
     ("staging", "mitre_attack_techniques"): "dbt seed: MITRE ATT&CK names",
     ("staging", "service_sources"): "dbt seed: Microsoft's service source names",
     ("staging", "seat_bands"): "dbt seed: the seat bands licences are placed in (docs/segments.md)",
