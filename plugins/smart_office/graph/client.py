@@ -423,7 +423,6 @@ class GraphClient:
                     own = (item_stats or {}).get(item_id)
                     if own is not None:
                         own.throttled += status == 429
-                        own.retries += 1
                     retryable[item_id] = answer
                     wait = parse_retry_after(headers.get("retry-after"))
                     waits.append(wait if wait is not None else self.retry.backoff(budget.attempts))
@@ -443,6 +442,11 @@ class GraphClient:
                 for item_id in pending:
                     done[item_id] = retryable.get(item_id) or BatchResponse(item_id, 503, {}, None)
                 return done
+            # Booked only now: an answer given up on above was not retried.
+            for item_id in retryable:
+                own = (item_stats or {}).get(item_id)
+                if own is not None:
+                    own.retries += 1
             await asyncio.sleep(wait)
 
     async def _send(
