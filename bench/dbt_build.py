@@ -1,6 +1,6 @@
 """dbt on a 1-year warehouse: a full build, then a daily incremental build, timed.
 
-    .venv/bin/python bench/dbt_build.py [--tenants 1000] [--days 365]
+    .venv/bin/python bench/dbt_build.py [--tenants 1000] [--days 365] [--alert-days 90]
     .venv/bin/python bench/dbt_build.py --tenants 100,200,500 [--results figures.jsonl]
     .venv/bin/python bench/dbt_build.py --fit figures.jsonl [--extrapolate-to 10000]
 
@@ -158,6 +158,8 @@ def measure(args: argparse.Namespace, tenants: int, state: Path, database: str) 
         )
         figures = {
             "tenants": tenants,
+            "days": args.days,
+            "alert_days": args.alert_days,
             "dbt_full_build_s": round(full, 1),
             "dbt_incremental_build_s": round(incremental, 1),
             "full_over_incremental": round(full / incremental, 1),
@@ -180,9 +182,17 @@ def read_results(path: Path) -> dict[str, dict[int, float]]:
     """Figures recorded by `--results` (the last line for a size wins): {'full': {tenants: s}, 'daily': {...}}."""
     full: dict[int, float] = {}
     daily: dict[int, float] = {}
+    histories: set[tuple[int, int]] = set()
     for line in path.read_text().splitlines():
         if line.strip():
             record = json.loads(line)
+            # Figures recorded before these keys existed were all a year with 90 days of alerts.
+            histories.add((int(record.get("days", 365)), int(record.get("alert_days", 90))))
+            if len(histories) > 1:
+                raise SystemExit(
+                    f"{path}: figures from different histories (days, alert days: {sorted(histories)}); "
+                    "a fit compares sizes on one history"
+                )
             full[int(record["tenants"])] = float(record["dbt_full_build_s"])
             daily[int(record["tenants"])] = float(record["dbt_incremental_build_s"])
     return {"full": full, "daily": daily}
@@ -200,7 +210,18 @@ def print_fit(figures: dict[str, dict[int, float]], extrapolate_to: int) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=_sizes_arg, default=[1000], help="a size, or several: 100,200,500")
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=365,
+        help="history to load; at least the 90 days of Secure Score Graph holds",
+    )
+    parser.add_argument(
+        "--alert-days",
+        type=int,
+        default=90,
+        help="days of alerts the first run reads back (SMART_OFFICE_ALERTS_INITIAL_DAYS)",
+    )
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2)
@@ -214,7 +235,6 @@ def main() -> None:
     parser.add_argument("--fit", type=Path, help="only fit and extrapolate the figures in this file")
     parser.add_argument("--extrapolate-to", type=int, default=10_000)
     args = parser.parse_args()
-    args.alert_days = 90
     if args.fit is not None:
         print_fit(read_results(args.fit), args.extrapolate_to)
         return

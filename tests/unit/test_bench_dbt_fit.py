@@ -77,6 +77,31 @@ def test_figures_are_read_back_and_the_last_line_of_a_size_wins(tmp_path: Path) 
     assert dbt_build.read_results(path) == {"full": {100: 10.0, 200: 14.0}, "daily": {100: 5.5, 200: 6.0}}
 
 
+def test_a_fit_refuses_figures_from_different_histories(tmp_path: Path) -> None:
+    path = tmp_path / "figures.jsonl"
+    lines = [
+        {
+            "tenants": 1000,
+            "dbt_full_build_s": 700.0,
+            "dbt_incremental_build_s": 50.0,
+        },  # a year, before the keys
+        {
+            "tenants": 10000,
+            "days": 90,
+            "alert_days": 7,
+            "dbt_full_build_s": 900.0,
+            "dbt_incremental_build_s": 99.0,
+        },
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    with pytest.raises(SystemExit, match="different histories"):
+        dbt_build.read_results(path)
+    path.write_text(
+        json.dumps(lines[0]) + "\n" + json.dumps({**lines[0], "tenants": 2000, "days": 365}) + "\n"
+    )
+    assert dbt_build.read_results(path)["daily"] == {1000: 50.0, 2000: 50.0}
+
+
 def test_fit_prints_both_builds_at_ten_thousand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dbt_build.print_fit({"full": {100: 10.0, 200: 20.0}, "daily": {100: 5.0, 200: 6.0}}, 10_000)
     out = capsys.readouterr().out
