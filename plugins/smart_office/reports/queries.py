@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 from psycopg import sql
 
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.queries.customer import (
     ALERTS,
     CONTROL_SCORES,
@@ -21,10 +22,10 @@ from smart_office.dashboard.queries.customer import (
     CUSTOMERS,
     INCIDENTS,
     OPPORTUNITIES,
-    SECURE_SCORES,
     customer_options,
 )
 from smart_office.dashboard.queries.marts import Reader
+from smart_office.dashboard.queries.portfolio import portfolio_trend
 from smart_office.dashboard.queries.segments import SEGMENTS
 
 SEVERITY_ORDER = ("high", "medium", "low", "informational")
@@ -51,7 +52,8 @@ def segment_trend(
     reader: Reader, tenant_id: str, key: str, start: date, end: date
 ) -> tuple[str | None, pd.DataFrame]:
     """The customer's segment for `key` (`seat_band=11-50`) and, per day, the median Secure Score of the current
-    customers in it; no segment (None) when the customer has no value for `key` or no current peer shares it."""
+    customers in it, by the portfolio median's rule (`portfolio_trend`: complete history only); no segment (None)
+    when the customer has no value for `key` or no current peer shares it."""
     found = reader.frame(
         sql.SQL(
             """
@@ -74,29 +76,10 @@ def segment_trend(
     )
     if found.empty or int(found.iloc[0]["peers"]) == 0:
         return None, pd.DataFrame(columns=["score_date", "customers", "median"])
-    trend = reader.frame(
-        sql.SQL(
-            """
-            select
-                scores.score_date,
-                count(*) as customers,
-                percentile_cont(0.5) within group (order by scores.secure_score_pct) as median
-            from {scores} as scores
-            inner join {customers} as customers on scores.tenant_id = customers.tenant_id
-            inner join {segments} as segments on scores.tenant_id = segments.tenant_id
-            where
-                scores.score_date between %(start)s and %(end)s
-                and scores.secure_score_pct is not null
-                and not customers.is_departed
-                and segments.segment_key = %(key)s
-                and segments.segment_value = %(value)s
-            group by scores.score_date
-            order by scores.score_date
-            """
-        ).format(scores=SECURE_SCORES, customers=CUSTOMERS, segments=SEGMENTS),
-        {"start": start, "end": end, "key": key, "value": str(found.iloc[0]["segment_value"])},
-    )
-    return str(found.iloc[0]["segment"]), trend
+    # The dashboard's own query, filtered as its segment filter does: the report and the dashboard draw one line.
+    segment = Segment(key, str(found.iloc[0]["segment_value"]))
+    trend = portfolio_trend(reader, start, end, segment)
+    return str(found.iloc[0]["segment"]), trend[["score_date", "customers", "median"]]
 
 
 def control_changes(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:

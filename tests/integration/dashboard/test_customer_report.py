@@ -258,11 +258,14 @@ def _last_scored_day(superuser: psycopg.Connection, tenant: str, start: str, end
 
 
 def _median_of(superuser: psycopg.Connection, day: Any, members: list[str]) -> float:
-    """The median Secure Score % on `day` of the current customers among `members` (tenant ids)."""
+    """The median Secure Score % on `day` of the current customers among `members` (tenant ids) whose history is
+    complete on that day, the portfolio median's rule."""
     return superuser.execute(
         "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
         "join marts.dim_customers c using (tenant_id) where s.score_date = %s and not c.is_departed "
-        "and s.secure_score_pct is not null and s.tenant_id = any(%s::uuid[])",
+        "and s.secure_score_pct is not null and s.tenant_id = any(%s::uuid[]) "
+        "and not exists (select 1 from marts.fct_tenant_history h where h.tenant_id = s.tenant_id "
+        "and h.dataset = 'secure_scores' and s.score_date < h.complete_from_date)",
         (day, members),
     ).fetchone()[0]
 
