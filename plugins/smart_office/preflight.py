@@ -187,13 +187,18 @@ def _check_power_bi(env: Mapping[str, str]) -> list[Problem]:
 
 
 def _check_reports(env: Mapping[str, str]) -> list[Problem]:
-    """The customer reports' settings, once any is set (none set: the reports DAG stays off)."""
+    """The customer reports' settings, once any is set (none set: the reports DAG stays off); the segment key
+    always (`smart-office report` reads it too)."""
     from croniter import croniter
 
-    from smart_office.reports.settings import REPORTS_SCHEDULE_ENV, ReportSettings
+    from smart_office.reports.settings import REPORTS_SCHEDULE_ENV, ReportSettings, segment_key_from_env
     from smart_office.settings import SettingsError
 
     if not any(v.strip() for k, v in env.items() if k.startswith("SMART_OFFICE_REPORTS_")):
+        try:
+            segment_key_from_env(env)
+        except SettingsError as exc:
+            return [Problem(message.split()[0], message) for message in exc.messages]
         return []
     problems = []
     try:

@@ -698,6 +698,16 @@ ENVIRONMENT: tuple[Variable, ...] = (
         read_by="dags/smart_office_customer_reports.py",
     ),
     Variable(
+        "SMART_OFFICE_REPORT_SEGMENT_KEY",
+        "The segment key (an attribute of `smart-office segments`, docs/segments.md) whose peers each report "
+        "compares the customer with: the median Secure Score of the current customers sharing its value. "
+        "Empty: no segment comparison. `smart-office report --segment-key` overrides it.",
+        REPORTS,
+        default="seat_band",
+        kind="attribute name, or empty",
+        read_by="smart_office.reports.settings",
+    ),
+    Variable(
         "SMART_OFFICE_CHROMIUM_PATH",
         "The Chromium that prints the reports' PDFs (a path or a command name); else `chromium`, "
         "`chromium-browser` or `google-chrome` from PATH. The deployment image sets `/usr/bin/chromium`, its "

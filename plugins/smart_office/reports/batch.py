@@ -55,12 +55,14 @@ def write_customer_reports(
     send: Send | None = None,
     write: Write | None = None,
     chromium: str | None = None,
+    segment_key: str | None = None,
 ) -> dict[str, Any]:
     """Write each current customer's report into `location`/<period label>/; returns a small summary.
 
     :param location: a Path or ObjectStoragePath (smart_office.reports.output.destination).
     :param send: e-mails one report with its local PDF; None sends nothing.
     :param write: writes one report (default: HTML and PDF, smart_office.reports.output.write_report).
+    :param segment_key: the segment each customer is compared within (ReportSettings.segment_key); None: none.
     """
     folder = location / period.label
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +82,7 @@ def write_customer_reports(
                 continue
             entry: dict[str, Any] = {"company_name": row.company_name}
             try:
-                report = build_report(reader, tenant, period, generated_at)
+                report = build_report(reader, tenant, period, generated_at, segment_key=segment_key)
                 written = (write or _default_write(chromium))(report, folder, Path(scratch))
                 entry.update(status="written", html=written.html, pdf=written.pdf, emailed=False)
                 if send is not None:

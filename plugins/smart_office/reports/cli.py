@@ -17,6 +17,14 @@ def report_command(
     ] = None,
     start: Annotated[str | None, typer.Option("--from", help="First day (2026-07-01), with --to.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, included (2026-08-15).")] = None,
+    segment_key: Annotated[
+        str | None,
+        typer.Option(
+            "--segment-key",
+            help="Compare with the median of the customer's segment for this key (seat_band, industry, a free "
+            'tag); "" for none. Default: SMART_OFFICE_REPORT_SEGMENT_KEY, else seat_band.',
+        ),
+    ] = None,
 ) -> None:
     """Write a customer's security review for a period (Secure Score trend, controls gained and lost, top
     opportunities, alerts and incidents) as HTML and PDF; prints the two paths."""
@@ -31,6 +39,8 @@ def report_command(
     from smart_office.reports.output import write_report_to_folder
     from smart_office.reports.pdf import PdfError, find_chromium
     from smart_office.reports.period import PeriodError, parse_period
+    from smart_office.reports.settings import parse_segment_key, segment_key_from_env
+    from smart_office.settings import SettingsError
 
     try:
         chosen = parse_period(period, start, end)
@@ -39,13 +49,19 @@ def report_command(
             str(exc), "e.g. --period 2026-Q3, --period 2026-09, or --from 2026-07-01 --to 2026-09-30"
         ) from None
     try:
+        key = (
+            segment_key_from_env() if segment_key is None else parse_segment_key(segment_key, "--segment-key")
+        )
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    try:
         chromium = find_chromium()  # before reading anything: a missing printer is a setup error
         source = marts_source_from_env()
     except (PdfError, DashboardConfigError) as exc:
         raise CliError(str(exc)) from None
     reader = MartsReader(source, pool_size=1)
     try:
-        report = build_report(reader, customer, chosen, datetime.now(UTC))
+        report = build_report(reader, customer, chosen, datetime.now(UTC), segment_key=key)
         written = write_report_to_folder(report, out, chromium=chromium)
     except ReportError as exc:
         raise CliError(str(exc), code=1) from None

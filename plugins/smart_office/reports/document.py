@@ -82,9 +82,17 @@ class CustomerReport:
 
 
 def build_report(
-    reader: Reader, customer: str, period: ReportPeriod, generated_at: datetime
+    reader: Reader,
+    customer: str,
+    period: ReportPeriod,
+    generated_at: datetime,
+    segment_key: str | None = None,
 ) -> CustomerReport:
-    """Read one customer's report for `period`; UnknownCustomerError / NoDataError when there is none to make."""
+    """Read one customer's report for `period`; UnknownCustomerError / NoDataError when there is none to make.
+
+    :param segment_key: compare the customer with the median of its segment for this key (`seat_band`, the
+        setting SMART_OFFICE_REPORT_SEGMENT_KEY); None: no segment comparison.
+    """
     found = queries.find_customer(reader, customer)
     if found is None:
         raise UnknownCustomerError(f"customer {customer!r} is not in the warehouse (dim_customers)")
@@ -96,8 +104,10 @@ def build_report(
             f"{found['company_name']} has no Secure Score from {period.start} to {period.end} in the warehouse"
         )
     segment, segment_trend = (None, None)
-    if queries.has_segments(reader):
-        segment, segment_trend = queries.segment_trend(reader, tenant_id, period.start, period.end)
+    if segment_key is not None:
+        segment, segment_trend = queries.segment_trend(
+            reader, tenant_id, segment_key, period.start, period.end
+        )
     return CustomerReport(
         tenant_id=tenant_id,
         company_name=str(found["company_name"] or found["default_domain"] or tenant_id),
@@ -171,7 +181,11 @@ def _trend_html(report: CustomerReport) -> str:
     }
     if report.segment is not None and report.segment_trend is not None and not report.segment_trend.empty:
         segment = report.segment_trend.set_index("score_date")["median"]
-        series["Segment median"] = ([_value(segment.get(d)) for d in days], "#ef6c00", True)
+        series[f"Segment median ({report.segment})"] = (
+            [_value(segment.get(d)) for d in days],
+            "#ef6c00",
+            True,
+        )
     series["Microsoft: all tenants"] = (
         [_value(v) for v in report.trend["comparative_all_tenants_pct"]],
         "#9e9e9e",

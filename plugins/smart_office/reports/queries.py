@@ -3,7 +3,8 @@
 The portfolio's median is the dashboard's own query (`portfolio_trend`), so the report and the dashboard draw the
 same line; so are the customer list and the customer's score trend (`smart_office.dashboard.queries.customer`),
 whose marts this module names from there. Rules live in the marts: what is open (`is_open`), what is an opportunity and an accepted risk
-(`rpt_opportunities`), when a control is implemented (`fct_control_scores.is_implemented`).
+(`rpt_opportunities`), when a control is implemented (`fct_control_scores.is_implemented`), who is in a segment
+(the bridge `dim_customer_segments`, as the dashboard's segment filter reads it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date
 import pandas as pd
 from psycopg import sql
 
+from smart_office.dashboard.filters import Segment
 from smart_office.dashboard.queries.customer import (
     ALERTS,
     CONTROL_SCORES,
@@ -20,13 +22,12 @@ from smart_office.dashboard.queries.customer import (
     CUSTOMERS,
     INCIDENTS,
     OPPORTUNITIES,
-    SECURE_SCORES,
     customer_options,
 )
-from smart_office.dashboard.queries.marts import SCHEMA, Reader
+from smart_office.dashboard.queries.marts import Reader
+from smart_office.dashboard.queries.portfolio import portfolio_trend
+from smart_office.dashboard.queries.segments import SEGMENTS
 
-# The hook for customer segments: when dim_customers has this column, the report adds the segment's median.
-SEGMENT_COLUMN = "segment"
 SEVERITY_ORDER = ("high", "medium", "low", "informational")
 
 
@@ -47,51 +48,38 @@ def current_customers(reader: Reader) -> pd.DataFrame:
     return current[["tenant_id", "company_name", "default_domain"]].reset_index(drop=True)
 
 
-def has_segments(reader: Reader) -> bool:
-    """dim_customers has SEGMENT_COLUMN (the customer segments of issue 18 are built)."""
+def segment_trend(
+    reader: Reader, tenant_id: str, key: str, start: date, end: date
+) -> tuple[str | None, pd.DataFrame]:
+    """The customer's segment for `key` (`seat_band=11-50`) and, per day, the median Secure Score of the current
+    customers in it, by the portfolio median's rule (`portfolio_trend`: complete history only); no segment (None)
+    when the customer has no value for `key` or no current peer shares it."""
     found = reader.frame(
-        sql.SQL(
-            "select 1 from information_schema.columns "
-            "where table_schema = %(schema)s and table_name = %(table)s and column_name = %(column)s"
-        ),
-        {"schema": SCHEMA, "table": CUSTOMERS.name, "column": SEGMENT_COLUMN},
-    )
-    return not found.empty
-
-
-def segment_trend(reader: Reader, tenant_id: str, start: date, end: date) -> tuple[str | None, pd.DataFrame]:
-    """The customer's segment and, per day, the median Secure Score of the segment's current customers."""
-    segment = sql.Identifier(SEGMENT_COLUMN)
-    found = reader.frame(
-        sql.SQL(
-            "select {segment}::text as segment from {customers} where tenant_id = %(tenant)s::uuid"
-        ).format(segment=segment, customers=CUSTOMERS),
-        {"tenant": tenant_id},
-    )
-    name = None if found.empty or pd.isna(found.iloc[0]["segment"]) else str(found.iloc[0]["segment"])
-    if name is None:
-        return None, pd.DataFrame(columns=["score_date", "customers", "median"])
-    trend = reader.frame(
         sql.SQL(
             """
             select
-                scores.score_date,
-                count(*) as customers,
-                percentile_cont(0.5) within group (order by scores.secure_score_pct) as median
-            from {scores} as scores
-            inner join {customers} as customers on scores.tenant_id = customers.tenant_id
-            where
-                scores.score_date between %(start)s and %(end)s
-                and scores.secure_score_pct is not null
-                and not customers.is_departed
-                and customers.{segment}::text = %(segment)s
-            group by scores.score_date
-            order by scores.score_date
+                mine.segment,
+                mine.segment_value,
+                count(peers.tenant_id) as peers
+            from {segments} as mine
+            left join {segments} as peers
+                on
+                    peers.segment_key = mine.segment_key
+                    and peers.segment_value = mine.segment_value
+                    and peers.tenant_id <> mine.tenant_id
+                    and peers.tenant_id in (select tenant_id from {customers} where not is_departed)
+            where mine.tenant_id = %(tenant)s::uuid and mine.segment_key = %(key)s
+            group by mine.segment, mine.segment_value
             """
-        ).format(scores=SECURE_SCORES, customers=CUSTOMERS, segment=segment),
-        {"start": start, "end": end, "segment": name},
+        ).format(segments=SEGMENTS, customers=CUSTOMERS),
+        {"tenant": tenant_id, "key": key},
     )
-    return name, trend
+    if found.empty or int(found.iloc[0]["peers"]) == 0:
+        return None, pd.DataFrame(columns=["score_date", "customers", "median"])
+    # The dashboard's own query, filtered as its segment filter does: the report and the dashboard draw one line.
+    segment = Segment(key, str(found.iloc[0]["segment_value"]))
+    trend = portfolio_trend(reader, start, end, segment)
+    return str(found.iloc[0]["segment"]), trend[["score_date", "customers", "median"]]
 
 
 def control_changes(reader: Reader, tenant_id: str, start: date, end: date) -> pd.DataFrame:

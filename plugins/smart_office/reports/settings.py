@@ -8,12 +8,17 @@ from dataclasses import dataclass
 
 from smart_office.notifications import _EMAIL
 from smart_office.reports.period import KINDS
+from smart_office.segments.attributes import InvalidAttributeError, check_key
 from smart_office.settings import SettingsError
 
 REPORTS_DIR_ENV = "SMART_OFFICE_REPORTS_DIR"
 REPORTS_EMAILS_ENV = "SMART_OFFICE_REPORTS_EMAILS"
 REPORTS_PERIOD_ENV = "SMART_OFFICE_REPORTS_PERIOD"
 REPORTS_SCHEDULE_ENV = "SMART_OFFICE_REPORTS_SCHEDULE"
+REPORT_SEGMENT_KEY_ENV = "SMART_OFFICE_REPORT_SEGMENT_KEY"
+# The customer's size band, derived from its licences when the partner set none: most customers have one, and it
+# is the peer group of Microsoft's similar-size comparative.
+DEFAULT_SEGMENT_KEY = "seat_band"
 DEFAULT_SCHEDULE = (
     "0 6 2 * *"  # 06:00 UTC on the 2nd: the month's last Secure Score day has landed and is built
 )
@@ -26,6 +31,7 @@ class ReportSettings:
     location: str
     emails: tuple[str, ...]
     period: str = "month"
+    segment_key: str | None = DEFAULT_SEGMENT_KEY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReportSettings:
@@ -47,6 +53,29 @@ class ReportSettings:
         period = env.get(REPORTS_PERIOD_ENV, "").strip().lower() or "month"
         if period not in KINDS:
             problems.append(f"{REPORTS_PERIOD_ENV} must be month or quarter, not {period!r}")
+        segment_key: str | None = None
+        try:
+            segment_key = segment_key_from_env(env)
+        except SettingsError as exc:
+            problems += exc.messages
         if problems:
             raise SettingsError(*problems)
-        return cls(location=location, emails=emails, period=period)
+        return cls(location=location, emails=emails, period=period, segment_key=segment_key)
+
+
+def parse_segment_key(text: str | None, origin: str = REPORT_SEGMENT_KEY_ENV) -> str | None:
+    """The segment key a report compares the customer within (an attribute name); None for an empty one: no
+    segment comparison. SettingsError, named by `origin`, for a name no attribute can have."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return check_key(text)
+    except InvalidAttributeError as exc:
+        raise SettingsError(f"{origin} is not a segment key: {exc}") from None
+
+
+def segment_key_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """SMART_OFFICE_REPORT_SEGMENT_KEY: unset is seat_band, set but empty is no segment comparison."""
+    env = os.environ if env is None else env
+    raw = env.get(REPORT_SEGMENT_KEY_ENV)
+    return DEFAULT_SEGMENT_KEY if raw is None else parse_segment_key(raw)

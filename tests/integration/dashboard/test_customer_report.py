@@ -235,8 +235,8 @@ def test_a_missing_chromium_is_one_line(
     assert "is not an executable Chromium" in output
 
 
-class _TransactionReader:
-    """Reads through one connection inside its open transaction (to see a change the test rolls back)."""
+class _ConnectionReader:
+    """Reads the marts through one superuser connection (the report's queries without the BI reader role)."""
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
@@ -249,45 +249,142 @@ class _TransactionReader:
         raise NotImplementedError
 
 
-def test_the_segment_median_appears_once_dim_customers_has_segments(
+def _last_scored_day(superuser: psycopg.Connection, tenant: str, start: str, end: str) -> Any:
+    return superuser.execute(
+        "select max(score_date) from marts.fct_secure_scores "
+        "where tenant_id = %s and score_date between %s and %s and secure_score_pct is not null",
+        (tenant, start, end),
+    ).fetchone()[0]
+
+
+def _median_of(superuser: psycopg.Connection, day: Any, members: list[str]) -> float:
+    """The median Secure Score % on `day` of the current customers among `members` (tenant ids) whose history is
+    complete on that day, the portfolio median's rule."""
+    return superuser.execute(
+        "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
+        "join marts.dim_customers c using (tenant_id) where s.score_date = %s and not c.is_departed "
+        "and s.secure_score_pct is not null and s.tenant_id = any(%s::uuid[]) "
+        "and not exists (select 1 from marts.fct_tenant_history h where h.tenant_id = s.tenant_id "
+        "and h.dataset = 'secure_scores' and s.score_date < h.complete_from_date)",
+        (day, members),
+    ).fetchone()[0]
+
+
+def _scored_in(superuser: psycopg.Connection, tenants: list[str], start: str, end: str) -> str:
+    """The first of `tenants` that is current and has a Secure Score in the period."""
+    return superuser.execute(
+        "select c.tenant_id::text from marts.dim_customers c where not c.is_departed "
+        "and c.tenant_id = any(%s::uuid[]) and exists (select 1 from marts.fct_secure_scores s "
+        "where s.tenant_id = c.tenant_id and s.score_date between %s and %s and s.secure_score_pct is not null) "
+        "order by c.tenant_id limit 1",
+        (tenants, start, end),
+    ).fetchone()[0]
+
+
+def _tile(label: str, value: str) -> str:
+    return f'<div class="label">{label}</div><div class="value">{value}</div>'
+
+
+def _subtitle(html: str) -> str:
+    return html.split('<div class="sub">', 1)[1].split("</div>", 1)[0]
+
+
+def test_the_report_compares_the_customer_with_its_seat_band_by_default(
+    report_env: str, superuser: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SMART_OFFICE_REPORT_SEGMENT_KEY", raising=False)
+    label, start, end = MONTH
+    # Seat bands as the product derives them (dbt, from each customer's licensedUserCount); read here from
+    # dim_customers' column, not from the bridge the report reads.
+    bands: dict[str, list[str]] = {}
+    for tenant, band in superuser.execute(
+        "select tenant_id::text, seat_band from marts.dim_customers where not is_departed and seat_band is not null"
+    ):
+        bands.setdefault(band, []).append(tenant)
+    band, members = next((band, members) for band, members in sorted(bands.items()) if len(members) > 1)
+    tenant = _scored_in(superuser, members, start, end)
+
+    code, output, paths = _report(tmp_path, "--customer", tenant, "--period", label)
+    assert code == 0, output
+    html = paths[0].read_text()
+    day = _last_scored_day(superuser, tenant, start, end)
+    expected = _median_of(superuser, day, members)
+    everyone = _median_of(superuser, day, [t for group in bands.values() for t in group])
+    assert fmt.pct(expected) != fmt.pct(everyone), "the band's median should differ from the portfolio's"
+    assert _tile(f"Segment median (seat_band={band})", fmt.pct(expected)) in html
+    assert f"segment seat_band={band}" in _subtitle(html)
+    assert f">Segment median (seat_band={band})</text>" in html  # the chart's line
+
+
+def test_the_segment_key_option_and_setting(
+    report_env: str,
     marts_warehouse: tuple[str, LandedPortfolio],
+    superuser: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    label, start, end = MONTH
+    # service_model, as `smart-office segments` wrote it to ops.customer_attributes before dbt built the marts.
+    break_fix = sorted(t for t, model in marts_warehouse[1].service_models.items() if model == "break-fix")
+    tenant = _scored_in(superuser, break_fix, start, end)
+    day = _last_scored_day(superuser, tenant, start, end)
+
+    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_KEY", "")  # the setting: no segment comparison
+    code, output, paths = _report(tmp_path / "none", "--customer", tenant, "--period", label)
+    assert code == 0, output
+    html = paths[0].read_text()
+    assert "Segment median" not in html
+    assert "segment" not in _subtitle(html)
+
+    # The option overrides the setting.
+    code, output, paths = _report(
+        tmp_path / "option", "--customer", tenant, "--period", label, "--segment-key", "service_model"
+    )
+    assert code == 0, output
+    html = paths[0].read_text()
+    assert (
+        _tile("Segment median (service_model=break-fix)", fmt.pct(_median_of(superuser, day, break_fix)))
+        in html
+    )
+    assert "segment service_model=break-fix" in _subtitle(html)
+
+    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_KEY", "service_model")  # the setting alone
+    code, output, paths = _report(tmp_path / "setting", "--customer", tenant, "--period", label)
+    assert code == 0, output
+    assert "Segment median (service_model=break-fix)" in paths[0].read_text()
+
+    code, output, _ = _report(
+        tmp_path / "bad", "--customer", tenant, "--period", label, "--segment-key", "seat band"
+    )
+    assert code == 2
+    assert output.strip().count("\n") == 0
+    assert "--segment-key is not a segment key" in output
+
+
+def test_no_segment_line_without_the_key_or_a_peer(
+    marts_warehouse: tuple[str, LandedPortfolio], superuser: psycopg.Connection
 ) -> None:
     from smart_office.reports.document import build_report, report_html
     from smart_office.reports.period import month
 
-    with psycopg.connect(marts_warehouse[0]) as conn:
-        try:
-            tenants = [
-                r[0]
-                for r in conn.execute(
-                    "select tenant_id::text from marts.dim_customers where not is_departed order by tenant_id"
-                )
-            ]
-            conn.execute("alter table marts.dim_customers add column segment text")
-            conn.execute(
-                "update marts.dim_customers set segment = case when tenant_id::text = any(%s) then 'SMB' else 'Enterprise' end",
-                (tenants[::2],),
-            )
-            reader = _TransactionReader(conn)
-            segmented = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
-            day = segmented.last["score_date"]
-            expected = conn.execute(
-                "select percentile_cont(0.5) within group (order by s.secure_score_pct) from marts.fct_secure_scores s "
-                "join marts.dim_customers c using (tenant_id) where s.score_date = %s and c.segment = 'SMB' "
-                "and not c.is_departed and s.secure_score_pct is not null",
-                (day,),
-            ).fetchone()[0]
-            assert segmented.segment == "SMB"
-            html = report_html(segmented)
-            assert f'Segment median (SMB)</div><div class="value">{fmt.pct(expected)}' in html
-            assert "segment SMB" in html
-        finally:
-            conn.rollback()
-    with psycopg.connect(marts_warehouse[0]) as conn:
-        reader = _TransactionReader(conn)
-        plain = build_report(reader, tenants[0], month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC))
-        assert plain.segment is None
-        assert "Segment median" not in report_html(plain)
+    _, start, end = MONTH
+    reader = _ConnectionReader(superuser)
+    period, at = month(2026, 10), datetime(2026, 11, 2, tzinfo=UTC)
+    # Nobody has an industry in this portfolio: the customer lacks the key.
+    tenant = _scored_in(superuser, list(marts_warehouse[1].service_models), start, end)
+    lacking = build_report(reader, tenant, period, at, segment_key="industry")
+    assert lacking.segment is None
+    assert "Segment median" not in report_html(lacking)
+    # A seat band no other current customer shares: a segment of one, no peer to compare with.
+    alone = superuser.execute(
+        "select min(c.tenant_id::text) from marts.dim_customers c where not c.is_departed and c.seat_band is not null "
+        "group by c.seat_band having count(*) = 1 order by 1 limit 1"
+    ).fetchone()[0]
+    single = build_report(reader, alone, period, at, segment_key="seat_band")
+    assert single.segment is None
+    assert "Segment median" not in report_html(single)
+    # The same customer against its service model's peers has one.
+    assert build_report(reader, alone, period, at, segment_key="service_model").segment is not None
 
 
 def test_the_demo_writes_the_lowest_scoring_customers_pdf(
