@@ -12,7 +12,8 @@ Incremental models must cost what the new data costs, not what the history costs
 
 Set SMART_OFFICE_WAREHOUSE_URL to use an existing server (a database `bench_dbt` is created on it).
 `--state-dir DIR` keeps the emulator's state there; `--resume` then skips the load and times dbt on the warehouse
-and emulator a previous run left (the emulator resumes at its persisted clock).
+and emulator a previous run left (the emulator resumes at its persisted clock); `--resume --daily-only` skips the
+full build too: it lands one more day and times that day's build (a change to a model, measured in minutes).
 
 Several sizes (`--tenants 100,200,500`) are measured one after the other, each on its own warehouse
 (`bench_dbt_<tenants>`) and emulator state (`<state-dir>/tenants-<n>`); then the full and daily build times
@@ -137,13 +138,15 @@ def measure(args: argparse.Namespace, tenants: int, state: Path, database: str) 
             when += timedelta(days=step)
         print(json.dumps({"warehouse_load_s": round(time.perf_counter() - load_started)}), flush=True)
         target = state / "dbt-target"
-        full = _dbt_step(
-            url, ["build", "--full-refresh"], target, f"dbt build --full-refresh ({tenants} tenants)"
-        )
-        print(
-            json.dumps({"tenants": tenants, "dbt_full_build_s": round(full, 1), "sizes": _sizes(url)}),
-            flush=True,
-        )
+        full = None
+        if not args.daily_only:
+            full = _dbt_step(
+                url, ["build", "--full-refresh"], target, f"dbt build --full-refresh ({tenants} tenants)"
+            )
+            print(
+                json.dumps({"tenants": tenants, "dbt_full_build_s": round(full, 1), "sizes": _sizes(url)}),
+                flush=True,
+            )
         admin.post(f"{emulator.endpoints['admin']}/clock/advance", json={"days": 1}, timeout=30)
         # The emulator's clock, not END + 1 day: a resumed run starts wherever the previous one left it.
         clock = admin.get(f"{emulator.endpoints['admin']}/clock", timeout=30).json()["now"]
@@ -156,14 +159,15 @@ def measure(args: argparse.Namespace, tenants: int, state: Path, database: str) 
         incremental = _dbt_step(
             url, ["build", "--vars", '{"incremental_lookback_hours": 0}'], target, "dbt build (the next day)"
         )
-        figures = {
+        figures: dict[str, float] = {
             "tenants": tenants,
             "days": args.days,
             "alert_days": args.alert_days,
-            "dbt_full_build_s": round(full, 1),
             "dbt_incremental_build_s": round(incremental, 1),
-            "full_over_incremental": round(full / incremental, 1),
         }
+        if full is not None:
+            figures["dbt_full_build_s"] = round(full, 1)
+            figures["full_over_incremental"] = round(full / incremental, 1)
         print(json.dumps(figures), flush=True)
         return figures
 
@@ -231,6 +235,11 @@ def main() -> None:
     parser.add_argument(
         "--resume", action="store_true", help="reuse the warehouse and --state-dir; skip the load"
     )
+    parser.add_argument(
+        "--daily-only",
+        action="store_true",
+        help="with --resume: no full build; land one more day and time its build (again and again, a day each)",
+    )
     parser.add_argument("--results", type=Path, help="append each size's figures to this JSON-lines file")
     parser.add_argument("--fit", type=Path, help="only fit and extrapolate the figures in this file")
     parser.add_argument("--extrapolate-to", type=int, default=10_000)
@@ -240,6 +249,10 @@ def main() -> None:
         return
     if args.resume and args.state_dir is None:
         parser.error("--resume needs --state-dir")
+    if args.daily_only and not args.resume:
+        parser.error("--daily-only needs --resume (a warehouse a full build made)")
+    if args.daily_only and args.results is not None:
+        parser.error("--daily-only records no full build: it cannot add to --results")
     state = args.state_dir or Path(tempfile.mkdtemp(prefix="bench-dbt-"))
     state.mkdir(parents=True, exist_ok=True)
     print(json.dumps({"state_dir": str(state)}), flush=True)
@@ -250,6 +263,8 @@ def main() -> None:
         size_state.mkdir(parents=True, exist_ok=True)
         database = f"bench_dbt_{tenants}" if several else "bench_dbt"
         measured = measure(args, tenants, size_state, database)
+        if "dbt_full_build_s" not in measured:
+            continue
         figures["full"][tenants] = measured["dbt_full_build_s"]
         figures["daily"][tenants] = measured["dbt_incremental_build_s"]
         if args.results is not None:

@@ -117,3 +117,19 @@ def test_sizes_are_a_sorted_comma_separated_list() -> None:
         dbt_build._sizes_arg("100,many")
     with pytest.raises(argparse.ArgumentTypeError):
         dbt_build._sizes_arg("0")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--daily-only"], "--daily-only needs --resume"),
+        (["--resume", "--state-dir", "s", "--daily-only", "--results", "f"], "cannot add to --results"),
+    ],
+)
+def test_daily_only_needs_a_built_warehouse_and_records_no_fit(
+    argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["dbt_build.py", *argv])
+    with pytest.raises(SystemExit):
+        dbt_build.main()
+    assert message in capsys.readouterr().err

@@ -42,14 +42,25 @@ touched as (
 
 versions as (
 
-    select stg.*
-    from {{ ref('stg_graph__incidents') }} as stg
     -- noqa: disable=LT02
     {% if is_incremental() -%}
-    inner join touched
-        on
-            stg.tenant_id = touched.tenant_id
-            and stg.incident_id = touched.incident_id
+    -- Each touched incident's versions are looked up on raw.incidents' (tenant_id, entity_id) index, then
+    -- flattened. A plain join lets the planner flatten every version ever landed and hash-join them (the JSON
+    -- is costed as free): measured 29 s of a 38 s model at 2,000 tenants x 1 year, growing with the history.
+    -- `offset 0` (a planner fence, not paging) keeps the lookup a subquery per touched incident.
+    select stg.*
+    from touched
+    cross join lateral (
+        select versions_of_one.*
+        from {{ ref('stg_graph__incidents') }} as versions_of_one
+        where
+            versions_of_one.tenant_id = touched.tenant_id
+            and versions_of_one.incident_id = touched.incident_id
+        offset 0  -- noqa: AM09
+    ) as stg
+    {%- else -%}
+    select stg.*
+    from {{ ref('stg_graph__incidents') }} as stg
     {%- endif %}
     -- noqa: enable=LT02
 
