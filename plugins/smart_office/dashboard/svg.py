@@ -104,7 +104,8 @@ def line_chart(
         upper = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days, band[1], strict=True))
         lower = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in reversed(list(zip(days, band[0], strict=True))))
         body.append(f'<polygon points="{upper} {lower}" fill="{band[2]}" opacity="0.22"/>')
-    legend_x = left
+    legend = _legend_positions(list(series), left, width - right)
+    extra = 16 * max(row for _, row in legend.values())
     for name, (points, color, dashed) in series.items():
         dash = ' stroke-dasharray="5 3"' if dashed else ""
         segment: list[str] = []
@@ -117,13 +118,27 @@ def line_chart(
             segment.append(f"{x(day):.1f},{y(value):.1f}")
         if len(segment) > 1:
             body.append(_polyline(segment, color, dash))
-        legend_y = height - 10
+        legend_x, row = legend[name]
+        legend_y = height - 10 + 16 * row
         body.append(
             f'<line x1="{legend_x}" y1="{legend_y - 4}" x2="{legend_x + 18}" y2="{legend_y - 4}" stroke="{color}" '
             f'stroke-width="2.5"{dash}/><text x="{legend_x + 22}" y="{legend_y}" {FONT}>{escape(name)}</text>'
         )
-        legend_x += 30 + 7 * len(name)
-    return _svg(width, height, body, title)
+    return _svg(width, height + extra, body, title)
+
+
+def _legend_positions(names: list[str], left: int, right_edge: int) -> dict[str, tuple[int, int]]:
+    """Each legend entry's x and row: entries wrap to a new row (the image grows) rather than run off the edge,
+    as a long one such as `Segment median (seat_band=11-50)` did."""
+    positions: dict[str, tuple[int, int]] = {}
+    x, row = left, 0
+    for name in names:
+        entry = 22 + 7 * len(name)  # the swatch, then the text at ~7 px a character
+        if x > left and x + entry > right_edge:
+            x, row = left, row + 1
+        positions[name] = (x, row)
+        x += entry + 8
+    return positions
 
 
 def _polyline(points: list[str], color: str, dash: str) -> str:

@@ -64,3 +64,28 @@ def test_bar_rows_escape_labels() -> None:
         chart
     )
     assert root.findall("s:text", NS)[0].text == "<Apps & more>"
+
+
+def test_line_chart_legend_wraps_inside_the_image() -> None:
+    # The customer report's five lines, with a segment's long label: one row ran off the image's right edge.
+    names = [
+        "This customer",
+        "Portfolio median",
+        "Segment median (seat_band=11-50)",
+        "Microsoft: all tenants",
+        "Microsoft: similar size",
+    ]
+    days = [date(2026, 10, 1) + timedelta(days=i) for i in range(31)]
+    series = {name: ([40.0 + i] * 31, "#1565c0", i > 0) for i, name in enumerate(names)}
+    root = ET.fromstring(svg.line_chart(days, series, "Trend", width=720, height=260))  # noqa: S314
+    width, height = float(root.get("width")), float(root.get("height"))
+    legend = {t.text: t for t in root.findall("s:text", NS) if t.text in names}
+    assert set(legend) == set(names)
+    for text, node in legend.items():
+        # Legend text is start-anchored, at most ~7 px a character.
+        assert float(node.get("x")) + 7 * len(text) <= width, text
+        assert float(node.get("y")) <= height, text
+    rows = {float(node.get("y")) for node in legend.values()}
+    assert len(rows) == 2
+    assert height == 260 + 16  # one more row of legend, below the first
+    assert root.get("viewBox") == f"0 0 720 {int(height)}"
