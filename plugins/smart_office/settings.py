@@ -698,13 +698,13 @@ ENVIRONMENT: tuple[Variable, ...] = (
         read_by="dags/smart_office_customer_reports.py",
     ),
     Variable(
-        "SMART_OFFICE_REPORT_SEGMENT_KEY",
+        "SMART_OFFICE_REPORT_SEGMENT_BY",
         "The segment key (an attribute of `smart-office segments`, docs/segments.md) whose peers each report "
         "compares the customer with: the median Secure Score of the current customers sharing its value. "
-        "Empty: no segment comparison. `smart-office report --segment-key` overrides it.",
+        "Empty or `none`: no segment comparison. `smart-office report --segment-key` overrides it.",
         REPORTS,
         default="seat_band",
-        kind="attribute name, or empty",
+        kind="attribute name, none, or empty",
         read_by="smart_office.reports.settings",
     ),
     Variable(

@@ -158,7 +158,7 @@ def test_power_bi_reports_and_posture_event_settings_are_all_configured(values: 
         if v.section in {POWER_BI, REPORTS}
         or (v.section == NOTIFICATIONS and v.name.startswith("SMART_OFFICE_EVENT"))
     }
-    assert len(wanted) == 17
+    assert len(wanted) == 18
     plain = {item["name"]: item["value"] for item in values["env"]}
     from_secret = example_secrets()[SETTINGS_SECRET]
     assert set(wanted) <= plain.keys() | from_secret.keys(), "set in neither values.yaml nor the Secret"

@@ -22,7 +22,7 @@ def report_command(
         typer.Option(
             "--segment-key",
             help="Compare with the median of the customer's segment for this key (seat_band, industry, a free "
-            'tag); "" for none. Default: SMART_OFFICE_REPORT_SEGMENT_KEY, else seat_band.',
+            'tag); "" for none. Default: SMART_OFFICE_REPORT_SEGMENT_BY, else seat_band.',
         ),
     ] = None,
 ) -> None:

@@ -91,7 +91,7 @@ def build_report(
     """Read one customer's report for `period`; UnknownCustomerError / NoDataError when there is none to make.
 
     :param segment_key: compare the customer with the median of its segment for this key (`seat_band`, the
-        setting SMART_OFFICE_REPORT_SEGMENT_KEY); None: no segment comparison.
+        setting SMART_OFFICE_REPORT_SEGMENT_BY); None: no segment comparison.
     """
     found = queries.find_customer(reader, customer)
     if found is None:

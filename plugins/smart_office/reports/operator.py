@@ -19,7 +19,7 @@ class CustomerReportsOperator(BaseOperator):
     """Writes every current customer's report for the period the run closes (the month, or the quarter, before
     the run's date: SMART_OFFICE_REPORTS_PERIOD) to SMART_OFFICE_REPORTS_DIR, and e-mails each to
     SMART_OFFICE_REPORTS_EMAILS when set; each compares the customer with its segment for
-    SMART_OFFICE_REPORT_SEGMENT_KEY. Returns a small summary; fails, after writing every other customer's
+    SMART_OFFICE_REPORT_SEGMENT_BY. Returns a small summary; fails, after writing every other customer's
     report, when some customer's failed (each recorded in the period folder's manifest.json).
 
     :param warehouse_conn_id: Airflow Postgres connection of the warehouse (SMART_OFFICE_DASHBOARD_URL, then

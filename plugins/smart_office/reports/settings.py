@@ -15,10 +15,11 @@ REPORTS_DIR_ENV = "SMART_OFFICE_REPORTS_DIR"
 REPORTS_EMAILS_ENV = "SMART_OFFICE_REPORTS_EMAILS"
 REPORTS_PERIOD_ENV = "SMART_OFFICE_REPORTS_PERIOD"
 REPORTS_SCHEDULE_ENV = "SMART_OFFICE_REPORTS_SCHEDULE"
-REPORT_SEGMENT_KEY_ENV = "SMART_OFFICE_REPORT_SEGMENT_KEY"
+REPORT_SEGMENT_BY_ENV = "SMART_OFFICE_REPORT_SEGMENT_BY"
 # The customer's size band, derived from its licences when the partner set none: most customers have one, and it
 # is the peer group of Microsoft's similar-size comparative.
 DEFAULT_SEGMENT_KEY = "seat_band"
+NO_SEGMENT = "none"
 DEFAULT_SCHEDULE = (
     "0 6 2 * *"  # 06:00 UTC on the 2nd: the month's last Secure Score day has landed and is built
 )
@@ -63,10 +64,11 @@ class ReportSettings:
         return cls(location=location, emails=emails, period=period, segment_key=segment_key)
 
 
-def parse_segment_key(text: str | None, origin: str = REPORT_SEGMENT_KEY_ENV) -> str | None:
-    """The segment key a report compares the customer within (an attribute name); None for an empty one: no
-    segment comparison. SettingsError, named by `origin`, for a name no attribute can have."""
-    if text is None or not text.strip():
+def parse_segment_key(text: str | None, origin: str = REPORT_SEGMENT_BY_ENV) -> str | None:
+    """The segment key a report compares the customer within (an attribute name); None for an empty one or
+    `none`: no segment comparison (`none` because docker compose turns an empty value into the default).
+    SettingsError, named by `origin`, for a name no attribute can have."""
+    if text is None or not text.strip() or text.strip().lower() == NO_SEGMENT:
         return None
     try:
         return check_key(text)
@@ -75,7 +77,7 @@ def parse_segment_key(text: str | None, origin: str = REPORT_SEGMENT_KEY_ENV) ->
 
 
 def segment_key_from_env(env: Mapping[str, str] | None = None) -> str | None:
-    """SMART_OFFICE_REPORT_SEGMENT_KEY: unset is seat_band, set but empty is no segment comparison."""
+    """SMART_OFFICE_REPORT_SEGMENT_BY: unset is seat_band, set but empty (or `none`) is no segment comparison."""
     env = os.environ if env is None else env
-    raw = env.get(REPORT_SEGMENT_KEY_ENV)
+    raw = env.get(REPORT_SEGMENT_BY_ENV)
     return DEFAULT_SEGMENT_KEY if raw is None else parse_segment_key(raw)

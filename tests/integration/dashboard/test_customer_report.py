@@ -292,7 +292,7 @@ def _subtitle(html: str) -> str:
 def test_the_report_compares_the_customer_with_its_seat_band_by_default(
     report_env: str, superuser: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("SMART_OFFICE_REPORT_SEGMENT_KEY", raising=False)
+    monkeypatch.delenv("SMART_OFFICE_REPORT_SEGMENT_BY", raising=False)
     label, start, end = MONTH
     # Seat bands as the product derives them (dbt, from each customer's licensedUserCount); read here from
     # dim_customers' column, not from the bridge the report reads.
@@ -329,7 +329,7 @@ def test_the_segment_key_option_and_setting(
     tenant = _scored_in(superuser, break_fix, start, end)
     day = _last_scored_day(superuser, tenant, start, end)
 
-    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_KEY", "")  # the setting: no segment comparison
+    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_BY", "")  # the setting: no segment comparison
     code, output, paths = _report(tmp_path / "none", "--customer", tenant, "--period", label)
     assert code == 0, output
     html = paths[0].read_text()
@@ -348,7 +348,7 @@ def test_the_segment_key_option_and_setting(
     )
     assert "segment service_model=break-fix" in _subtitle(html)
 
-    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_KEY", "service_model")  # the setting alone
+    monkeypatch.setenv("SMART_OFFICE_REPORT_SEGMENT_BY", "service_model")  # the setting alone
     code, output, paths = _report(tmp_path / "setting", "--customer", tenant, "--period", label)
     assert code == 0, output
     assert "Segment median (service_model=break-fix)" in paths[0].read_text()

@@ -30,10 +30,11 @@ def test_defaults_and_values() -> None:
     ("env", "key"),
     [
         ({}, "seat_band"),  # unset: the size band, which most customers have
-        ({"SMART_OFFICE_REPORT_SEGMENT_KEY": "industry"}, "industry"),
-        ({"SMART_OFFICE_REPORT_SEGMENT_KEY": " Region_2 "}, "region_2"),  # a free tag, as segments writes it
-        ({"SMART_OFFICE_REPORT_SEGMENT_KEY": ""}, None),  # set but empty: no segment comparison
-        ({"SMART_OFFICE_REPORT_SEGMENT_KEY": "  "}, None),
+        ({"SMART_OFFICE_REPORT_SEGMENT_BY": "industry"}, "industry"),
+        ({"SMART_OFFICE_REPORT_SEGMENT_BY": " Region_2 "}, "region_2"),  # a free tag, as segments writes it
+        ({"SMART_OFFICE_REPORT_SEGMENT_BY": ""}, None),  # set but empty: no segment comparison
+        ({"SMART_OFFICE_REPORT_SEGMENT_BY": "None"}, None),  # compose turns empty into the default: `none`
+        ({"SMART_OFFICE_REPORT_SEGMENT_BY": "  "}, None),
     ],
 )
 def test_the_segment_key(env: dict[str, str], key: str | None) -> None:
@@ -44,8 +45,8 @@ def test_the_segment_key(env: dict[str, str], key: str | None) -> None:
 @pytest.mark.parametrize("bad", ["seat band", "2seats", "industry=legal", "tenant_id", "x" * 41])
 def test_a_segment_key_no_attribute_can_have_is_named(bad: str) -> None:
     with pytest.raises(SettingsError) as raised:
-        segment_key_from_env({"SMART_OFFICE_REPORT_SEGMENT_KEY": bad})
-    assert raised.value.messages[0].startswith("SMART_OFFICE_REPORT_SEGMENT_KEY is not a segment key")
+        segment_key_from_env({"SMART_OFFICE_REPORT_SEGMENT_BY": bad})
+    assert raised.value.messages[0].startswith("SMART_OFFICE_REPORT_SEGMENT_BY is not a segment key")
     with pytest.raises(SettingsError, match=r"^--segment-key is not a segment key"):
         parse_segment_key(bad, "--segment-key")
 
@@ -56,14 +57,14 @@ def test_every_problem_is_named() -> None:
             {
                 "SMART_OFFICE_REPORTS_EMAILS": "nobody",
                 "SMART_OFFICE_REPORTS_PERIOD": "week",
-                "SMART_OFFICE_REPORT_SEGMENT_KEY": "seat band",
+                "SMART_OFFICE_REPORT_SEGMENT_BY": "seat band",
             }
         )
     assert [m.split(" ")[0] for m in raised.value.messages] == [
         "SMART_OFFICE_REPORTS_DIR",
         "SMART_OFFICE_REPORTS_EMAILS",
         "SMART_OFFICE_REPORTS_PERIOD",
-        "SMART_OFFICE_REPORT_SEGMENT_KEY",
+        "SMART_OFFICE_REPORT_SEGMENT_BY",
     ]
 
 
@@ -73,8 +74,8 @@ def test_check_config_reports_them_once_any_is_set() -> None:
     assert _check_reports({"SMART_OFFICE_SCHEDULE": "@daily"}) == []
     assert _check_reports({"SMART_OFFICE_REPORTS_DIR": "/srv/reports"}) == []
     # The segment key is read by `smart-office report` too: checked even with the reports DAG off.
-    assert [p.setting for p in _check_reports({"SMART_OFFICE_REPORT_SEGMENT_KEY": "seat band"})] == [
-        "SMART_OFFICE_REPORT_SEGMENT_KEY"
+    assert [p.setting for p in _check_reports({"SMART_OFFICE_REPORT_SEGMENT_BY": "seat band"})] == [
+        "SMART_OFFICE_REPORT_SEGMENT_BY"
     ]
     problems = _check_reports(
         {"SMART_OFFICE_REPORTS_EMAILS": "x@y.example", "SMART_OFFICE_REPORTS_SCHEDULE": "monthly"}
